@@ -1,0 +1,1 @@
+"""The buyer portal and buyer API: inbox, purchases, campaigns."""

@@ -1,0 +1,97 @@
+"""The marketplace core: the application factory and the domain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from marketplace.config import load_config, normalise_database_url
+
+__version__ = "0.1.0"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = PROJECT_ROOT / "templates"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application. ``config`` overrides what the environment gives.
+
+    ``INSTANCE_PATH`` in ``config`` moves the instance folder (the SQLite file and
+    the development secret key), which the tests use to stay out of the repo.
+    """
+    overrides = dict(config or {})
+    instance_path = overrides.pop("INSTANCE_PATH", None)
+    app = Flask(
+        __name__,
+        template_folder=str(TEMPLATES),
+        instance_path=str(instance_path) if instance_path else None,
+    )
+    app.config.update(load_config(app.instance_path))
+    app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from marketplace import i18n
+    from marketplace.auth.session import configure_login
+    from marketplace.extensions import babel, bootstrap, csrf, db, limiter, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    configure_login(app)
+    i18n.register_template_helpers(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    # The one place where the core reaches the role packages (architecture.md).
+    from buyers.views import blueprint as buyers_blueprint
+    from marketplace.admin.views import blueprint as admin_blueprint
+    from marketplace.auth.views import blueprint as auth_blueprint
+    from marketplace.site import blueprint as site_blueprint
+    from publishers.magnet_pages import blueprint as magnet_pages_blueprint
+    from publishers.views import blueprint as publishers_blueprint
+
+    app.register_blueprint(site_blueprint)
+    app.register_blueprint(auth_blueprint)
+    app.register_blueprint(admin_blueprint, url_prefix="/admin")
+    app.register_blueprint(buyers_blueprint, url_prefix="/buyers")
+    app.register_blueprint(publishers_blueprint, url_prefix="/publishers")
+    app.register_blueprint(magnet_pages_blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from marketplace.errors import register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from marketplace.security import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from marketplace.cli import register
+
+    register(app)

@@ -1,0 +1,1 @@
+"""The platform console, for admins only."""

@@ -1,0 +1,73 @@
+"""The admin console: every lead, its consent proof and its sales."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from marketplace import audit
+from marketplace.auth.decorators import admin_required
+from marketplace.errors import NotFound
+from marketplace.extensions import db
+from marketplace.matching import candidate_campaigns, judge
+from marketplace.models import Campaign, Lead, LeadStatus, Sale, utcnow
+
+blueprint = Blueprint("admin", __name__)
+
+PAGE_SIZE = 100
+
+
+@blueprint.route("/")
+@admin_required
+def leads():
+    status = request.args.get("status")
+    query = select(Lead).options(
+        joinedload(Lead.publisher), joinedload(Lead.sector), joinedload(Lead.magnet)
+    )
+    if status in {s.value for s in LeadStatus}:
+        query = query.where(Lead.status == LeadStatus(status))
+    rows = db.session.scalars(query.order_by(Lead.id.desc()).limit(PAGE_SIZE))
+    totals = dict(
+        db.session.execute(select(Lead.status, func.count(Lead.id)).group_by(Lead.status)).all()
+    )
+    return render_template(
+        "admin/leads.html", leads=list(rows), totals=totals, status=status, statuses=LeadStatus
+    )
+
+
+@blueprint.route("/leads/<int:lead_id>")
+@admin_required
+def lead(lead_id: int):
+    found = db.session.scalar(
+        select(Lead).where(Lead.id == lead_id).options(joinedload(Lead.consent))
+    )
+    if found is None:
+        raise NotFound()
+    sales = list(
+        db.session.scalars(
+            select(Sale)
+            .where(Sale.lead_id == lead_id)
+            .options(joinedload(Sale.buyer), joinedload(Sale.campaign))
+            .order_by(Sale.id)
+        )
+    )
+    campaigns = candidate_campaigns(found)
+    verdicts = judge(found, campaigns, utcnow())
+    by_id = {c.id: c for c in campaigns}
+    audit.record(
+        "lead.contact_viewed",
+        "lead",
+        lead_id,
+        actor_user_id=current_user.id,
+        details={"by": "admin"},
+    )
+    db.session.commit()
+    return render_template(
+        "admin/lead.html",
+        lead=found,
+        sales=sales,
+        verdicts=[(by_id[v.campaign_id], v) for v in verdicts],
+        Campaign=Campaign,
+    )

@@ -1,0 +1,104 @@
+"""Sign-up, login and logout pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from marketplace import accounts
+from marketplace.errors import ValidationFailed
+from marketplace.extensions import limiter
+from marketplace.models import OrganizationKind, User
+
+from .forms import LoginForm, SignupForm
+
+blueprint = Blueprint("auth", __name__)
+
+
+def home_for(user: User) -> str:
+    if user.is_platform_admin:
+        return url_for("admin.leads")
+    if user.is_buyer:
+        return url_for("buyers.inbox")
+    return url_for("publishers.dashboard")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: an open redirect would help phishing."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _start_session(user: User) -> None:
+    # A fresh session at login: nothing from before sign-in survives (session fixation).
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+    accounts.record_login(user)
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(_("Wrong e-mail or password."), "danger")
+        else:
+            _start_session(user)
+            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+    return render_template("auth/login.html", form=form)
+
+
+@blueprint.route("/signup", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def signup():
+    form = SignupForm(kind=request.args.get("as", "buyer"))
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_up(
+                kind=OrganizationKind(form.kind.data),
+                company_name=form.company_name.data,
+                full_name=form.full_name.data,
+                email=form.email.data,
+                password=form.password.data,
+                password_method=current_app.config["PASSWORD_HASH_METHOD"],
+                revenue_share_bps=current_app.config["DEFAULT_REVENUE_SHARE_BPS"],
+            )
+        except ValidationFailed as error:
+            for name, message in error.fields.items():
+                getattr(form, name).errors.append(message)
+        else:
+            _start_session(user)
+            flash(_("Welcome! Your account is ready."), "success")
+            return redirect(home_for(user))
+    return render_template("auth/signup.html", form=form)
+
+
+@blueprint.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("site.index"))

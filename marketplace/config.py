@@ -1,0 +1,93 @@
+"""Settings read from the environment, with defaults that work on a laptop.
+
+This is the only module that reads the environment. Everything else reads
+``current_app.config``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in TRUE_WORDS
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/.
+
+    A key generated per start would log every user out at each restart, so the
+    development key is kept on disk (never committed: instance/ is ignored).
+    """
+    from_env = os.environ.get("SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual ``postgresql://`` form and drive it with psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the configuration mapping from the environment."""
+    instance = Path(instance_path)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'marketplace.db'}"
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RQ_QUEUE": os.environ.get("MARKETPLACE_QUEUE", "marketplace"),
+        "REQUIRE_SERVICES": env_flag("MARKETPLACE_REQUIRE_SERVICES"),
+        "STRIPE_API_KEY": os.environ.get("STRIPE_API_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
+        "SMTP_URL": os.environ.get("SMTP_URL") or None,
+        # Absolute links written into consent texts and e-mails.
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Marketplace <no-reply@localhost>"),
+        # Rate limits share Redis between gunicorn workers; in memory on a laptop.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_ENABLED": env_flag("RATELIMIT_ENABLED", default=True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+        "LANGUAGES": ("fr", "en"),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env_flag("SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # werkzeug's default (scrypt); tests set a cheap method to stay fast.
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        "PASSWORD_MIN_LENGTH": 10,
+        # Trade default (field-notes.md): the same person is not resold in a sector
+        # within 30 days, and a lead is on sale in the catalogue while fresh.
+        "DEDUPE_WINDOW_DAYS": 30,
+        "LEAD_FRESHNESS_DAYS": 30,
+        "RETURN_WINDOW_DAYS": 7,
+        "DEFAULT_REVENUE_SHARE_BPS": 5000,
+        "DEFAULT_CURRENCY": "EUR",
+    }

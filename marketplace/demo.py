@@ -1,0 +1,244 @@
+"""Demo data for `marketplace demo`: idempotent, and only ever on a demo database.
+
+Every object is found by its natural key before it is created, so running the
+command again changes nothing. The leads go through the real capture and
+distribution use cases, at past times, so the ledger and caps are consistent.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from faker import Faker
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from marketplace import api_keys, campaigns, magnets
+from marketplace.capture import CaptureContext, capture_lead, validate_submission
+from marketplace.consent import current_consent_text
+from marketplace.errors import ValidationFailed
+from marketplace.extensions import db
+from marketplace.matching import distribute_lead
+from marketplace.models import (
+    ApiKey,
+    Campaign,
+    Lead,
+    LeadMagnet,
+    LeadStatus,
+    MagnetKind,
+    Organization,
+    OrganizationKind,
+    Sector,
+    User,
+    utcnow,
+)
+
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed to the user on purpose
+LEADS_TO_SEED = 300
+
+PUBLISHERS = [
+    ("publisher@demo.test", "Claire Martin", "Comparatif Pro"),
+    ("publisher2@demo.test", "Hugo Lefèvre", "Chantiers & Devis"),
+]
+BUYERS = [
+    # email, person, company, campaign name, sector slugs, price in cents
+    (
+        "buyer@demo.test",
+        "Julie Bernard",
+        "Logiciels Durand",
+        "Software leads France",
+        ["it/software"],
+        4500,
+    ),
+    (
+        "buyer2@demo.test",
+        "Marc Petit",
+        "Numérique Conseil",
+        "IT projects",
+        ["it/software", "it/managed-services"],
+        4000,
+    ),
+    ("cyber@demo.test", "Nadia Roux", "CyberSécu Plus", "All IT", ["it"], 3500),
+    (
+        "renov@demo.test",
+        "Paul Girard",
+        "Rénov'Habitat",
+        "Renovation Île-de-France",
+        ["btp/renovation"],
+        3000,
+    ),
+    ("solaire@demo.test", "Inès Moreau", "Soleil Énergie", "Solar B2B", ["energy/solar"], 5500),
+]
+MAGNETS = [
+    # key, publisher e-mail, title, kind, sector, max buyers
+    (
+        "demo-quote-it",
+        "publisher@demo.test",
+        "Compare business software quotes",
+        MagnetKind.QUOTE_REQUEST,
+        "it/software",
+        3,
+    ),
+    (
+        "demo-guide-solar",
+        "publisher@demo.test",
+        "The 2026 buying guide to solar panels",
+        MagnetKind.WHITEPAPER,
+        "energy/solar",
+        2,
+    ),
+    (
+        "demo-renovation-quote",
+        "publisher2@demo.test",
+        "Renovation quotes for your premises",
+        MagnetKind.QUOTE_REQUEST,
+        "btp/renovation",
+        4,
+    ),
+]
+API_KEYS = [("publisher@demo.test", "demo-publisher-key"), ("buyer@demo.test", "demo-buyer-key")]
+
+
+def seed() -> dict:
+    """Create whatever part of the demo data is missing; return counts."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    password_hash = generate_password_hash(DEMO_PASSWORD, method=method)
+    admin = _user("admin@demo.test", "Alice Admin", password_hash, organization=None)
+    admin.is_platform_admin = True
+    for email, person, company in PUBLISHERS:
+        _user(email, person, password_hash, _organization(company, OrganizationKind.PUBLISHER))
+    for email, person, company, campaign_name, slugs, price in BUYERS:
+        buyer = _organization(company, OrganizationKind.BUYER)
+        _user(email, person, password_hash, buyer)
+        db.session.commit()
+        if not db.session.scalar(select(Campaign.id).where(Campaign.buyer_id == buyer.id)):
+            campaigns.create_campaign(
+                buyer.id,
+                name=campaign_name,
+                sector_ids=[_sector(s).id for s in slugs],
+                price_cents=price,
+            )
+    db.session.commit()
+    for key, owner_email, title, kind, slug, max_buyers in MAGNETS:
+        if magnets.magnet_by_key(key) is None:
+            magnets.create_magnet(
+                _org_of(owner_email),
+                title=title,
+                kind=kind,
+                sector_id=_sector(slug).id,
+                max_buyers=max_buyers,
+                key=key,
+            )
+    for owner_email, raw in API_KEYS:
+        if (
+            db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash == api_keys.hash_key(raw)))
+            is None
+        ):
+            api_keys.issue_api_key(_org_of(owner_email), "Demo key", raw=raw)
+    _seed_leads()
+    return {
+        "leads": db.session.scalar(select(func.count(Lead.id))),
+        "distributed": db.session.scalar(
+            select(func.count(Lead.id)).where(Lead.status == LeadStatus.DISTRIBUTED)
+        ),
+    }
+
+
+def describe(summary: dict, database_url: str) -> str:
+    lines = [
+        f"Demo database: {database_url}",
+        f"Leads: {summary['leads']} ({summary['distributed']} distributed)",
+        f"Logins (password '{DEMO_PASSWORD}'):",
+        "  admin@demo.test      platform admin",
+        "  publisher@demo.test  publisher (magnet demo-quote-it: /m/demo-quote-it)",
+        "  buyer@demo.test      buyer",
+        "  buyer2@demo.test     a second buyer sharing IT > software leads",
+        "API keys: demo-publisher-key (publisher), demo-buyer-key (buyer)",
+    ]
+    return "\n".join(lines)
+
+
+def _organization(name: str, kind: OrganizationKind) -> Organization:
+    organization = db.session.scalar(
+        select(Organization).where(Organization.name == name, Organization.kind == kind)
+    )
+    if organization is None:
+        organization = Organization(
+            name=name,
+            kind=kind,
+            revenue_share_bps=current_app.config["DEFAULT_REVENUE_SHARE_BPS"],
+        )
+        db.session.add(organization)
+    return organization
+
+
+def _user(email, full_name, password_hash, organization) -> User:
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(
+            email=email, full_name=full_name, password_hash=password_hash, organization=organization
+        )
+        db.session.add(user)
+    return user
+
+
+def _org_of(email: str) -> int:
+    return db.session.scalar(select(User.organization_id).where(User.email == email))
+
+
+def _sector(slug: str) -> Sector:
+    sector = db.session.scalar(select(Sector).where(Sector.slug == slug))
+    if sector is None:
+        raise RuntimeError(f"sector {slug} missing: run the migrations first")
+    return sector
+
+
+def _seed_leads() -> None:
+    demo_magnets = list(
+        db.session.scalars(select(LeadMagnet).where(LeadMagnet.key.in_([m[0] for m in MAGNETS])))
+    )
+    already = db.session.scalar(
+        select(func.count(Lead.id)).where(Lead.magnet_id.in_([m.id for m in demo_magnets]))
+    )
+    if already:
+        return
+    fake = Faker("fr_FR")
+    Faker.seed(2026)
+    rng = random.Random(2026)
+    now = utcnow()
+    created = 0
+    while created < LEADS_TO_SEED:
+        magnet = rng.choice(demo_magnets)
+        when = now - timedelta(minutes=rng.randint(10, 45 * 24 * 60))
+        raw = {
+            "first_name": fake.first_name(),
+            "last_name": fake.last_name(),
+            "email": fake.unique.email(),
+            "phone": f"06{rng.randint(10_000_000, 99_999_999)}",
+            "company": fake.company(),
+            "job_title": fake.job()[:120],
+            "postcode": fake.postcode(),
+            "message": fake.sentence(nb_words=14),
+        }
+        try:
+            cleaned = validate_submission(magnet, raw, consent_given=True)
+        except ValidationFailed:
+            continue  # Faker sometimes makes a postcode we refuse, as a visitor might
+        captured = capture_lead(
+            magnet.id,
+            cleaned,
+            consent_text_id=current_consent_text(magnet.id).id,
+            consent_given=True,
+            context=CaptureContext(
+                ip=fake.ipv4_public(),
+                user_agent=fake.user_agent(),
+                page_url=f"https://www.example.fr/{magnet.key}",
+                utm={"utm_source": rng.choice(["google", "linkedin", "newsletter"])},
+            ),
+            now=when,
+            enqueue_distribution=False,
+        )
+        distribute_lead(captured.lead_id, now=when)
+        created += 1

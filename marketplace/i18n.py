@@ -1,0 +1,46 @@
+"""Language choice and locale-aware helpers for templates.
+
+French is the first market: it is the default when the browser states no
+preference we support.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import format_currency, format_datetime, get_locale
+from flask_login import current_user
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # jobs, CLI: the platform's default
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        session["lang"] = asked
+        return asked
+    if session.get("lang") in languages:
+        return session["lang"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def money(cents: int | None, currency: str = "EUR") -> str:
+    """Integer cents shown as the user's locale writes money."""
+    if cents is None:
+        return "—"
+    return format_currency(cents / 100, currency)
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else "—"
+    )
+
+    @app.context_processor
+    def locale_helpers():
+        return {"current_locale": str(get_locale() or "fr")}

@@ -1,0 +1,116 @@
+"""Background jobs: RQ when REDIS_URL is set, inline otherwise.
+
+``enqueue(distribute_lead, lead_id)`` is the one way to start work in the
+background. Jobs are named by their dotted path, take ids, and must be
+idempotent: RQ delivers at least once (field-notes.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+
+from marketplace.extensions import db
+
+log = logging.getLogger(__name__)
+
+# Retries spread over about an hour; the pending-lead sweeper catches anything later.
+DEFAULT_RETRY = Retry(max=5, interval=[10, 30, 120, 600, 1800])
+
+_worker_app: Flask | None = None
+
+
+class EnqueueFailed(Exception):
+    """Redis refused the job; the caller decides what stays pending."""
+
+
+def job_name(func: Callable | str) -> str:
+    if isinstance(func, str):
+        return func
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def resolve(name: str) -> Callable:
+    module_name, _, attribute = name.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def redis_connection() -> Redis:
+    """One client per app: redis-py pools its connections itself."""
+    connection = current_app.extensions.get("marketplace_redis")
+    if connection is None:
+        connection = Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=5)
+        current_app.extensions["marketplace_redis"] = connection
+    return connection
+
+
+def queue() -> Queue:
+    return Queue(current_app.config["RQ_QUEUE"], connection=redis_connection())
+
+
+def redis_reachable() -> bool:
+    try:
+        return bool(redis_connection().ping())
+    except RedisError:
+        return False
+
+
+def enqueue(func: Callable | str, *args: Any, retry: Retry | None = DEFAULT_RETRY) -> None:
+    """Run ``func(*args)`` in the background, or right now without Redis.
+
+    Inline, a failing job is logged and rolled back rather than failing the
+    request that asked for it: the work it was given is already committed and
+    stays pending for the sweeper, exactly as a failed RQ job would leave it.
+    Tests set JOBS_RAISE_INLINE to see the error instead.
+    """
+    name = job_name(func)
+    if not current_app.config["REDIS_URL"]:
+        try:
+            resolve(name)(*args)
+        except Exception:
+            db.session.rollback()
+            if current_app.config.get("JOBS_RAISE_INLINE"):
+                raise
+            log.exception("inline job %s%r failed", name, args)
+        return
+    try:
+        queue().enqueue(run_job, name, args, retry=retry, description=f"{name}{args!r}")
+    except RedisError as error:
+        raise EnqueueFailed(str(error)) from error
+
+
+def run_job(name: str, args: tuple | list) -> Any:
+    """What RQ runs: the named function inside an app context, with a clean session."""
+    if not has_app_context():
+        with worker_app().app_context():
+            return run_job(name, args)
+    try:
+        return resolve(name)(*args)
+    finally:
+        db.session.remove()
+
+
+def worker_app() -> Flask:
+    global _worker_app
+    if _worker_app is None:
+        from marketplace import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def run_worker(burst: bool = False) -> bool:
+    """An RQ worker with the scheduler (Retry needs it) on this app's queue."""
+    from rq import Worker
+
+    # The forked job processes must not share the parent's database connections.
+    db.engine.dispose()
+    worker = Worker([queue()], connection=redis_connection())
+    return worker.work(with_scheduler=True, burst=burst)

@@ -1,0 +1,355 @@
+"""Matching and the atomic sale: which campaigns may have a lead, and selling it.
+
+Rules (docs/matching.md):
+- eligible: the campaign is active and covers the lead's sector; its buyer is in
+  good billing standing and on the lead's consent partner list; every filter of
+  the campaign matches; the buyer has not bought this lead, nor this person
+  (e-mail or phone hash) within the dedupe window; caps and budget have room.
+- ranked by price (highest first), then by the campaign served least recently,
+  one campaign per buyer, up to the places left on the lead.
+- each sale, its cap and budget consumption, the buyer's debit and the
+  publisher's earning are written in the lead's one transaction.
+
+Concurrency: the lead row is locked ``FOR NO KEY UPDATE`` (concurrent inserts of
+sales referencing it keep their foreign-key checks unblocked), its
+``sales_count`` only moves through a conditional update, and each cap through a
+conditional update of its usage counter; a unique (lead, buyer) index makes a
+double sale impossible even if every other guard failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+
+from marketplace.extensions import db
+from marketplace.models import (
+    BillingStatus,
+    Campaign,
+    CampaignStatus,
+    CampaignUsage,
+    Lead,
+    LeadStatus,
+    LedgerEntry,
+    LedgerKind,
+    Organization,
+    Sale,
+    SaleSource,
+    UsagePeriod,
+    campaign_sectors,
+    utcnow,
+)
+from marketplace.scoring import score_lead
+from marketplace.validation import french_department
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a campaign was or was not chosen for a lead (for the admin's lead page)."""
+
+    campaign_id: int
+    eligible: bool
+    reason: str
+
+
+def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
+    """Score a pending lead and sell it to the best eligible campaigns. Idempotent.
+
+    Returns the ids of the sales made by this call (none when the lead was not
+    pending: a retried job changes nothing).
+    """
+    now = now or utcnow()
+    lead = db.session.scalar(select(Lead).where(Lead.id == lead_id).with_for_update(key_share=True))
+    if lead is None or lead.status is not LeadStatus.PENDING:
+        db.session.rollback()
+        return []
+    if lead.score is None:
+        score = score_lead(lead)
+        lead.score, lead.temperature, lead.score_explanation = (
+            score.value,
+            score.temperature,
+            score.explanation,
+        )
+
+    sale_ids = []
+    for campaign in rank(eligible_campaigns(lead, now)):
+        if lead.sales_count >= lead.max_buyers:
+            break
+        sale = _sell(lead, campaign, now)
+        if sale is not None:
+            sale_ids.append(sale.id)
+    lead.status = LeadStatus.DISTRIBUTED if lead.sales_count else LeadStatus.UNSOLD
+    lead.distributed_at = now
+    db.session.commit()
+    log.info("lead %s distributed: %d sale(s)", lead_id, len(sale_ids))
+    return sale_ids
+
+
+def candidate_campaigns(lead: Lead) -> list[Campaign]:
+    """Active campaigns covering the lead's sector or its parent."""
+    sector_ids = [lead.sector_id]
+    if lead.sector.parent_id:
+        sector_ids.append(lead.sector.parent_id)
+    return list(
+        db.session.scalars(
+            select(Campaign)
+            .join(campaign_sectors, campaign_sectors.c.campaign_id == Campaign.id)
+            .where(
+                Campaign.status == CampaignStatus.ACTIVE,
+                campaign_sectors.c.sector_id.in_(sector_ids),
+            )
+            .distinct()
+        )
+    )
+
+
+def judge(lead: Lead, campaigns: list[Campaign], now: datetime) -> list[Verdict]:
+    """A verdict for each candidate campaign, with the first rule that excluded it."""
+    partners = {partner.get("id") for partner in (lead.consent.partners if lead.consent else [])}
+    buyers_with_person = _buyers_who_bought_person(lead, now)
+    standing = dict(
+        db.session.execute(
+            select(Organization.id, Organization.billing_status).where(
+                Organization.id.in_({c.buyer_id for c in campaigns} or {0})
+            )
+        ).all()
+    )
+    usage = _usage_by_campaign([c.id for c in campaigns], now, campaigns)
+    verdicts = []
+    for campaign in campaigns:
+        reason = _exclusion(lead, campaign, partners, buyers_with_person, standing, usage)
+        verdicts.append(Verdict(campaign.id, reason is None, reason or "eligible"))
+    return verdicts
+
+
+def eligible_campaigns(lead: Lead, now: datetime) -> list[Campaign]:
+    campaigns = candidate_campaigns(lead)
+    by_id = {campaign.id: campaign for campaign in campaigns}
+    return [by_id[v.campaign_id] for v in judge(lead, campaigns, now) if v.eligible]
+
+
+def rank(campaigns: list[Campaign]) -> list[Campaign]:
+    """Best price first; among equals the campaign served least recently; one per buyer."""
+    never = datetime.min.replace(tzinfo=UTC)
+    ordered = sorted(campaigns, key=lambda c: (-c.price_cents, c.last_sold_at or never, c.id))
+    seen_buyers: set[int] = set()
+    chosen = []
+    for campaign in ordered:
+        if campaign.buyer_id not in seen_buyers:
+            seen_buyers.add(campaign.buyer_id)
+            chosen.append(campaign)
+    return chosen
+
+
+def _exclusion(lead, campaign, partners, buyers_with_person, standing, usage) -> str | None:
+    if standing.get(campaign.buyer_id) is not BillingStatus.GOOD:
+        return "buyer_billing_standing"
+    if campaign.buyer_id not in partners:
+        return "not_in_consent_partner_list"
+    if campaign.buyer_id in buyers_with_person:
+        return "buyer_already_has_this_person"
+    if campaign.countries and lead.country not in campaign.countries:
+        return "filter_country"
+    if campaign.departments and french_department(lead.postcode) not in campaign.departments:
+        return "filter_department"
+    if campaign.postcode_prefixes and not any(
+        (lead.postcode or "").startswith(prefix) for prefix in campaign.postcode_prefixes
+    ):
+        return "filter_postcode"
+    if campaign.company_sizes and lead.company_size not in campaign.company_sizes:
+        return "filter_company_size"
+    if campaign.magnet_kinds and lead.magnet.kind.value not in campaign.magnet_kinds:
+        return "filter_magnet_kind"
+    if (lead.score or 0) < campaign.min_score:
+        return "filter_min_score"
+    day, month = usage.get(campaign.id, ((0, 0), (0, 0)))
+    if campaign.daily_cap is not None and day[0] >= campaign.daily_cap:
+        return "daily_cap_reached"
+    if campaign.monthly_cap is not None and month[0] >= campaign.monthly_cap:
+        return "monthly_cap_reached"
+    if (
+        campaign.monthly_budget_cents is not None
+        and month[1] + campaign.price_cents > campaign.monthly_budget_cents
+    ):
+        return "monthly_budget_reached"
+    return None
+
+
+def _buyers_who_bought_person(lead: Lead, now: datetime) -> set[int]:
+    window_start = now - timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
+    same_person = [Lead.email_hash == lead.email_hash]
+    if lead.phone_hash:
+        same_person.append(Lead.phone_hash == lead.phone_hash)
+    return set(
+        db.session.scalars(
+            select(Sale.buyer_id)
+            .join(Lead, Lead.id == Sale.lead_id)
+            .where(or_(*same_person), Sale.created_at >= window_start)
+        )
+    )
+
+
+def _periods(campaign: Campaign, now: datetime) -> tuple[date, date]:
+    """The campaign's current day and month, in its own timezone."""
+    local_day = now.astimezone(ZoneInfo(campaign.timezone)).date()
+    return local_day, local_day.replace(day=1)
+
+
+def _usage_by_campaign(campaign_ids, now, campaigns) -> dict[int, tuple]:
+    if not campaign_ids:
+        return {}
+    wanted = {}
+    month_starts = set()
+    for campaign in campaigns:
+        day, month = _periods(campaign, now)
+        wanted[(campaign.id, UsagePeriod.DAY, day)] = campaign.id
+        wanted[(campaign.id, UsagePeriod.MONTH, month)] = campaign.id
+        month_starts.add(month)
+    rows = db.session.scalars(
+        select(CampaignUsage).where(
+            CampaignUsage.campaign_id.in_(campaign_ids),
+            CampaignUsage.period_start >= min(month_starts),
+        )
+    )
+    usage: dict[int, list] = {}
+    for row in rows:
+        if (row.campaign_id, row.period, row.period_start) in wanted:
+            slot = usage.setdefault(row.campaign_id, [(0, 0), (0, 0)])
+            slot[0 if row.period is UsagePeriod.DAY else 1] = (row.leads, row.spent_cents)
+    return {key: tuple(value) for key, value in usage.items()}
+
+
+def _insert_ignore(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
+def _consume(campaign: Campaign, price_cents: int, now: datetime) -> bool:
+    """Take one lead and its price from the campaign's day and month, if they have room."""
+    day, month = _periods(campaign, now)
+    for period, start in ((UsagePeriod.DAY, day), (UsagePeriod.MONTH, month)):
+        db.session.execute(
+            _insert_ignore(CampaignUsage)
+            .values(
+                campaign_id=campaign.id, period=period, period_start=start, leads=0, spent_cents=0
+            )
+            .on_conflict_do_nothing()
+        )
+    consumed = []
+    limits = (
+        (UsagePeriod.DAY, day, campaign.daily_cap, None),
+        (UsagePeriod.MONTH, month, campaign.monthly_cap, campaign.monthly_budget_cents),
+    )
+    for period, start, cap, budget in limits:
+        statement = update(CampaignUsage).where(
+            CampaignUsage.campaign_id == campaign.id,
+            CampaignUsage.period == period,
+            CampaignUsage.period_start == start,
+        )
+        if cap is not None:
+            statement = statement.where(CampaignUsage.leads < cap)
+        if budget is not None:
+            statement = statement.where(CampaignUsage.spent_cents + price_cents <= budget)
+        result = db.session.execute(
+            statement.values(
+                leads=CampaignUsage.leads + 1,
+                spent_cents=CampaignUsage.spent_cents + price_cents,
+            ).execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            for done_period, done_start in consumed:  # give back what was taken
+                db.session.execute(
+                    update(CampaignUsage)
+                    .where(
+                        CampaignUsage.campaign_id == campaign.id,
+                        CampaignUsage.period == done_period,
+                        CampaignUsage.period_start == done_start,
+                    )
+                    .values(
+                        leads=CampaignUsage.leads - 1,
+                        spent_cents=CampaignUsage.spent_cents - price_cents,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            return False
+        consumed.append((period, start))
+    return True
+
+
+def _sell(lead: Lead, campaign: Campaign, now: datetime) -> Sale | None:
+    """One sale inside the lead's transaction, or None when a cap filled meanwhile."""
+    taken = db.session.execute(
+        update(Lead)
+        .where(Lead.id == lead.id, Lead.sales_count < Lead.max_buyers)
+        .values(sales_count=Lead.sales_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return None
+    if not _consume(campaign, campaign.price_cents, now):
+        db.session.execute(
+            update(Lead)
+            .where(Lead.id == lead.id)
+            .values(sales_count=Lead.sales_count - 1)
+            .execution_options(synchronize_session=False)
+        )
+        return None
+    # Mirror the database's count without marking the row dirty for a second write.
+    set_committed_value(lead, "sales_count", lead.sales_count + 1)
+    sale = Sale(
+        lead_id=lead.id,
+        buyer_id=campaign.buyer_id,
+        campaign_id=campaign.id,
+        source=SaleSource.CAMPAIGN,
+        price_cents=campaign.price_cents,
+        currency=campaign.currency,
+        created_at=now,
+    )
+    db.session.add(sale)
+    db.session.flush()
+    _book(sale, lead, now)
+    campaign.last_sold_at = now
+    return sale
+
+
+def _book(sale: Sale, lead: Lead, now: datetime) -> None:
+    """The buyer's debit and the publisher's earning for a sale."""
+    share_bps = db.session.scalar(
+        select(Organization.revenue_share_bps).where(Organization.id == lead.publisher_id)
+    )
+    earning = sale.price_cents * share_bps // 10_000
+    label = f"Lead #{lead.id} - {lead.sector.slug} - {now.date().isoformat()}"
+    db.session.add(
+        LedgerEntry(
+            entry_key=f"sale:{sale.id}:debit",
+            organization_id=sale.buyer_id,
+            kind=LedgerKind.SALE_DEBIT,
+            amount_cents=-sale.price_cents,
+            currency=sale.currency,
+            sale_id=sale.id,
+            description=label,
+            created_at=now,
+        )
+    )
+    if earning:
+        db.session.add(
+            LedgerEntry(
+                entry_key=f"sale:{sale.id}:earning",
+                organization_id=lead.publisher_id,
+                kind=LedgerKind.PUBLISHER_EARNING,
+                amount_cents=earning,
+                currency=sale.currency,
+                sale_id=sale.id,
+                description=label,
+                created_at=now,
+            )
+        )

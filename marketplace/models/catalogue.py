@@ -1,0 +1,113 @@
+"""Sectors and lead magnets: what leads are about and where they come from."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.extensions import db
+from marketplace.models.organizations import Organization
+from marketplace.models.types import JSONType, UTCDateTime, str_enum, utcnow
+
+
+class Sector(db.Model):
+    """A two-level taxonomy (IT > software); the floor price applies to its leads."""
+
+    __tablename__ = "sectors"
+    __table_args__ = (CheckConstraint("floor_price_cents >= 0", name="floor_price_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sectors.id", ondelete="RESTRICT"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_fr: Mapped[str] = mapped_column(String(120))
+    floor_price_cents: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+
+    parent: Mapped[Sector | None] = relationship(remote_side=[id])
+
+    def name(self, locale: str = "fr") -> str:
+        return self.name_fr if locale == "fr" else self.name_en
+
+    def label(self, locale: str = "fr") -> str:
+        """'IT > Software' style, as the portals show it."""
+        if self.parent is None:
+            return self.name(locale)
+        return f"{self.parent.name(locale)} > {self.name(locale)}"
+
+
+class MagnetKind(enum.StrEnum):
+    QUOTE_REQUEST = "quote_request"
+    WHITEPAPER = "whitepaper"
+    NEWSLETTER = "newsletter"
+    DEMO_REQUEST = "demo_request"
+    CALLBACK_REQUEST = "callback_request"
+    WEBINAR = "webinar"
+
+
+class MagnetStatus(enum.StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    PAUSED = "paused"
+
+
+class LeadMagnet(db.Model):
+    __tablename__ = "lead_magnets"
+    __table_args__ = (
+        CheckConstraint("max_buyers BETWEEN 1 AND 5", name="max_buyers_range"),
+        CheckConstraint("language IN ('fr', 'en')", name="language_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publisher_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    # The public key in /m/<key> and the embed snippet.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[MagnetKind] = mapped_column(str_enum(MagnetKind, "magnet_kind"))
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id", ondelete="RESTRICT"))
+    max_buyers: Mapped[int] = mapped_column(default=3)
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    status: Mapped[MagnetStatus] = mapped_column(
+        str_enum(MagnetStatus, "magnet_status"), default=MagnetStatus.DRAFT
+    )
+    # Qualification fields asked, each {"name": ..., "required": bool}.
+    fields: Mapped[list] = mapped_column(JSONType, default=list)
+    allowed_domains: Mapped[list] = mapped_column(JSONType, default=list)
+    thank_you_message: Mapped[str | None] = mapped_column(Text)
+    redirect_url: Mapped[str | None] = mapped_column(String(500))
+    # The publisher's own optional sentence added to the platform's consent template.
+    consent_extra: Mapped[str | None] = mapped_column(Text)
+    views: Mapped[int] = mapped_column(default=0)
+    submissions: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    publisher: Mapped[Organization] = relationship()
+    sector: Mapped[Sector] = relationship()
+
+
+class ConsentText(db.Model):
+    """An immutable version of the consent wording a magnet showed.
+
+    Every change of wording makes a new row; a consent record points at the
+    exact version the person saw, with its SHA-256.
+    """
+
+    __tablename__ = "consent_texts"
+    __table_args__ = (UniqueConstraint("magnet_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    magnet_id: Mapped[int] = mapped_column(ForeignKey("lead_magnets.id", ondelete="RESTRICT"))
+    version: Mapped[int]
+    language: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    magnet: Mapped[LeadMagnet] = relationship()

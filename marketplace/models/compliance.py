@@ -1,0 +1,71 @@
+"""GDPR requests, the suppression list, and the audit trail."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.extensions import db
+from marketplace.models.types import JSONType, UTCDateTime, str_enum, utcnow
+
+
+class GdprRequestKind(enum.StrEnum):
+    ACCESS = "access"
+    RECTIFICATION = "rectification"
+    ERASURE = "erasure"
+    OBJECTION = "objection"
+
+
+class GdprRequestStatus(enum.StrEnum):
+    UNVERIFIED = "unverified"
+    OPEN = "open"
+    COMPLETED = "completed"
+    REFUSED = "refused"
+
+
+class GdprRequest(db.Model):
+    __tablename__ = "gdpr_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[GdprRequestKind] = mapped_column(str_enum(GdprRequestKind, "gdpr_kind"))
+    status: Mapped[GdprRequestStatus] = mapped_column(
+        str_enum(GdprRequestStatus, "gdpr_status"), default=GdprRequestStatus.UNVERIFIED
+    )
+    # Kept to answer the person; blanked when the request is closed and its time passed.
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_hash: Mapped[str] = mapped_column(String(64), index=True)
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # GDPR art. 12(3): one month after receipt.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SuppressionEntry(db.Model):
+    """An e-mail hash never to be sold again (objection or erasure)."""
+
+    __tablename__ = "suppression_list"
+
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(db.Model):
+    """Append-only: who saw or exported personal data, admin decisions, GDPR actions."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int | None]
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,137 @@
+"""Leads and the consent records that prove each one may be shared."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.extensions import db
+from marketplace.models.catalogue import ConsentText, LeadMagnet, Sector
+from marketplace.models.organizations import Organization
+from marketplace.models.types import JSONType, UTCDateTime, str_enum, utcnow
+
+
+class LeadStatus(enum.StrEnum):
+    PENDING = "pending"
+    DISTRIBUTED = "distributed"
+    UNSOLD = "unsold"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    ERASED = "erased"
+
+
+class Temperature(enum.StrEnum):
+    COLD = "cold"
+    WARM = "warm"
+    HOT = "hot"
+    DISQUALIFIED = "disqualified"
+    RECYCLED = "recycled"
+
+
+class Lead(db.Model):
+    __tablename__ = "leads"
+    __table_args__ = (
+        CheckConstraint("max_buyers BETWEEN 1 AND 5", name="max_buyers_range"),
+        CheckConstraint("sales_count >= 0 AND sales_count <= max_buyers", name="sales_within_max"),
+        CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="score_range"),
+        # Dedupe (the same person in a sector, recently), buyer dedupe and GDPR look-ups.
+        Index("ix_leads_email_hash_sector", "email_hash", "sector_id", "created_at"),
+        Index("ix_leads_phone_hash", "phone_hash"),
+        Index("ix_leads_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    magnet_id: Mapped[int] = mapped_column(
+        ForeignKey("lead_magnets.id", ondelete="RESTRICT"), index=True
+    )
+    publisher_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id", ondelete="RESTRICT"))
+    status: Mapped[LeadStatus] = mapped_column(
+        str_enum(LeadStatus, "lead_status"), default=LeadStatus.PENDING
+    )
+    # Copied from the magnet at capture: the number the person agreed to.
+    max_buyers: Mapped[int]
+    sales_count: Mapped[int] = mapped_column(default=0)
+
+    # Personal data: nullable so that erasure blanks them and keeps the row.
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))  # E.164
+    job_title: Mapped[str | None] = mapped_column(String(120))
+    message: Mapped[str | None] = mapped_column(Text)
+    # Hashes of the normalised e-mail and phone: dedupe and GDPR look-ups, kept after erasure.
+    email_hash: Mapped[str] = mapped_column(String(64))
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+
+    # Qualification: about the company, not the person.
+    company: Mapped[str | None] = mapped_column(String(200))
+    siret: Mapped[str | None] = mapped_column(String(14))
+    company_size: Mapped[str | None] = mapped_column(String(20))
+    budget: Mapped[str | None] = mapped_column(String(20))
+    timeframe: Mapped[str | None] = mapped_column(String(20))
+    postcode: Mapped[str | None] = mapped_column(String(12))
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+
+    # Source.
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    utm: Mapped[dict] = mapped_column(JSONType, default=dict)
+    variant: Mapped[str | None] = mapped_column(String(8))
+
+    score: Mapped[int | None]
+    score_explanation: Mapped[list] = mapped_column(JSONType, default=list)
+    temperature: Mapped[Temperature | None] = mapped_column(str_enum(Temperature, "temperature"))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    distributed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    magnet: Mapped[LeadMagnet] = relationship()
+    publisher: Mapped[Organization] = relationship()
+    sector: Mapped[Sector] = relationship()
+    consent: Mapped[ConsentRecord] = relationship(back_populates="lead", uselist=False)
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def places_left(self) -> int:
+        return self.max_buyers - self.sales_count
+
+
+class ConsentRecord(db.Model):
+    """The proof of consent (GDPR art. 7(1)), written with its lead and never updated."""
+
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="RESTRICT"), unique=True)
+    # Public, unguessable: anyone holding the lead can verify the proof with it.
+    certificate_id: Mapped[str] = mapped_column(String(40), unique=True)
+    consent_text_id: Mapped[int] = mapped_column(ForeignKey("consent_texts.id"))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    checkboxes: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # The partners shown at that moment: [{"id": org id, "name": ...}]. A lead is only
+    # ever sold to a buyer in this list.
+    partners: Mapped[list] = mapped_column(JSONType, default=list)
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    referrer: Mapped[str | None] = mapped_column(String(2000))
+    utm: Mapped[dict] = mapped_column(JSONType, default=dict)
+    form_variant: Mapped[str | None] = mapped_column(String(8))
+    # How the lead came: the hosted or embedded form, or the publisher's server (API).
+    channel: Mapped[str] = mapped_column(String(10), default="form")
+
+    lead: Mapped[Lead] = relationship(back_populates="consent")
+    consent_text: Mapped[ConsentText] = relationship()
+
+    def covers(self, organization_id: int) -> bool:
+        return any(partner.get("id") == organization_id for partner in self.partners)

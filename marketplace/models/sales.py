@@ -1,0 +1,155 @@
+"""Sales (a buyer's purchases), the ledger, and disputes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.extensions import db
+from marketplace.models.campaigns import Campaign
+from marketplace.models.leads import Lead
+from marketplace.models.organizations import Organization, User
+from marketplace.models.types import JSONType, UTCDateTime, str_enum, utcnow
+
+
+class SaleSource(enum.StrEnum):
+    CAMPAIGN = "campaign"
+    CATALOGUE = "catalogue"
+
+
+class Outcome(enum.StrEnum):
+    CONTACTED = "contacted"
+    MEETING = "meeting"
+    WON = "won"
+    LOST = "lost"
+
+
+class Sale(db.Model):
+    """One lead sold to one buyer: a purchase, in the buyer's words."""
+
+    __tablename__ = "sales"
+    __table_args__ = (
+        # A buyer never buys the same lead twice, whatever the concurrency.
+        UniqueConstraint("lead_id", "buyer_id"),
+        CheckConstraint("price_cents > 0", name="price_positive"),
+        CheckConstraint(
+            "rating_stars IS NULL OR rating_stars BETWEEN 1 AND 5", name="rating_range"
+        ),
+        CheckConstraint(
+            "outcome_amount_cents IS NULL OR outcome_amount_cents >= 0", name="amount_positive"
+        ),
+        Index("ix_sales_buyer_id_created_at", "buyer_id", "created_at"),
+        Index("ix_sales_campaign_id_created_at", "campaign_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="RESTRICT"))
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    source: Mapped[SaleSource] = mapped_column(str_enum(SaleSource, "sale_source"))
+    exclusive: Mapped[bool] = mapped_column(default=False)
+    price_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_viewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    rating_stars: Mapped[int | None]
+    rating_reasons: Mapped[list] = mapped_column(JSONType, default=list)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, "outcome"))
+    outcome_amount_cents: Mapped[int | None]
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lead: Mapped[Lead] = relationship()
+    buyer: Mapped[Organization] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
+
+
+class LedgerKind(enum.StrEnum):
+    SALE_DEBIT = "sale_debit"
+    PUBLISHER_EARNING = "publisher_earning"
+    DISPUTE_CREDIT = "dispute_credit"
+    EARNING_REVERSAL = "earning_reversal"
+    PAYMENT = "payment"
+    TOP_UP = "top_up"
+    PAYOUT = "payout"
+
+
+class LedgerEntry(db.Model):
+    """An append-only money movement, in signed integer cents.
+
+    The sign is from the organization's side: a buyer's debit is negative, a
+    publisher's earning positive; a balance is the sum. ``entry_key`` names the
+    business fact ("sale:42:debit") so the same fact can never be booked twice,
+    and it is what the Stripe mirror derives its idempotency keys from.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
+        Index("ix_ledger_entries_organization_id_created_at", "organization_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_key: Mapped[str] = mapped_column(String(80), unique=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    kind: Mapped[LedgerKind] = mapped_column(str_enum(LedgerKind, "ledger_kind"))
+    amount_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    sale_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales.id", ondelete="RESTRICT"), index=True
+    )
+    dispute_id: Mapped[int | None] = mapped_column(
+        ForeignKey("disputes.id", ondelete="RESTRICT"), index=True
+    )
+    description: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The Stripe object mirroring this entry, once mirrored (billing/).
+    stripe_object_id: Mapped[str | None] = mapped_column(String(64))
+    mirrored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()
+    sale: Mapped[Sale | None] = relationship()
+
+
+class DisputeReason(enum.StrEnum):
+    INVALID_CONTACT = "invalid_contact"
+    DUPLICATE = "duplicate"
+    OUT_OF_TARGET = "out_of_target"
+    NO_CONSENT = "no_consent"
+    FAKE = "fake"
+    OTHER = "other"
+
+
+class DisputeStatus(enum.StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Dispute(db.Model):
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One dispute per sale.
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="RESTRICT"), unique=True)
+    buyer_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    reason: Mapped[DisputeReason] = mapped_column(str_enum(DisputeReason, "dispute_reason"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[DisputeStatus] = mapped_column(
+        str_enum(DisputeStatus, "dispute_status"), default=DisputeStatus.OPEN, index=True
+    )
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sale: Mapped[Sale] = relationship()
+    resolved_by: Mapped[User | None] = relationship()

@@ -1,0 +1,98 @@
+"""The rules of a lead's fields, written once for every way a lead arrives.
+
+Each function takes what the person typed and returns the normalised value,
+or raises ``FieldInvalid`` with a message in the person's language. The
+capture form and the posting API both call these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+
+
+class FieldInvalid(ValueError):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def normalise_email(value: str) -> str:
+    """Syntax only (no DNS: a form must not wait on the network), lower-cased."""
+    value = (value or "").strip()
+    if not value:
+        raise FieldInvalid(_l("Enter your e-mail address."))
+    if len(value) > 254:
+        raise FieldInvalid(_l("This e-mail address is too long."))
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        raise FieldInvalid(_l("Enter a valid e-mail address, like name@company.fr.")) from None
+    return checked.normalized.lower()
+
+
+def normalise_phone(value: str, region: str = "FR") -> str:
+    """E.164 (+33612345678); national numbers are read in ``region``."""
+    value = (value or "").strip()
+    if not value:
+        raise FieldInvalid(_l("Enter your phone number."))
+    if len(value) > 32:
+        raise FieldInvalid(_l("This phone number is too long."))
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise FieldInvalid(_l("Enter a valid phone number, like 06 12 34 56 78.")) from None
+    if not phonenumbers.is_valid_number(number):
+        raise FieldInvalid(_l("Enter a valid phone number, like 06 12 34 56 78."))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+FRENCH_POSTCODE = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}$")
+
+
+def normalise_postcode(value: str, country: str = "FR") -> str:
+    value = re.sub(r"\s+", "", value or "").upper()
+    if not value:
+        raise FieldInvalid(_l("Enter your postcode."))
+    if country == "FR":
+        if not FRENCH_POSTCODE.match(value):
+            raise FieldInvalid(_l("Enter a French postcode of 5 digits, like 75011."))
+    elif not re.fullmatch(r"[A-Z0-9-]{2,10}", value):
+        raise FieldInvalid(_l("Enter a valid postcode."))
+    return value
+
+
+def french_department(postcode: str | None) -> str | None:
+    """The department of a French postcode: 2A/2B for Corsica, 971.. overseas."""
+    if not postcode or not FRENCH_POSTCODE.match(postcode):
+        return None
+    if postcode.startswith("20"):
+        return "2A" if int(postcode) < 20200 else "2B"
+    if postcode.startswith("97") or postcode.startswith("98"):
+        return postcode[:3]
+    return postcode[:2]
+
+
+def clean_text(value: str | None, *, max_length: int, required: bool) -> str | None:
+    """Whitespace collapsed; None when empty and optional."""
+    value = " ".join((value or "").split())
+    if not value:
+        if required:
+            raise FieldInvalid(_l("This field is required."))
+        return None
+    if len(value) > max_length:
+        raise FieldInvalid(_l("At most %(n)d characters.", n=max_length))
+    return value
+
+
+def identity_hash(normalised: str) -> str:
+    """SHA-256 of a normalised e-mail or phone: dedupe, suppression, proof look-ups.
+
+    Unkeyed on purpose: whoever holds the lead can recompute it and check the
+    public consent certificate against the e-mail they were sold.
+    """
+    return hashlib.sha256(normalised.encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""The publisher portal, the hosted and embeddable capture forms, the posting API."""
