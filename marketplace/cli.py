@@ -6,7 +6,7 @@ import secrets
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
 from marketplace import accounts, demo, jobs
@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Prepare the database and stop.")
+@with_appcontext
 def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Create or upgrade the database, seed the demo data, and serve the site."""
     app = current_app._get_current_object()
@@ -39,6 +40,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
 def worker_command(burst: bool) -> None:
     """Run an RQ worker with its scheduler, in the app context (needs REDIS_URL)."""
     if not current_app.config["REDIS_URL"]:
@@ -49,6 +51,7 @@ def worker_command(burst: bool) -> None:
 @click.command("create-admin")
 @click.argument("email")
 @click.option("--password", help="Asked for when not given; '-' generates one.")
+@with_appcontext
 def create_admin_command(email: str, password: str | None) -> None:
     """Create a platform admin (or make an existing account one)."""
     if password is None:

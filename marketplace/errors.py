@@ -84,6 +84,8 @@ def register(app: Flask) -> None:
     def domain_error(error: DomainError):
         if wants_json():
             return json_error(error.status, error.code, error.message, error.fields)
+        if error.status == 404:
+            return _page(404, HTTP_MESSAGES[404])
         flash(error.message, "danger")
         return redirect(request.referrer or "/")
 

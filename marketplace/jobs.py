@@ -87,14 +87,20 @@ def enqueue(func: Callable | str, *args: Any, retry: Retry | None = DEFAULT_RETR
 
 
 def run_job(name: str, args: tuple | list) -> Any:
-    """What RQ runs: the named function inside an app context, with a clean session."""
+    """What RQ runs: the named function inside an app context.
+
+    A worker started by ``marketplace worker`` already has one (each forked job
+    process gets a copy); anywhere else one is made, and its teardown closes the
+    session. A failed job leaves no half-done transaction behind.
+    """
     if not has_app_context():
         with worker_app().app_context():
             return run_job(name, args)
     try:
         return resolve(name)(*args)
-    finally:
-        db.session.remove()
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def worker_app() -> Flask:

@@ -1,0 +1,243 @@
+"""Fixtures layered app -> database -> client -> login_as(role).
+
+The suite runs on the embedded default (a SQLite file, jobs inline) or, when
+DATABASE_URL and REDIS_URL are set, on a fresh PostgreSQL database created for
+this run and a real Redis queue worked by an RQ SimpleWorker. Tests marked
+``services`` only mean something on the real services: they are skipped on the
+embedded run and must run when MARKETPLACE_REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import secrets
+import shutil
+
+import psycopg
+import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from marketplace import create_app
+from marketplace.extensions import db
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+REQUIRE_SERVICES = os.environ.get("MARKETPLACE_REQUIRE_SERVICES", "").lower() in {
+    "1",
+    "true",
+    "yes",
+}
+ON_POSTGRES = DATABASE_URL.startswith(("postgresql", "postgres:"))
+CHROMIUM = "/usr/bin/chromium"
+# Tables seeded by migrations, kept between tests.
+KEPT_TABLES = {"sectors", "alembic_version"}
+
+
+def _redis_up() -> bool:
+    if not REDIS_URL:
+        return False
+    try:
+        return bool(Redis.from_url(REDIS_URL, socket_timeout=2).ping())
+    except RedisError:
+        return False
+
+
+SERVICES_UP = ON_POSTGRES and _redis_up()
+
+
+def pytest_configure(config):
+    if REQUIRE_SERVICES and not SERVICES_UP:
+        raise pytest.UsageError(
+            "MARKETPLACE_REQUIRE_SERVICES=1 needs DATABASE_URL=postgresql://... and a reachable "
+            f"REDIS_URL (got DATABASE_URL={DATABASE_URL!r}, REDIS_URL={REDIS_URL!r})"
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_services = pytest.mark.skip(
+        reason="needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL "
+        "(CI runs it with MARKETPLACE_REQUIRE_SERVICES=1)"
+    )
+    skip_browser = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (apt install chromium)")
+    for item in items:
+        if "services" in item.keywords and not SERVICES_UP:
+            item.add_marker(skip_services)
+        if "browser" in item.keywords and not os.path.exists(CHROMIUM) and not REQUIRE_SERVICES:
+            item.add_marker(skip_browser)
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory):
+    """A fresh database for this run: a new PostgreSQL database, or a SQLite file."""
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    server = make_url(DATABASE_URL).set(drivername="postgresql")
+    name = f"marketplace_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin_dsn = server.render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_config(database_uri: str, instance_path) -> dict:
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance_path),
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "REDIS_URL": REDIS_URL if SERVICES_UP else None,
+        "RQ_QUEUE": f"marketplace-test-{secrets.token_hex(4)}",
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "JOBS_RAISE_INLINE": True,
+        "SERVER_NAME": None,
+    }
+
+
+test_config.__test__ = False  # a helper, not a test
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as they do in production: in their own app context.
+
+    Flask reuses an app context already pushed (the tests push one to use the
+    database), which would share ``g`` (the logged-in user) and the database session
+    between requests. Each request runs in an empty context instead; afterwards the
+    test's own session forgets what it had loaded, so it sees what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
+@pytest.fixture(scope="session")
+def app(database_uri, tmp_path_factory):
+    from flask_migrate import upgrade
+
+    application = create_app(test_config(database_uri, tmp_path_factory.mktemp("instance")))
+    application.test_client_class = IsolatedClient
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+    if application.config["REDIS_URL"]:
+        from marketplace import jobs
+
+        with application.app_context():
+            jobs.queue().empty()
+
+
+@pytest.fixture(autouse=True)
+def app_context(app):
+    """Each test runs in an app context and leaves the database empty for the next."""
+    with app.app_context():
+        yield
+        db.session.remove()
+        _empty_tables()
+
+
+def _empty_tables():
+    tables = [t.name for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in reversed(tables):
+                connection.execute(text(f"DELETE FROM {name}"))
+
+
+def english_client(app):
+    """A test client whose browser asks for English (the app's default is French)."""
+    http = app.test_client()
+    http.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return http
+
+
+@pytest.fixture
+def client(app):
+    return english_client(app)
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Work the queue until it is empty (RQ), or nothing to do (inline: already ran)."""
+
+    def run():
+        if not app.config["REDIS_URL"]:
+            return 0
+        from rq import SimpleWorker
+        from rq.registry import FailedJobRegistry
+
+        from marketplace import jobs
+
+        queue = jobs.queue()
+        SimpleWorker([queue], connection=jobs.redis_connection()).work(burst=True)
+        failed = FailedJobRegistry(queue=queue)
+        if failed.count:
+            job = queue.fetch_job(failed.get_job_ids()[0])
+            raise AssertionError(f"a job failed: {job.description}\n{job.latest_result()}")
+        return 1
+
+    return run
+
+
+CSRF_INPUT = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+@pytest.fixture
+def submit_form(client):
+    """GET a page, then POST its form with the CSRF token it gave, as a browser would."""
+
+    def submit(url, data, *, follow_redirects=False, page_url=None, http=None):
+        http = http or client
+        page = http.get(page_url or url)
+        token = csrf_token_from(page.get_data(as_text=True))
+        return http.post(url, data={**data, "csrf_token": token}, follow_redirects=follow_redirects)
+
+    return submit
+
+
+@pytest.fixture
+def login_as(app, submit_form):
+    """Sign a client in as a user (created by the factories), through the real login form."""
+
+    def login(user, http=None):
+        from tests.factories import PASSWORD
+
+        http = http or english_client(app)
+        response = submit_form("/login", {"email": user.email, "password": PASSWORD}, http=http)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return http
+
+    return login
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    return shutil.which("chromium") or CHROMIUM

@@ -1,0 +1,94 @@
+"""The job layer (inline or RQ) and the health check."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from marketplace import jobs
+from marketplace.capture import start_distribution
+from marketplace.extensions import db
+from marketplace.models import Lead, LeadStatus, Sale
+from tests import factories
+
+
+def test_without_redis_a_job_runs_at_once_in_the_request(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    factories.campaign()
+    captured = factories.lead(distribute=False)
+
+    start_distribution(captured.lead_id)
+
+    assert db.session.get(Lead, captured.lead_id).status is LeadStatus.DISTRIBUTED
+
+
+def test_an_inline_job_that_fails_is_logged_and_rolled_back(app, monkeypatch, caplog):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    monkeypatch.setitem(app.config, "JOBS_RAISE_INLINE", False)
+
+    jobs.enqueue("tests.marketplace.test_jobs_and_health:failing_job", 7)
+
+    assert "inline job tests.marketplace.test_jobs_and_health:failing_job(7,) failed" in caplog.text
+
+
+def failing_job(number):
+    raise RuntimeError(f"boom {number}")
+
+
+@pytest.mark.services
+def test_with_redis_the_job_waits_for_a_worker_then_runs_once(run_jobs):
+    factories.campaign()
+    captured = factories.lead(distribute=False)
+
+    start_distribution(captured.lead_id)
+    start_distribution(captured.lead_id)  # a retry, or a second sweep: must not sell twice
+    assert db.session.get(Lead, captured.lead_id).status is LeadStatus.PENDING
+
+    run_jobs()
+
+    db.session.expire_all()
+    assert db.session.get(Lead, captured.lead_id).status is LeadStatus.DISTRIBUTED
+    assert len(db.session.scalars(select(Sale)).all()) == 1
+
+
+@pytest.mark.services
+def test_when_redis_is_down_the_lead_is_kept_pending(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(app.extensions, "marketplace_redis", None)
+    factories.campaign()
+    magnet = factories.magnet()
+    from marketplace.capture import CaptureContext, capture_lead, validate_submission
+    from marketplace.consent import current_consent_text
+
+    captured = capture_lead(
+        magnet.id,
+        validate_submission(magnet, factories.submission(), consent_given=True),
+        consent_text_id=current_consent_text(magnet.id).id,
+        consent_given=True,
+        context=CaptureContext(),
+    )
+
+    assert db.session.get(Lead, captured.lead_id).status is LeadStatus.PENDING
+    app.extensions.pop("marketplace_redis", None)
+
+
+def test_healthz_reports_the_database_and_the_version(client, app):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["version"]
+    if app.config["REDIS_URL"]:
+        assert body["redis"] == "ok"
+    else:
+        assert body["redis"].startswith("not configured")
+
+
+def test_healthz_says_degraded_when_redis_is_unreachable(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(app.extensions, "marketplace_redis", None)
+    response = client.get("/healthz")
+    app.extensions.pop("marketplace_redis", None)
+    assert response.status_code == 503
+    assert response.get_json()["redis"] == "unreachable"
