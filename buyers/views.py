@@ -15,6 +15,7 @@ from marketplace import campaigns
 from marketplace.auth.decorators import buyer_required
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
+from marketplace.forms import show_field_errors
 from marketplace.models import Campaign
 from marketplace.sectors import sector_options
 
@@ -72,8 +73,7 @@ def new_campaign():
                 monthly_budget_cents=_cents(form.monthly_budget.data),
             )
         except ValidationFailed as error:
-            for name, message in error.fields.items():
-                getattr(form, name).errors.append(message)
+            show_field_errors(form, error)
         else:
             flash(_("Your campaign is active: matching leads will reach your inbox."), "success")
             return redirect(url_for("buyers.campaign_list"))

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace import __version__, jobs
+from marketplace.auth.views import home_for
 from marketplace.extensions import csrf, db
 
 blueprint = Blueprint("site", __name__)
@@ -19,8 +20,6 @@ log = logging.getLogger(__name__)
 @blueprint.route("/")
 def index():
     if current_user.is_authenticated:
-        from marketplace.auth.views import home_for
-
         return redirect(home_for(current_user))
     return render_template("site/index.html")
 

@@ -11,6 +11,7 @@ from marketplace.capture import CaptureContext, asked_fields, capture_lead, vali
 from marketplace.consent import current_consent_text, partner_list
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import csrf, limiter
+from marketplace.forms import show_field_errors
 from marketplace.magnets import magnet_by_key, record_view
 from marketplace.models import LeadMagnet, MagnetStatus
 from publishers.forms import CaptureForm
@@ -94,8 +95,7 @@ def submit(key: str):
             )
     except ValidationFailed as error:
         with force_locale(magnet.language):
-            for name, message in error.fields.items():
-                getattr(form, name).errors = [str(message)]
+            show_field_errors(form, error)
         return _render(magnet, form, 422)
     with force_locale(magnet.language):
         body = render_template(

@@ -10,6 +10,7 @@ from billing.ledger import balances
 from marketplace import magnets as magnet_service
 from marketplace.auth.decorators import publisher_required
 from marketplace.errors import ValidationFailed
+from marketplace.forms import show_field_errors
 from marketplace.models import MagnetKind
 from marketplace.sectors import sector_options
 from publishers import magnets
@@ -47,8 +48,7 @@ def new_magnet():
                 consent_extra=form.consent_extra.data,
             )
         except ValidationFailed as error:
-            for name, message in error.fields.items():
-                getattr(form, name).errors.append(message)
+            show_field_errors(form, error)
         else:
             flash(_("Your lead magnet is live."), "success")
             return redirect(url_for("publishers.magnet", magnet_id=magnet.id))

@@ -20,6 +20,7 @@ from flask_login import current_user, login_user, logout_user
 from marketplace import accounts
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import limiter
+from marketplace.forms import show_field_errors
 from marketplace.models import OrganizationKind, User
 
 from .forms import LoginForm, SignupForm
@@ -87,8 +88,7 @@ def signup():
                 revenue_share_bps=current_app.config["DEFAULT_REVENUE_SHARE_BPS"],
             )
         except ValidationFailed as error:
-            for name, message in error.fields.items():
-                getattr(form, name).errors.append(message)
+            show_field_errors(form, error)
         else:
             _start_session(user)
             flash(_("Welcome! Your account is ready."), "success")

@@ -92,3 +92,23 @@ def test_healthz_says_degraded_when_redis_is_unreachable(client, app, monkeypatc
     app.extensions.pop("marketplace_redis", None)
     assert response.status_code == 503
     assert response.get_json()["redis"] == "unreachable"
+
+
+@pytest.mark.services
+def test_the_worker_command_runs_the_queued_jobs_in_forked_processes(app):
+    factories.campaign()
+    captured = factories.lead(distribute=False)
+    start_distribution(captured.lead_id)
+
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.get(Lead, captured.lead_id).status is LeadStatus.DISTRIBUTED
+
+
+def test_the_worker_command_explains_that_it_needs_redis(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0
+    assert "REDIS_URL is not set" in result.output
