@@ -65,6 +65,8 @@ def load_config(instance_path: str) -> dict:
         "SMTP_URL": os.environ.get("SMTP_URL") or None,
         # Absolute links written into consent texts and e-mails.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Where people write to exercise their GDPR rights (shown on /privacy).
+        "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", "privacy@localhost"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Marketplace <no-reply@localhost>"),
         # Rate limits share Redis between gunicorn workers; in memory on a laptop.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

@@ -24,6 +24,12 @@ def index():
     return render_template("site/index.html")
 
 
+@blueprint.route("/privacy")
+def privacy():
+    """The privacy notice every consent text links to: what we keep, why, and the rights."""
+    return render_template("site/privacy.html", contact=current_app.config["PRIVACY_CONTACT"])
+
+
 @blueprint.route("/healthz")
 @csrf.exempt
 def healthz():

@@ -112,3 +112,13 @@ def test_the_worker_command_explains_that_it_needs_redis(app, monkeypatch):
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code != 0
     assert "REDIS_URL is not set" in result.output
+
+
+def test_the_privacy_page_the_consent_text_links_to_exists(client):
+    magnet = factories.magnet(language="en")
+    from marketplace.consent import current_consent_text
+
+    assert "/privacy" in current_consent_text(magnet.id).text
+    page = client.get("/privacy")
+    assert page.status_code == 200
+    assert "Your rights" in page.get_data(as_text=True)
