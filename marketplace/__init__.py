@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from apiflask import APIFlask
 from flask import Flask
 
 from marketplace.config import load_config, normalise_database_url
@@ -23,8 +24,15 @@ def create_app(config: dict | None = None) -> Flask:
     """
     overrides = dict(config or {})
     instance_path = overrides.pop("INSTANCE_PATH", None)
-    app = Flask(
+    # APIFlask is Flask plus the OpenAPI description generated from the API's schemas;
+    # its JSON errors stay on the API (json_errors=False): pages keep their HTML errors.
+    app = APIFlask(
         __name__,
+        title="Marketplace API",
+        version="1",
+        spec_path="/api/v1/openapi.json",
+        docs_path=None,  # the interactive docs load their assets from a CDN
+        json_errors=False,
         template_folder=str(TEMPLATES),
         instance_path=str(instance_path) if instance_path else None,
     )
@@ -67,22 +75,32 @@ def register_blueprints(app: Flask) -> None:
     from buyers.views import blueprint as buyers_blueprint
     from marketplace.admin.views import blueprint as admin_blueprint
     from marketplace.auth.views import blueprint as auth_blueprint
+    from marketplace.certificates import blueprint as certificates_blueprint
+    from marketplace.extensions import csrf
     from marketplace.site import blueprint as site_blueprint
+    from publishers.api import blueprint as publisher_api_blueprint
     from publishers.magnet_pages import blueprint as magnet_pages_blueprint
     from publishers.views import blueprint as publishers_blueprint
 
     app.register_blueprint(site_blueprint)
+    app.register_blueprint(certificates_blueprint)
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(admin_blueprint, url_prefix="/admin")
     app.register_blueprint(buyers_blueprint, url_prefix="/buyers")
     app.register_blueprint(publishers_blueprint, url_prefix="/publishers")
     app.register_blueprint(magnet_pages_blueprint)
+    # The API authenticates each call with a bearer key, not a session cookie: no CSRF.
+    for api_blueprint in (publisher_api_blueprint,):
+        csrf.exempt(api_blueprint)
+        app.register_blueprint(api_blueprint)
 
 
-def register_error_handlers(app: Flask) -> None:
+def register_error_handlers(app: APIFlask) -> None:
+    from marketplace.api import register_error_format
     from marketplace.errors import register
 
     register(app)
+    register_error_format(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import ApiKey, utcnow
+from marketplace.models import ApiKey, Organization, utcnow
 
 
 def hash_key(raw: str) -> str:
@@ -24,12 +24,41 @@ def issue_api_key(organization_id: int, name: str, raw: str | None = None) -> tu
     return key, raw
 
 
-def organization_for_key(raw: str) -> int | None:
+def organization_for_key(raw: str) -> tuple[int, str] | None:
+    """(organization id, organization kind) for a live key, else None.
+
+    One indexed read and no write: this runs on every API call, so the key's
+    last use is not recorded here.
+    """
+    if not raw or len(raw) > 200:
+        return None
+    row = db.session.execute(
+        select(ApiKey.organization_id, Organization.kind)
+        .join(Organization, Organization.id == ApiKey.organization_id)
+        .where(ApiKey.key_hash == hash_key(raw), ApiKey.revoked_at.is_(None))
+    ).first()
+    return (row.organization_id, row.kind.value) if row else None
+
+
+def api_keys_of(organization_id: int) -> list[ApiKey]:
+    return list(
+        db.session.scalars(
+            select(ApiKey)
+            .where(ApiKey.organization_id == organization_id)
+            .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc())
+        )
+    )
+
+
+def revoke_api_key(organization_id: int, key_id: int) -> None:
+    """Revoke one of the organization's keys; another organization's key is NotFound."""
+    from marketplace.errors import NotFound
+
     key = db.session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == hash_key(raw), ApiKey.revoked_at.is_(None))
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == organization_id)
     )
     if key is None:
-        return None
-    key.last_used_at = utcnow()
-    db.session.commit()
-    return key.organization_id
+        raise NotFound()
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        db.session.commit()

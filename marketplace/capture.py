@@ -16,7 +16,8 @@ from functools import partial
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace import jobs
 from marketplace.consent import partner_list
@@ -25,6 +26,7 @@ from marketplace.extensions import db
 from marketplace.models import (
     ConsentRecord,
     ConsentText,
+    IdempotentRequest,
     Lead,
     LeadMagnet,
     LeadStatus,
@@ -33,20 +35,44 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.validation import (
+    BUDGETS,
+    COMPANY_SIZES,
+    TIMEFRAMES,
     FieldInvalid,
     clean_text,
     identity_hash,
+    normalise_country,
     normalise_email,
     normalise_phone,
     normalise_postcode,
+    normalise_siret,
+    one_of,
 )
 
 log = logging.getLogger(__name__)
 
 # Contact fields every magnet asks for.
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone")
-# Qualification fields a magnet may ask, with their maximum length.
+# Free-text qualification fields a magnet may ask, with their maximum length.
 TEXT_QUALIFICATION_FIELDS = {"company": 200, "job_title": 120, "message": 2000}
+# Every qualification field a publisher may ask, in the order forms show them.
+QUALIFICATION_FIELDS = (
+    "company",
+    "siret",
+    "job_title",
+    "company_size",
+    "budget",
+    "timeframe",
+    "country",
+    "postcode",
+    "message",
+)
+CHOICE_RULES = {
+    "company_size": one_of(COMPANY_SIZES),
+    "budget": one_of(BUDGETS),
+    "timeframe": one_of(TIMEFRAMES),
+    "siret": normalise_siret,
+}
 
 
 class MagnetNotLive(DomainError):
@@ -75,6 +101,22 @@ class CapturedLead:
     status: LeadStatus
     certificate_id: str
 
+    def as_json(self) -> dict:
+        """The posting API's answer: ``accepted`` for a lead on its way to buyers."""
+        public = "accepted" if self.status is LeadStatus.PENDING else self.status.value
+        return {"id": self.lead_id, "status": public, "certificate_id": self.certificate_id}
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    organization_id: int
+    key: str
+    request_sha256: str
+
+
+class IdempotencyKeyUsed(Exception):
+    """Another request stored this Idempotency-Key first."""
+
 
 def asked_fields(magnet: LeadMagnet) -> dict[str, bool]:
     """Qualification field name -> required, as the publisher configured the magnet."""
@@ -82,6 +124,7 @@ def asked_fields(magnet: LeadMagnet) -> dict[str, bool]:
 
 
 CONSENT_REQUIRED = _l("Tick the box to agree to be contacted by the partners.")
+NOT_TEXT = _l("Send this field as text.")
 
 
 def validate_submission(magnet: LeadMagnet, raw: Mapping[str, str], *, consent_given: bool) -> dict:
@@ -92,21 +135,38 @@ def validate_submission(magnet: LeadMagnet, raw: Mapping[str, str], *, consent_g
         errors["consent"] = CONSENT_REQUIRED
 
     def check(name, rule):
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str):
+            errors[name] = NOT_TEXT
+            return
         try:
-            cleaned[name] = rule(raw.get(name))
+            cleaned[name] = rule(value)
         except FieldInvalid as invalid:
             errors[name] = invalid.message
 
     for name in ("first_name", "last_name"):
         check(name, partial(clean_text, max_length=100, required=True))
     check("email", normalise_email)
-    check("phone", normalise_phone)
     asked = asked_fields(magnet)
-    for name, max_length in TEXT_QUALIFICATION_FIELDS.items():
-        if name in asked:
-            check(name, partial(clean_text, max_length=max_length, required=asked[name]))
-    if "postcode" in asked and (raw.get("postcode") or asked["postcode"]):
-        check("postcode", normalise_postcode)
+    country = "FR"
+    if "country" in asked and (raw.get("country") or asked["country"]):
+        check("country", normalise_country)
+        country = cleaned.get("country") or "FR"
+    cleaned["country"] = country
+    check("phone", partial(normalise_phone, region=country))
+    for name, required in asked.items():
+        value = raw.get(name)
+        if name == "country":
+            continue  # read above: the phone and postcode rules depend on it
+        if name in TEXT_QUALIFICATION_FIELDS:
+            check(
+                name,
+                partial(clean_text, max_length=TEXT_QUALIFICATION_FIELDS[name], required=required),
+            )
+        elif name == "postcode" and (value or required):
+            check("postcode", partial(normalise_postcode, country=country))
+        elif name in CHOICE_RULES and (value or required):
+            check(name, CHOICE_RULES[name])
     if errors:
         raise ValidationFailed(fields=errors)
     return cleaned
@@ -121,11 +181,15 @@ def capture_lead(
     context: CaptureContext,
     now: datetime | None = None,
     enqueue_distribution: bool = True,
+    idempotency: Idempotency | None = None,
 ) -> CapturedLead:
     """Store one validated submission with its consent record, then start distribution.
 
     ``enqueue_distribution=False`` leaves the lead pending for the caller (the demo
-    seeder distributes at the lead's own past time).
+    seeder distributes at the lead's own past time). With ``idempotency`` the
+    request's key is stored in the lead's own transaction, so two concurrent
+    requests with one key can never both create a lead: the second raises
+    ``IdempotencyKeyUsed``.
     """
     now = now or utcnow()
     if not consent_given:
@@ -153,10 +217,14 @@ def capture_lead(
         email_hash=email_hash,
         phone_hash=identity_hash(phone) if phone else None,
         company=cleaned.get("company"),
+        siret=cleaned.get("siret"),
         job_title=cleaned.get("job_title"),
+        company_size=cleaned.get("company_size"),
+        budget=cleaned.get("budget"),
+        timeframe=cleaned.get("timeframe"),
         message=cleaned.get("message"),
         postcode=cleaned.get("postcode"),
-        country="FR",
+        country=cleaned.get("country") or "FR",
         page_url=context.page_url,
         utm=context.utm,
         variant=context.variant,
@@ -179,12 +247,26 @@ def capture_lead(
         channel=context.channel,
     )
     db.session.add_all([lead, record])
-    db.session.execute(
-        update(LeadMagnet)
-        .where(LeadMagnet.id == magnet.id)
-        .values(submissions=LeadMagnet.submissions + 1)
-    )
-    db.session.commit()
+    if idempotency is not None:
+        db.session.flush()
+        db.session.add(
+            IdempotentRequest(
+                organization_id=idempotency.organization_id,
+                key=idempotency.key,
+                request_sha256=idempotency.request_sha256,
+                lead_id=lead.id,
+                status_code=201,
+                response=CapturedLead(lead.id, status, record.certificate_id).as_json(),
+                created_at=now,
+            )
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if idempotency is not None:
+            raise IdempotencyKeyUsed() from None
+        raise
     captured = CapturedLead(lead.id, status, record.certificate_id)
 
     if status is LeadStatus.PENDING and enqueue_distribution:

@@ -90,6 +90,8 @@ def load_config(instance_path: str) -> dict:
         "DEDUPE_WINDOW_DAYS": 30,
         "LEAD_FRESHNESS_DAYS": 30,
         "RETURN_WINDOW_DAYS": 7,
+        # A person needs a few seconds to read and fill a form; a script does not.
+        "CAPTURE_MIN_FILL_SECONDS": 2,
         "DEFAULT_REVENUE_SHARE_BPS": 5000,
         "DEFAULT_CURRENCY": "EUR",
     }

@@ -125,10 +125,9 @@ def seed() -> dict:
         if magnets.magnet_by_key(key) is None:
             magnets.create_magnet(
                 _org_of(owner_email),
-                title=title,
-                kind=kind,
-                sector_id=_sector(slug).id,
-                max_buyers=max_buyers,
+                magnets.MagnetSettings(
+                    title=title, kind=kind, sector_id=_sector(slug).id, max_buyers=max_buyers
+                ),
                 key=key,
             )
     for owner_email, raw in API_KEYS:

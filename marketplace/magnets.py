@@ -1,32 +1,47 @@
-"""Lead magnet use cases: create one, find it by key, count its views."""
+"""Lead magnet use cases: create and edit one, its file, its statistics."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from marketplace.consent import ensure_consent_text
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
-from marketplace.models import LeadMagnet, MagnetKind, MagnetStatus, Organization, Sector
+from marketplace.models import (
+    Lead,
+    LeadMagnet,
+    MagnetAsset,
+    MagnetKind,
+    MagnetStatus,
+    Organization,
+    Sector,
+)
 
 # What each kind asks beyond the contact, unless the publisher chooses otherwise.
 DEFAULT_FIELDS = {
     MagnetKind.QUOTE_REQUEST: [
         {"name": "company", "required": True},
         {"name": "postcode", "required": True},
+        {"name": "timeframe", "required": False},
         {"name": "message", "required": False},
     ],
     MagnetKind.WHITEPAPER: [
         {"name": "company", "required": True},
         {"name": "job_title", "required": False},
+        {"name": "company_size", "required": False},
     ],
     MagnetKind.NEWSLETTER: [{"name": "company", "required": False}],
     MagnetKind.DEMO_REQUEST: [
         {"name": "company", "required": True},
         {"name": "job_title", "required": False},
+        {"name": "company_size", "required": False},
         {"name": "postcode", "required": False},
     ],
     MagnetKind.CALLBACK_REQUEST: [
@@ -38,48 +53,138 @@ DEFAULT_FIELDS = {
         {"name": "job_title", "required": False},
     ],
 }
+KINDS_WITH_FILE = {MagnetKind.WHITEPAPER}
+MAX_ASSET_BYTES = 10 * 1024 * 1024
+# A host name, optionally behind "*." for its sub-domains, optionally with a port.
+DOMAIN = re.compile(
+    r"^(\*\.)?(?=.{1,253}(:|$))([a-z0-9](-*[a-z0-9])*\.)*[a-z0-9](-*[a-z0-9])*(:\d{1,5})?$"
+)
+
+
+@dataclass(frozen=True)
+class MagnetSettings:
+    """What a publisher chooses for a magnet, from the portal's form."""
+
+    title: str
+    kind: MagnetKind
+    sector_id: int
+    max_buyers: int
+    language: str = "fr"
+    fields: list[dict] | None = None
+    consent_extra: str | None = None
+    status: MagnetStatus = MagnetStatus.LIVE
+    allowed_domains: tuple[str, ...] = ()
+    thank_you_message: str | None = None
+    redirect_url: str | None = None
+    cta_a: str | None = None
+    title_b: str | None = None
+    cta_b: str | None = None
 
 
 def create_magnet(
-    publisher_id: int,
-    *,
-    title: str,
-    kind: MagnetKind,
-    sector_id: int,
-    max_buyers: int,
-    language: str = "fr",
-    fields: list[dict] | None = None,
-    consent_extra: str | None = None,
-    status: MagnetStatus = MagnetStatus.LIVE,
-    key: str | None = None,
+    publisher_id: int, settings: MagnetSettings, key: str | None = None
 ) -> LeadMagnet:
     """A publisher's new magnet with the first version of its consent wording."""
     publisher = db.session.get(Organization, publisher_id)
     if publisher is None or not publisher.is_publisher:
         raise ValidationFailed(_l("Only a publisher can create a lead magnet."))
-    sector = db.session.get(Sector, sector_id)
-    if sector is None:
-        raise ValidationFailed(fields={"sector_id": _l("Choose a sector from the list.")})
-    if not 1 <= max_buyers <= 5:
-        raise ValidationFailed(fields={"max_buyers": _l("Between 1 and 5 partners.")})
-    magnet = LeadMagnet(
-        publisher=publisher,
-        key=key or secrets.token_urlsafe(9),
-        title=title.strip(),
-        kind=kind,
-        sector=sector,
-        max_buyers=max_buyers,
-        language=language,
-        fields=fields if fields is not None else DEFAULT_FIELDS[kind],
-        consent_extra=(consent_extra or "").strip() or None,
-        status=status,
-        allowed_domains=[],
-    )
+    magnet = LeadMagnet(publisher=publisher, key=key or secrets.token_urlsafe(9))
+    _apply(magnet, settings)
     db.session.add(magnet)
     db.session.flush()
     ensure_consent_text(magnet)
     db.session.commit()
     return magnet
+
+
+def update_magnet(publisher_id: int, magnet_id: int, settings: MagnetSettings) -> LeadMagnet:
+    """Change a magnet; a changed wording becomes a new consent text version."""
+    magnet = own_magnet(publisher_id, magnet_id)
+    _apply(magnet, settings)
+    db.session.flush()
+    ensure_consent_text(magnet)
+    db.session.commit()
+    return magnet
+
+
+def own_magnet(publisher_id: int, magnet_id: int) -> LeadMagnet:
+    """The publisher's magnet, or NotFound: another publisher's magnet is not ours to see."""
+    from marketplace.errors import NotFound
+
+    magnet = db.session.scalar(
+        select(LeadMagnet).where(
+            LeadMagnet.id == magnet_id, LeadMagnet.publisher_id == publisher_id
+        )
+    )
+    if magnet is None:
+        raise NotFound()
+    return magnet
+
+
+def _apply(magnet: LeadMagnet, settings: MagnetSettings) -> None:
+    errors = {}
+    sector = db.session.get(Sector, settings.sector_id)
+    if sector is None:
+        errors["sector_id"] = _l("Choose a sector from the list.")
+    if not 1 <= settings.max_buyers <= 5:
+        errors["max_buyers"] = _l("Between 1 and 5 partners.")
+    domains = []
+    for domain in settings.allowed_domains:
+        domain = domain.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+        if not domain:
+            continue
+        if not DOMAIN.match(domain):
+            errors["allowed_domains"] = _l("%(domain)s is not a domain name.", domain=domain[:60])
+        domains.append(domain)
+    redirect_url = (settings.redirect_url or "").strip() or None
+    if redirect_url:
+        parts = urlsplit(redirect_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            errors["redirect_url"] = _l("Enter a full address starting with https://")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    magnet.title = settings.title.strip()
+    magnet.kind = settings.kind
+    magnet.sector = sector
+    magnet.max_buyers = settings.max_buyers
+    magnet.language = settings.language
+    magnet.fields = (
+        settings.fields if settings.fields is not None else DEFAULT_FIELDS[settings.kind]
+    )
+    magnet.consent_extra = (settings.consent_extra or "").strip() or None
+    magnet.status = settings.status
+    magnet.allowed_domains = sorted(set(domains))
+    magnet.thank_you_message = (settings.thank_you_message or "").strip() or None
+    magnet.redirect_url = redirect_url
+    magnet.cta_a = (settings.cta_a or "").strip() or None
+    magnet.title_b = (settings.title_b or "").strip() or None
+    magnet.cta_b = (settings.cta_b or "").strip() or None
+
+
+def attach_asset(publisher_id: int, magnet_id: int, filename: str, content: bytes) -> MagnetAsset:
+    """Store (or replace) the PDF a whitepaper magnet gives away."""
+    magnet = own_magnet(publisher_id, magnet_id)
+    if not content.startswith(b"%PDF-"):
+        raise ValidationFailed(fields={"asset": _l("Upload a PDF file.")})
+    if len(content) > MAX_ASSET_BYTES:
+        raise ValidationFailed(fields={"asset": _l("The file is larger than 10 MB.")})
+    asset = db.session.scalar(select(MagnetAsset).where(MagnetAsset.magnet_id == magnet.id))
+    if asset is None:
+        asset = MagnetAsset(magnet_id=magnet.id)
+        db.session.add(asset)
+    safe_name = re.sub(r"[^\w.-]+", "-", filename or "document.pdf").strip("-")[:150]
+    asset.filename = (
+        safe_name if safe_name.lower().endswith(".pdf") else f"{safe_name or 'document'}.pdf"
+    )
+    asset.content = content
+    asset.size_bytes = len(content)
+    asset.sha256 = hashlib.sha256(content).hexdigest()
+    db.session.commit()
+    return asset
+
+
+def asset_of(magnet_id: int) -> MagnetAsset | None:
+    return db.session.scalar(select(MagnetAsset).where(MagnetAsset.magnet_id == magnet_id))
 
 
 def magnet_by_key(key: str) -> LeadMagnet | None:
@@ -88,8 +193,36 @@ def magnet_by_key(key: str) -> LeadMagnet | None:
     return db.session.scalar(select(LeadMagnet).where(LeadMagnet.key == key))
 
 
-def record_view(magnet_id: int) -> None:
+def record_view(magnet_id: int, variant: str) -> None:
+    """Count one view of the form, for the variant shown."""
+    column = LeadMagnet.views_b if variant == "b" else LeadMagnet.views_a
     db.session.execute(
-        update(LeadMagnet).where(LeadMagnet.id == magnet_id).values(views=LeadMagnet.views + 1)
+        update(LeadMagnet).where(LeadMagnet.id == magnet_id).values({column: column + 1})
     )
     db.session.commit()
+
+
+@dataclass(frozen=True)
+class VariantStats:
+    variant: str
+    views: int
+    submissions: int
+
+    @property
+    def conversion(self) -> float | None:
+        return self.submissions / self.views if self.views else None
+
+
+def magnet_stats(magnet: LeadMagnet) -> list[VariantStats]:
+    """Views and submissions per variant (B only when the magnet has one)."""
+    counts = dict(
+        db.session.execute(
+            select(func.coalesce(Lead.variant, "a"), func.count(Lead.id))
+            .where(Lead.magnet_id == magnet.id)
+            .group_by(func.coalesce(Lead.variant, "a"))
+        ).all()
+    )
+    stats = [VariantStats("a", magnet.views_a, counts.get("a", 0))]
+    if magnet.has_variant_b or magnet.views_b or counts.get("b"):
+        stats.append(VariantStats("b", magnet.views_b, counts.get("b", 0)))
+    return stats

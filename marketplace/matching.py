@@ -29,6 +29,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
+from marketplace.consent import partner_list
 from marketplace.extensions import db
 from marketplace.models import (
     BillingStatus,
@@ -36,6 +37,7 @@ from marketplace.models import (
     CampaignStatus,
     CampaignUsage,
     Lead,
+    LeadMagnet,
     LeadStatus,
     LedgerEntry,
     LedgerKind,
@@ -112,10 +114,20 @@ def candidate_campaigns(lead: Lead) -> list[Campaign]:
     )
 
 
-def judge(lead: Lead, campaigns: list[Campaign], now: datetime) -> list[Verdict]:
-    """A verdict for each candidate campaign, with the first rule that excluded it."""
-    partners = {partner.get("id") for partner in (lead.consent.partners if lead.consent else [])}
-    buyers_with_person = _buyers_who_bought_person(lead, now)
+def judge(
+    lead: Lead, campaigns: list[Campaign], now: datetime, *, partners: list[dict] | None = None
+) -> list[Verdict]:
+    """A verdict for each candidate campaign, with the first rule that excluded it.
+
+    ``partners`` replaces the lead's consent snapshot for a lead not yet captured
+    (an estimate), which has no person to dedupe against either.
+    """
+    if partners is None:
+        partners = lead.consent.partners if lead.consent else []
+        buyers_with_person = _buyers_who_bought_person(lead, now)
+    else:
+        buyers_with_person = set()
+    partners = {partner.get("id") for partner in partners}
     standing = dict(
         db.session.execute(
             select(Organization.id, Organization.billing_status).where(
@@ -135,6 +147,36 @@ def eligible_campaigns(lead: Lead, now: datetime) -> list[Campaign]:
     campaigns = candidate_campaigns(lead)
     by_id = {campaign.id: campaign for campaign in campaigns}
     return [by_id[v.campaign_id] for v in judge(lead, campaigns, now) if v.eligible]
+
+
+def estimate(magnet: LeadMagnet, qualification: dict, now: datetime) -> tuple[int, int]:
+    """(buyers, revenue in cents) a lead with this qualification would get now.
+
+    The lead is built in memory and never stored; the partner list is the one the
+    form would show now.
+    """
+    lead = Lead(
+        magnet=magnet,
+        sector=magnet.sector,
+        sector_id=magnet.sector_id,
+        max_buyers=magnet.max_buyers,
+        country=qualification.get("country") or "FR",
+        email_hash="",
+        **{name: qualification.get(name) for name in ESTIMATE_FIELDS},
+    )
+    score = score_lead(lead)
+    lead.score = score.value
+    campaigns = candidate_campaigns(lead)
+    by_id = {campaign.id: campaign for campaign in campaigns}
+    shown = partner_list(magnet.sector_id, magnet.sector.parent_id)
+    eligible = [
+        by_id[v.campaign_id] for v in judge(lead, campaigns, now, partners=shown) if v.eligible
+    ]
+    chosen = rank(eligible)[: lead.max_buyers]
+    return len(chosen), sum(campaign.price_cents for campaign in chosen)
+
+
+ESTIMATE_FIELDS = ("company", "company_size", "budget", "timeframe", "postcode", "message")
 
 
 def rank(campaigns: list[Campaign]) -> list[Campaign]:

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
+
+def content_security_policy(frame_ancestors: str = "'none'") -> str:
+    """Everything from this site only; who may frame the page is the one variable."""
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; "
+        f"frame-ancestors {frame_ancestors}"
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 
 def register(app: Flask) -> None:

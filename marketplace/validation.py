@@ -13,6 +13,8 @@ import re
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
+from stdnum.exceptions import InvalidLength, ValidationError
+from stdnum.fr import siret
 
 
 class FieldInvalid(ValueError):
@@ -52,18 +54,69 @@ def normalise_phone(value: str, region: str = "FR") -> str:
 
 
 FRENCH_POSTCODE = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}$")
+# Postcode shapes of the countries the forms offer (spaces removed before matching).
+POSTCODE_SHAPES = {
+    "FR": FRENCH_POSTCODE,
+    "MC": re.compile(r"^980\d{2}$"),
+    "BE": re.compile(r"^[1-9]\d{3}$"),
+    "LU": re.compile(r"^(?:L-)?\d{4}$"),
+    "CH": re.compile(r"^[1-9]\d{3}$"),
+    "DE": re.compile(r"^\d{5}$"),
+    "ES": re.compile(r"^(?:0[1-9]|[1-4]\d|5[0-2])\d{3}$"),
+    "IT": re.compile(r"^\d{5}$"),
+    "NL": re.compile(r"^[1-9]\d{3}[A-Z]{2}$"),
+    "PT": re.compile(r"^\d{4}-?\d{3}$"),
+    "AT": re.compile(r"^[1-9]\d{3}$"),
+    "IE": re.compile(r"^[A-Z]\d[0-9W][A-Z0-9]{4}$"),
+    "GB": re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$"),
+}
+COUNTRIES = tuple(POSTCODE_SHAPES)
+
+
+def normalise_country(value: str | None) -> str:
+    value = (value or "").strip().upper()
+    if value not in POSTCODE_SHAPES:
+        raise FieldInvalid(_l("Choose a country from the list."))
+    return value
 
 
 def normalise_postcode(value: str, country: str = "FR") -> str:
     value = re.sub(r"\s+", "", value or "").upper()
     if not value:
         raise FieldInvalid(_l("Enter your postcode."))
-    if country == "FR":
-        if not FRENCH_POSTCODE.match(value):
-            raise FieldInvalid(_l("Enter a French postcode of 5 digits, like 75011."))
-    elif not re.fullmatch(r"[A-Z0-9-]{2,10}", value):
+    if len(value) > 10:
+        raise FieldInvalid(_l("Enter a valid postcode."))
+    shape = POSTCODE_SHAPES.get(country)
+    if shape is FRENCH_POSTCODE and not shape.match(value):
+        raise FieldInvalid(_l("Enter a French postcode of 5 digits, like 75011."))
+    if shape is None or not shape.match(value):
         raise FieldInvalid(_l("Enter a valid postcode."))
     return value
+
+
+def normalise_siret(value: str | None) -> str:
+    """A French SIRET (14 digits, Luhn-checked), spaces removed."""
+    try:
+        return siret.validate(value or "")
+    except InvalidLength:
+        raise FieldInvalid(_l("A SIRET has 14 digits.")) from None
+    except ValidationError:
+        raise FieldInvalid(_l("This SIRET does not exist: check its 14 digits.")) from None
+
+
+# The qualification answers a form may offer, by stored value.
+COMPANY_SIZES = ("1", "2_9", "10_49", "50_249", "250_999", "1000_plus")
+BUDGETS = ("lt_1k", "1k_5k", "5k_20k", "20k_100k", "gt_100k")
+TIMEFRAMES = ("now", "3_months", "6_months", "later")
+
+
+def one_of(allowed: tuple[str, ...]):
+    def check(value: str | None) -> str:
+        if value not in allowed:
+            raise FieldInvalid(_l("Choose an answer from the list."))
+        return value
+
+    return check
 
 
 def french_department(postcode: str | None) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
@@ -18,7 +19,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from marketplace.models import MagnetKind
+from marketplace.capture import QUALIFICATION_FIELDS
+from marketplace.models import MagnetKind, MagnetStatus
+from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, TIMEFRAMES
 
 KIND_LABELS = {
     MagnetKind.QUOTE_REQUEST: _l("Quote request"),
@@ -28,6 +31,66 @@ KIND_LABELS = {
     MagnetKind.CALLBACK_REQUEST: _l("Call-back request"),
     MagnetKind.WEBINAR: _l("Webinar registration"),
 }
+STATUS_LABELS = {
+    MagnetStatus.DRAFT: _l("Draft (form closed)"),
+    MagnetStatus.LIVE: _l("Live"),
+    MagnetStatus.PAUSED: _l("Paused (form closed)"),
+}
+FIELD_LABELS = {
+    "company": _l("Company"),
+    "siret": _l("SIRET"),
+    "job_title": _l("Job title"),
+    "company_size": _l("Company size"),
+    "budget": _l("Budget"),
+    "timeframe": _l("Timeframe"),
+    "country": _l("Country"),
+    "postcode": _l("Postcode"),
+    "message": _l("Your project in a few words"),
+}
+ASKED_CHOICES = [
+    ("off", _l("Not asked")),
+    ("optional", _l("Optional")),
+    ("required", _l("Required")),
+]
+COMPANY_SIZE_LABELS = dict(
+    zip(
+        COMPANY_SIZES,
+        [
+            _l("Just me"),
+            _l("2 to 9"),
+            _l("10 to 49"),
+            _l("50 to 249"),
+            _l("250 to 999"),
+            _l("1,000 or more"),
+        ],
+        strict=True,
+    )
+)
+BUDGET_LABELS = dict(
+    zip(
+        BUDGETS,
+        [
+            _l("Under 1,000 EUR"),
+            _l("1,000 to 5,000 EUR"),
+            _l("5,000 to 20,000 EUR"),
+            _l("20,000 to 100,000 EUR"),
+            _l("Over 100,000 EUR"),
+        ],
+        strict=True,
+    )
+)
+TIMEFRAME_LABELS = dict(
+    zip(
+        TIMEFRAMES,
+        [
+            _l("As soon as possible"),
+            _l("Within 3 months"),
+            _l("Within 6 months"),
+            _l("Later, just looking"),
+        ],
+        strict=True,
+    )
+)
 
 
 class MagnetForm(FlaskForm):
@@ -42,11 +105,70 @@ class MagnetForm(FlaskForm):
         validators=[DataRequired(), NumberRange(min=1, max=5)],
     )
     language = SelectField(_l("Form language"), choices=[("fr", "Français"), ("en", "English")])
+    status = SelectField(
+        _l("Status"),
+        choices=[(status.value, label) for status, label in STATUS_LABELS.items()],
+        default=MagnetStatus.LIVE.value,
+    )
+    cta_a = StringField(
+        _l("Button text (empty: the default)"), validators=[Optional(), Length(max=80)]
+    )
+    title_b = StringField(
+        _l("A/B test: second title (optional)"), validators=[Optional(), Length(max=200)]
+    )
+    cta_b = StringField(
+        _l("A/B test: second button text (optional)"), validators=[Optional(), Length(max=80)]
+    )
+    allowed_domains = TextAreaField(
+        _l("Sites allowed to embed the form, one domain per line (empty: any site)"),
+        validators=[Optional(), Length(max=2000)],
+    )
+    thank_you_message = TextAreaField(
+        _l("Thank-you message (optional)"), validators=[Optional(), Length(max=1000)]
+    )
+    redirect_url = StringField(
+        _l("Or send the person to this page after the form (optional)"),
+        validators=[Optional(), Length(max=500)],
+    )
     consent_extra = TextAreaField(
         _l("Your own sentence under the consent text (optional)"),
         validators=[Optional(), Length(max=1000)],
     )
-    submit = SubmitField(_l("Create the lead magnet"))
+    submit = SubmitField(_l("Save the lead magnet"))
+
+    def asked_fields(self) -> list[dict]:
+        specs = []
+        for name in QUALIFICATION_FIELDS:
+            choice = self[f"ask_{name}"].data
+            if choice in ("optional", "required"):
+                specs.append({"name": name, "required": choice == "required"})
+        return specs
+
+    def show_asked_fields(self, specs: list[dict]) -> None:
+        by_name = {spec["name"]: spec for spec in specs}
+        for name in QUALIFICATION_FIELDS:
+            spec = by_name.get(name)
+            self[f"ask_{name}"].data = (
+                "off" if spec is None else ("required" if spec.get("required") else "optional")
+            )
+
+
+for _name in QUALIFICATION_FIELDS:
+    setattr(
+        MagnetForm,
+        f"ask_{_name}",
+        SelectField(FIELD_LABELS[_name], choices=ASKED_CHOICES, default="off"),
+    )
+
+
+class AssetForm(FlaskForm):
+    asset = FileField(_l("The PDF given after the form"), validators=[FileRequired()])
+    upload = SubmitField(_l("Upload"))
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField(_l("Key name"), validators=[DataRequired(), Length(max=100)])
+    create = SubmitField(_l("Create a key"))
 
 
 class CaptureForm(Form):
@@ -57,10 +179,23 @@ class CaptureForm(Form):
     last_name = StringField(_l("Last name"), render_kw={"autocomplete": "family-name"})
     email = EmailField(_l("Work e-mail"), render_kw={"autocomplete": "email"})
     phone = TelField(_l("Phone"), render_kw={"autocomplete": "tel"})
-    company = StringField(_l("Company"), render_kw={"autocomplete": "organization"})
-    job_title = StringField(_l("Job title"), render_kw={"autocomplete": "organization-title"})
-    postcode = StringField(_l("Postcode"), render_kw={"autocomplete": "postal-code"})
-    message = TextAreaField(_l("Your project in a few words"))
+    company = StringField(FIELD_LABELS["company"], render_kw={"autocomplete": "organization"})
+    siret = StringField(FIELD_LABELS["siret"], render_kw={"inputmode": "numeric"})
+    job_title = StringField(
+        FIELD_LABELS["job_title"], render_kw={"autocomplete": "organization-title"}
+    )
+    company_size = SelectField(
+        FIELD_LABELS["company_size"], choices=[("", "—"), *COMPANY_SIZE_LABELS.items()]
+    )
+    budget = SelectField(FIELD_LABELS["budget"], choices=[("", "—"), *BUDGET_LABELS.items()])
+    timeframe = SelectField(
+        FIELD_LABELS["timeframe"], choices=[("", "—"), *TIMEFRAME_LABELS.items()]
+    )
+    country = SelectField(FIELD_LABELS["country"], choices=[(c, c) for c in COUNTRIES])
+    postcode = StringField(FIELD_LABELS["postcode"], render_kw={"autocomplete": "postal-code"})
+    message = TextAreaField(FIELD_LABELS["message"])
     consent = BooleanField(_l("I agree, as written above."))
     consent_text_id = HiddenField()
     form_token = HiddenField()
+    # A trap for robots: hidden from people and from assistive technology.
+    website = StringField("Website", render_kw={"autocomplete": "off", "tabindex": "-1"})

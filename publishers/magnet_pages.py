@@ -1,107 +1,253 @@
-"""The magnet's hosted page (/m/<key>), also what the embed iframe shows."""
+"""The magnet's public pages: the form (/m/<key>, also the iframe), its embed script,
+its partner list, and the file download after the form."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
-from flask_babel import force_locale
-from flask_babel import gettext as _
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+import logging
+import random
+import time
 
-from marketplace.capture import CaptureContext, asked_fields, capture_lead, validate_submission
-from marketplace.consent import current_consent_text, partner_list
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from marketplace import capture, consent, magnets, mail
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import csrf, limiter
 from marketplace.forms import show_field_errors
-from marketplace.magnets import magnet_by_key, record_view
 from marketplace.models import LeadMagnet, MagnetStatus
+from marketplace.security import content_security_policy
+from marketplace.validation import COUNTRIES
 from publishers.forms import CaptureForm
 
 blueprint = Blueprint("magnet_pages", __name__)
+log = logging.getLogger(__name__)
 
 FORM_TOKEN_MAX_AGE = 24 * 3600
+DOWNLOAD_LINK_MAX_AGE = 7 * 24 * 3600
+# A form post is a few kilobytes; anything far bigger is not a person typing.
+MAX_FORM_BYTES = 64 * 1024
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="capture-form")
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
 def _live_magnet(key: str) -> LeadMagnet:
-    magnet = magnet_by_key(key)
+    magnet = magnets.magnet_by_key(key)
     if magnet is None or magnet.status is not MagnetStatus.LIVE:
         abort(404)
     return magnet
 
 
-def _frame_policy(magnet: LeadMagnet) -> str:
-    """The form may be framed by the publisher's sites (any site until it lists them)."""
-    ancestors = " ".join(f"https://{d} http://{d}" for d in magnet.allowed_domains) or "*"
-    return (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        f"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors {ancestors}"
-    )
+def frame_policy(magnet: LeadMagnet) -> str:
+    """The form may be framed by the publisher's listed sites (any site until it lists them)."""
+    listed = " ".join(f"https://{d} http://{d}" for d in magnet.allowed_domains)
+    return content_security_policy(f"'self' {listed or '*'}")
 
 
-def _render(magnet: LeadMagnet, form: CaptureForm, status: int = 200, **extra):
-    consent_text = current_consent_text(magnet.id)
+def _country_choices() -> list[tuple[str, str]]:
+    names = get_locale().territories
+    return sorted(((code, names.get(code, code)) for code in COUNTRIES), key=lambda c: c[1])
+
+
+def render_form_page(
+    magnet: LeadMagnet,
+    form: CaptureForm,
+    *,
+    variant: str,
+    status: int = 200,
+    preview: bool = False,
+    form_error: str | None = None,
+):
+    """The form page in the magnet's language, with a fresh signed form token."""
+    consent_text = consent.current_consent_text(magnet.id)
     form.consent_text_id.data = str(consent_text.id)
-    form.form_token.data = _serializer().dumps({"m": magnet.id})
+    form.form_token.data = _serializer("capture-form").dumps({"m": magnet.id, "v": variant})
+    asked = capture.asked_fields(magnet)
     with force_locale(magnet.language):
+        form.country.choices = _country_choices()
+        for name, required in asked.items():
+            if not required:
+                form[name].label.text = _("%(label)s (optional)", label=form[name].label.text)
         body = render_template(
             "publishers/magnet_page.html",
             magnet=magnet,
             form=form,
-            asked=asked_fields(magnet),
+            asked=asked,
             consent_text=consent_text,
-            **extra,
+            variant=variant,
+            preview=preview,
+            form_error=form_error,
         )
-    return body, status, {"Content-Security-Policy": _frame_policy(magnet)}
+    return body, status, {"Content-Security-Policy": frame_policy(magnet)}
 
 
 @blueprint.route("/m/<key>", methods=["GET"])
 def show(key: str):
     magnet = _live_magnet(key)
-    record_view(magnet.id)
-    return _render(magnet, CaptureForm())
+    variant = random.choice("ab") if magnet.has_variant_b else "a"
+    magnets.record_view(magnet.id, variant)
+    return render_form_page(magnet, CaptureForm(), variant=variant)
+
+
+def _per_magnet() -> str:
+    return f"magnet:{request.view_args.get('key', '')}"
 
 
 @blueprint.route("/m/<key>", methods=["POST"])
 @csrf.exempt
-@limiter.limit("30 per minute")
+@limiter.limit("20 per minute;200 per hour")
+@limiter.limit("600 per minute", key_func=_per_magnet)
 def submit(key: str):
+    if (request.content_length or 0) > MAX_FORM_BYTES:
+        abort(413)
     magnet = _live_magnet(key)
     form = CaptureForm(request.form)
-    try:
-        _serializer().loads(form.form_token.data or "", max_age=FORM_TOKEN_MAX_AGE)
-    except BadSignature:
-        with force_locale(magnet.language):
-            message = _("This form expired. Check your details and send it again.")
-        return _render(magnet, form, 400, form_error=message)
-    consent_text_id = form.consent_text_id.data or ""
-    try:
-        with force_locale(magnet.language):
-            cleaned = validate_submission(magnet, request.form, consent_given=form.consent.data)
-            captured = capture_lead(
+    with force_locale(magnet.language):
+        try:
+            token, issued_at = _serializer("capture-form").loads(
+                form.form_token.data or "", max_age=FORM_TOKEN_MAX_AGE, return_timestamp=True
+            )
+            if token.get("m") != magnet.id:
+                raise BadSignature("another magnet's token")
+        except BadSignature:
+            return render_form_page(
+                magnet,
+                form,
+                variant="a",
+                status=400,
+                form_error=_("This form expired. Check your details and send it again."),
+            )
+        variant = "b" if token.get("v") == "b" else "a"
+        if form.website.data:
+            # A robot filled the hidden field: answer as if all went well, keep nothing.
+            log.info("honeypot filled on magnet %s: submission dropped", magnet.id)
+            return _thank_you(magnet, certificate_id=None)
+        if time.time() - issued_at.timestamp() < current_app.config["CAPTURE_MIN_FILL_SECONDS"]:
+            return render_form_page(
+                magnet,
+                form,
+                variant=variant,
+                status=422,
+                form_error=_("That was very fast: check your details, then send the form again."),
+            )
+        consent_text_id = form.consent_text_id.data or ""
+        try:
+            cleaned = capture.validate_submission(
+                magnet, request.form, consent_given=form.consent.data
+            )
+            captured = capture.capture_lead(
                 magnet.id,
                 cleaned,
                 consent_text_id=int(consent_text_id) if consent_text_id.isdigit() else 0,
                 consent_given=form.consent.data,
-                context=CaptureContext(
+                context=capture.CaptureContext(
                     ip=request.remote_addr,
                     user_agent=request.user_agent.string,
-                    page_url=request.args.get("page") or request.referrer,
-                    referrer=request.referrer,
+                    page_url=(request.args.get("page") or request.referrer or "")[:2000] or None,
+                    referrer=(request.referrer or "")[:2000] or None,
                     utm={k: v[:200] for k, v in request.args.items() if k.startswith("utm_")},
+                    variant=variant,
                 ),
             )
-    except ValidationFailed as error:
-        with force_locale(magnet.language):
+        except ValidationFailed as error:
             show_field_errors(form, error)
-        return _render(magnet, form, 422)
-    with force_locale(magnet.language):
-        body = render_template(
-            "publishers/thank_you.html", magnet=magnet, certificate_id=captured.certificate_id
-        )
-    return body, 200, {"Content-Security-Policy": _frame_policy(magnet)}
+            return render_form_page(magnet, form, variant=variant, status=422)
+        download_url = None
+        if magnets.asset_of(magnet.id) is not None:
+            download_url = download_link(magnet, captured.lead_id)
+            _mail_download_link(magnet, captured.lead_id, cleaned["email"], download_url)
+        if magnet.redirect_url and not request.args.get("embed"):
+            return redirect(magnet.redirect_url, code=303)
+        return _thank_you(magnet, captured.certificate_id, download_url)
+
+
+def _mail_download_link(magnet: LeadMagnet, lead_id: int, email: str, url: str) -> None:
+    days = DOWNLOAD_LINK_MAX_AGE // 86400
+    mail.queue_mail(
+        email,
+        _("Your download: %(title)s", title=magnet.title),
+        _(
+            "Hello,\n\nHere is the document you asked for on %(publisher)s:\n%(url)s\n\n"
+            "The link works for %(days)d days.",
+            publisher=magnet.publisher.name,
+            url=url,
+            days=days,
+        ),
+        topic="asset_download",
+        lead_id=lead_id,
+    )
+
+
+def _thank_you(magnet: LeadMagnet, certificate_id: str | None, download_url: str | None = None):
+    body = render_template(
+        "publishers/thank_you.html",
+        magnet=magnet,
+        certificate_id=certificate_id,
+        download_url=download_url,
+        redirect_url=magnet.redirect_url if request.args.get("embed") else None,
+    )
+    return body, 200, {"Content-Security-Policy": frame_policy(magnet)}
+
+
+def download_link(magnet: LeadMagnet, lead_id: int) -> str:
+    token = _serializer("asset-download").dumps({"m": magnet.id, "l": lead_id})
+    return url_for("magnet_pages.download", key=magnet.key, token=token, _external=True)
+
+
+@blueprint.route("/m/<key>/download/<token>")
+def download(key: str, token: str):
+    """The magnet's file, for whoever holds the signed link sent after the form."""
+    magnet = magnets.magnet_by_key(key)
+    if magnet is None:
+        abort(404)
+    try:
+        data = _serializer("asset-download").loads(token, max_age=DOWNLOAD_LINK_MAX_AGE)
+    except SignatureExpired:
+        with force_locale(magnet.language):
+            message = _("This download link has expired. Fill the form again to get a new one.")
+        return render_template("errors/error.html", status=410, message=message), 410
+    except BadSignature:
+        abort(404)
+    asset = magnets.asset_of(magnet.id)
+    if data.get("m") != magnet.id or asset is None:
+        abort(404)
+    return Response(
+        asset.content,
+        mimetype=asset.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{asset.filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@blueprint.route("/embed/<key>.js")
+def embed_script(key: str):
+    """The script a publisher pastes: it inserts the form in an auto-resizing iframe."""
+    magnet = _live_magnet(key)
+    body = render_template(
+        "publishers/embed.js",
+        origin=request.host_url.rstrip("/"),
+        form_url=url_for("magnet_pages.show", key=magnet.key, _external=True),
+        title=magnet.title,
+    )
+    return Response(
+        body,
+        mimetype="text/javascript",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
 
 
 @blueprint.route("/m/<key>/partners")
@@ -112,5 +258,5 @@ def partners(key: str):
         return render_template(
             "publishers/partners.html",
             magnet=magnet,
-            partners=partner_list(magnet.sector_id, magnet.sector.parent_id),
+            partners=consent.partner_list(magnet.sector_id, magnet.sector.parent_id),
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import Lead, LeadMagnet
 
@@ -25,17 +24,6 @@ def magnets_with_lead_counts(publisher_id: int) -> list[tuple[LeadMagnet, int]]:
         .order_by(LeadMagnet.created_at.desc())
     ).all()
     return [(magnet, count) for magnet, count in rows]
-
-
-def own_magnet(publisher_id: int, magnet_id: int) -> LeadMagnet:
-    magnet = db.session.scalar(
-        select(LeadMagnet).where(
-            LeadMagnet.id == magnet_id, LeadMagnet.publisher_id == publisher_id
-        )
-    )
-    if magnet is None:
-        raise NotFound()
-    return magnet
 
 
 def magnet_leads(publisher_id: int, magnet_id: int, limit: int = 200) -> list[Lead]:

@@ -79,16 +79,26 @@ def sector(slug: str = "it/software") -> Sector:
 
 
 def magnet(
-    publisher=None, *, slug="it/software", max_buyers=3, kind=MagnetKind.QUOTE_REQUEST, **kwargs
+    publisher=None,
+    *,
+    slug="it/software",
+    max_buyers=3,
+    kind=MagnetKind.QUOTE_REQUEST,
+    key=None,
+    **settings,
 ):
+    """A magnet made through the use case; ``settings`` are MagnetSettings fields."""
     publisher = publisher or PublisherFactory()
     return magnets.create_magnet(
         publisher.id,
-        title=kwargs.pop("title", "Compare software quotes"),
-        kind=kind,
-        sector_id=sector(slug).id,
-        max_buyers=max_buyers,
-        **kwargs,
+        magnets.MagnetSettings(
+            title=settings.pop("title", "Compare software quotes"),
+            kind=kind,
+            sector_id=sector(slug).id,
+            max_buyers=max_buyers,
+            **settings,
+        ),
+        key=key,
     )
 
 

@@ -10,6 +10,7 @@ from marketplace.models.campaigns import (
 from marketplace.models.catalogue import (
     ConsentText,
     LeadMagnet,
+    MagnetAsset,
     MagnetKind,
     MagnetStatus,
     Sector,
@@ -19,9 +20,16 @@ from marketplace.models.compliance import (
     GdprRequest,
     GdprRequestKind,
     GdprRequestStatus,
+    OutboxMail,
     SuppressionEntry,
 )
-from marketplace.models.leads import ConsentRecord, Lead, LeadStatus, Temperature
+from marketplace.models.leads import (
+    ConsentRecord,
+    IdempotentRequest,
+    Lead,
+    LeadStatus,
+    Temperature,
+)
 from marketplace.models.organizations import (
     ApiKey,
     BillingStatus,
@@ -57,15 +65,18 @@ __all__ = [
     "GdprRequest",
     "GdprRequestKind",
     "GdprRequestStatus",
+    "IdempotentRequest",
     "Lead",
     "LeadMagnet",
     "LeadStatus",
     "LedgerEntry",
     "LedgerKind",
+    "MagnetAsset",
     "MagnetKind",
     "MagnetStatus",
     "Organization",
     "OrganizationKind",
+    "OutboxMail",
     "Outcome",
     "Sale",
     "SaleSource",

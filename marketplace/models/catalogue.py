@@ -5,7 +5,14 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -84,12 +91,53 @@ class LeadMagnet(db.Model):
     redirect_url: Mapped[str | None] = mapped_column(String(500))
     # The publisher's own optional sentence added to the platform's consent template.
     consent_extra: Mapped[str | None] = mapped_column(Text)
-    views: Mapped[int] = mapped_column(default=0)
-    submissions: Mapped[int] = mapped_column(default=0)
+    # A/B test: an optional second wording of the title and the call to action.
+    # Views are counted per variant here; submissions are the leads of each variant.
+    cta_a: Mapped[str | None] = mapped_column(String(80))
+    title_b: Mapped[str | None] = mapped_column(String(200))
+    cta_b: Mapped[str | None] = mapped_column(String(80))
+    views_a: Mapped[int] = mapped_column(default=0)
+    views_b: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     publisher: Mapped[Organization] = relationship()
     sector: Mapped[Sector] = relationship()
+
+    @property
+    def has_variant_b(self) -> bool:
+        return bool(self.title_b or self.cta_b)
+
+    @property
+    def views(self) -> int:
+        return self.views_a + self.views_b
+
+    def title_for(self, variant: str | None) -> str:
+        return (self.title_b or self.title) if variant == "b" else self.title
+
+    def cta_for(self, variant: str | None) -> str | None:
+        return (self.cta_b or self.cta_a) if variant == "b" else self.cta_a
+
+
+class MagnetAsset(db.Model):
+    """The file a whitepaper or guide magnet gives away (a PDF).
+
+    Kept in the database, not on a local disk, so that every stateless web
+    process can serve it.
+    """
+
+    __tablename__ = "magnet_assets"
+    __table_args__ = (CheckConstraint("size_bytes > 0", name="size_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    magnet_id: Mapped[int] = mapped_column(
+        ForeignKey("lead_magnets.id", ondelete="CASCADE"), unique=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100), default="application/pdf")
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ConsentText(db.Model):

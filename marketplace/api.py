@@ -1,0 +1,134 @@
+"""What every JSON API endpoint shares: bearer-key authentication, parsing a body
+against its schema with field-level messages, and the error format of the contract."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from apiflask import APIFlask, HTTPTokenAuth
+from apiflask.exceptions import HTTPError
+from flask import g, request
+from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel, ValidationError
+
+from marketplace import api_keys
+from marketplace.errors import json_error
+
+token_auth = HTTPTokenAuth(scheme="Bearer", description="An API key created in the portal.")
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+@token_auth.verify_token
+def _verify(token: str):
+    """The key's organization as (id, kind), kept on ``g`` for the request."""
+    found = api_keys.organization_for_key(token or "")
+    if found is not None:
+        g.api_organization_id, g.api_organization_kind = found
+    return found
+
+
+def api_organization(kind: str) -> int:
+    """The calling organization's id; a key of the other role gets a 403."""
+    if g.get("api_organization_kind") != kind:
+        raise HTTPError(403, message=str(_l("This key is not a %(kind)s key.", kind=kind)))
+    return g.api_organization_id
+
+
+PYDANTIC_MESSAGES = {
+    "missing": _l("This field is required."),
+    "extra_forbidden": _l("Unknown field."),
+    "string_type": _l("Send this field as text."),
+    "int_type": _l("Send this field as a whole number."),
+    "int_parsing": _l("Send this field as a whole number."),
+    "bool_type": _l("Send this field as true or false."),
+    "bool_parsing": _l("Send this field as true or false."),
+    "dict_type": _l("Send this field as an object."),
+    "model_type": _l("Send this field as an object."),
+    "model_attributes_type": _l("Send this field as an object."),
+    "datetime_type": _l("Give a date and time like 2026-11-23T10:00:00Z."),
+    "datetime_parsing": _l("Give a date and time like 2026-11-23T10:00:00Z."),
+    "datetime_from_date_parsing": _l("Give a date and time like 2026-11-23T10:00:00Z."),
+    "timezone_aware": _l("Give the time with its timezone, like 2026-11-23T10:00:00Z."),
+    "ip_any_address": _l("Give an IPv4 or IPv6 address."),
+    "literal_error": _l("This value is not one of those allowed."),
+    "greater_than_equal": _l("This number is too small."),
+    "less_than_equal": _l("This number is too large."),
+}
+
+
+def _message(error: dict):
+    if error["type"] in ("string_too_long", "too_long"):
+        return _l("At most %(n)d characters.", n=error.get("ctx", {}).get("max_length", 0))
+    if error["type"] == "value_error":
+        return error.get("ctx", {}).get("error") or _l("This value is not valid.")
+    return PYDANTIC_MESSAGES.get(error["type"], _l("This value is not valid."))
+
+
+def parse_body(model: type[Model]) -> Model:
+    """The request's JSON body as ``model``, or a 422 naming each field in error."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise HTTPError(
+            400, message=str(_l("Send a JSON object with Content-Type: application/json."))
+        )
+    try:
+        return model.model_validate(payload)
+    except ValidationError as invalid:
+        fields = {}
+        for error in invalid.errors(include_url=False):
+            path = ".".join(str(part) for part in error["loc"]) or "body"
+            fields.setdefault(path, str(_message(error)))
+        raise HTTPError(422, message=str(_l("Some fields are not valid.")), detail=fields) from None
+
+
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+# Every API error, as the contract writes it (api-contract.md).
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "Per field in error (dotted path): why.",
+                },
+            },
+        }
+    },
+}
+
+
+def register_error_format(app: APIFlask) -> None:
+    """APIFlask's own errors (auth, validation, aborts) in the contract's format."""
+    app.config["HTTP_ERROR_SCHEMA"] = ERROR_SCHEMA
+    app.config["VALIDATION_ERROR_SCHEMA"] = ERROR_SCHEMA
+    app.config["VALIDATION_ERROR_STATUS_CODE"] = 422
+
+    @app.error_processor
+    def contract_error(error: HTTPError):
+        fields = error.detail if isinstance(error.detail, dict) else None
+        code = (error.extra_data or {}).get("code") or ERROR_CODES.get(error.status_code, "error")
+        response, status = json_error(error.status_code, code, error.message, fields)
+        for name, value in (error.headers or {}).items():
+            response.headers[name] = value
+        return response, status

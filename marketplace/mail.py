@@ -1,0 +1,74 @@
+"""Outgoing e-mail: the only module that talks SMTP.
+
+Every mail is first written to the outbox table, then sent by a job. Without
+SMTP_URL the outbox is the end of the road: admins read it at /admin/outbox,
+and the log says a mail was kept (never to whom: no personal data in logs).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+
+from marketplace import jobs
+from marketplace.extensions import db
+from marketplace.models import OutboxMail, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def queue_mail(to: str, subject: str, body: str, *, topic: str, lead_id: int | None = None) -> int:
+    """Write a mail to the outbox and start its delivery. Commits."""
+    mail = OutboxMail(to_address=to, subject=subject, body_text=body, topic=topic, lead_id=lead_id)
+    db.session.add(mail)
+    db.session.commit()
+    try:
+        jobs.enqueue(deliver_mail, mail.id)
+    except jobs.EnqueueFailed:
+        log.warning("mail %s stays in the outbox: could not enqueue its delivery", mail.id)
+    return mail.id
+
+
+def deliver_mail(mail_id: int) -> None:
+    """Send one outbox mail through SMTP, once. Idempotent: a sent mail is not resent."""
+    mail = db.session.get(OutboxMail, mail_id)
+    if mail is None or mail.sent_at is not None or not mail.to_address:
+        return
+    smtp_url = current_app.config["SMTP_URL"]
+    if not smtp_url:
+        log.info("mail %s (%s) kept in the outbox: no SMTP_URL", mail.id, mail.topic)
+        return
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = mail.to_address
+    message["Subject"] = mail.subject
+    message.set_content(mail.body_text)
+    mail.attempts += 1
+    try:
+        _send(smtp_url, message)
+    except (OSError, smtplib.SMTPException) as error:
+        mail.last_error = str(error)[:500]
+        db.session.commit()
+        raise  # RQ retries it
+    mail.sent_at = utcnow()
+    mail.last_error = None
+    db.session.commit()
+
+
+def _send(smtp_url: str, message: EmailMessage) -> None:
+    """smtp://user:password@host:port or smtps://...; STARTTLS when the server offers it."""
+    parts = urlsplit(smtp_url)
+    secure = parts.scheme == "smtps"
+    client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
+    with client_class(
+        parts.hostname or "localhost", parts.port or (465 if secure else 25), timeout=20
+    ) as client:
+        if not secure and client.has_extn("starttls"):
+            client.starttls()
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        client.send_message(message)

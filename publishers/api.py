@@ -1,0 +1,226 @@
+"""The posting API: publishers' servers post leads, check their worth, follow them."""
+
+from __future__ import annotations
+
+import hashlib
+
+from apiflask import APIBlueprint
+from apiflask.exceptions import HTTPError
+from flask import current_app, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from marketplace import capture, magnets
+from marketplace.api import api_organization, parse_body, token_auth
+from marketplace.errors import ValidationFailed
+from marketplace.extensions import db, limiter
+from marketplace.matching import estimate
+from marketplace.models import (
+    ConsentRecord,
+    ConsentText,
+    IdempotentRequest,
+    Lead,
+    LedgerEntry,
+    LedgerKind,
+    MagnetStatus,
+    Sale,
+    utcnow,
+)
+from publishers.api_schemas import LeadCreated, LeadIn, LeadOut, PingIn, PingOut
+
+blueprint = APIBlueprint("publisher_api", __name__, url_prefix="/api/v1", tag="Publishers")
+
+CONTACT_PATHS = {name: f"contact.{name}" for name in capture.CONTACT_FIELDS}
+# A lead is a few kilobytes of JSON.
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _api_key() -> str:
+    return f"key:{request.headers.get('Authorization', '')[-16:]}"
+
+
+def _publisher_magnet(publisher_id: int, key: str):
+    magnet = magnets.magnet_by_key(key)
+    if magnet is None or magnet.publisher_id != publisher_id:
+        raise HTTPError(
+            422,
+            message=str(_l("Some fields are not valid.")),
+            detail={"magnet": str(_l("No magnet of yours has this key."))},
+        )
+    if magnet.status is not MagnetStatus.LIVE:
+        raise HTTPError(
+            422,
+            message=str(_l("Some fields are not valid.")),
+            detail={"magnet": str(_l("This magnet is not live."))},
+        )
+    return magnet
+
+
+def _check_size() -> None:
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise HTTPError(413, message=str(_l("What you sent is too large.")))
+
+
+@blueprint.post("/leads")
+@blueprint.auth_required(token_auth)
+@blueprint.input(LeadIn, location="json", validation=False)
+@blueprint.output(LeadCreated, status_code=201)
+@blueprint.doc(
+    summary="Post a lead",
+    description="Stores the lead with its consent proof and starts its distribution. "
+    "An `Idempotency-Key` header makes retries safe: the same key and body answer the "
+    "first answer again; the same key with another body answers 409.",
+    responses={
+        409: "The Idempotency-Key was used with another body",
+        413: "The body is over 64 KB",
+        422: "Fields not valid, each named in error.fields",
+        429: "Too many requests for this key",
+    },
+)
+@limiter.limit("1200 per minute", key_func=_api_key)
+def post_lead(json_data):
+    _check_size()
+    publisher_id = api_organization("publisher")
+    idempotency = _idempotency(publisher_id)
+    if idempotency is not None:
+        replay = _replay(idempotency)
+        if replay is not None:
+            return replay
+    body = parse_body(LeadIn)
+    magnet = _publisher_magnet(publisher_id, body.magnet)
+    consent_text_id = db.session.scalar(
+        select(ConsentText.id).where(
+            ConsentText.magnet_id == magnet.id, ConsentText.version == body.consent.text_version
+        )
+    )
+    raw = {**body.contact.model_dump(), **body.qualification.model_dump(exclude_none=True)}
+    errors = {}
+    if consent_text_id is None:
+        errors["consent.text_version"] = str(_l("This magnet has no consent text of this version."))
+    if body.consent.consented_at > utcnow():
+        errors["consent.consented_at"] = str(_l("The consent cannot be in the future."))
+    try:
+        cleaned = capture.validate_submission(
+            magnet, raw, consent_given=body.consent.share_with_partners
+        )
+    except ValidationFailed as invalid:
+        errors.update({_path(name): str(message) for name, message in invalid.fields.items()})
+    if errors:
+        raise HTTPError(422, message=str(_l("Some fields are not valid.")), detail=errors)
+    tracking = body.tracking
+    try:
+        captured = capture.capture_lead(
+            magnet.id,
+            cleaned,
+            consent_text_id=consent_text_id,
+            consent_given=True,
+            context=capture.CaptureContext(
+                ip=str(body.consent.ip),
+                user_agent=body.consent.user_agent,
+                page_url=body.consent.page_url,
+                referrer=tracking.referrer,
+                utm=tracking.model_dump(exclude_none=True, exclude={"referrer", "variant"}),
+                variant=tracking.variant,
+                channel="api",
+                consented_at=body.consent.consented_at,
+            ),
+            idempotency=idempotency,
+        )
+    except capture.IdempotencyKeyUsed:
+        return _replay(idempotency)
+    return captured.as_json(), 201
+
+
+def _path(name: str) -> str:
+    if name == "consent":
+        return "consent.share_with_partners"
+    return CONTACT_PATHS.get(name, f"qualification.{name}")
+
+
+def _idempotency(publisher_id: int) -> capture.Idempotency | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255:
+        raise HTTPError(400, message=str(_l("An Idempotency-Key has 1 to 255 characters.")))
+    digest = hashlib.sha256(request.get_data()).hexdigest()
+    return capture.Idempotency(publisher_id, key, digest)
+
+
+def _replay(idempotency: capture.Idempotency):
+    stored = db.session.scalar(
+        select(IdempotentRequest).where(
+            IdempotentRequest.organization_id == idempotency.organization_id,
+            IdempotentRequest.key == idempotency.key,
+        )
+    )
+    if stored is None:
+        return None
+    if stored.request_sha256 != idempotency.request_sha256:
+        raise HTTPError(
+            409,
+            message=str(_l("This Idempotency-Key was used with another body.")),
+            extra_data={"code": "idempotency_key_reused"},
+        )
+    return stored.response, stored.status_code, {"Idempotent-Replayed": "true"}
+
+
+@blueprint.post("/leads/ping")
+@blueprint.auth_required(token_auth)
+@blueprint.input(PingIn, location="json", validation=False)
+@blueprint.output(PingOut)
+@blueprint.doc(
+    summary="What a lead would earn now",
+    description="How many buyers would take a lead with this qualification right now, and "
+    "the publisher's estimated payout. Sends no contact data; stores nothing.",
+    responses={422: "Fields not valid, each named in error.fields"},
+)
+@limiter.limit("600 per minute", key_func=_api_key)
+def ping(json_data):
+    _check_size()
+    publisher_id = api_organization("publisher")
+    body = parse_body(PingIn)
+    magnet = _publisher_magnet(publisher_id, body.magnet)
+    qualification = body.qualification.model_dump(exclude_none=True)
+    buyers, revenue_cents = estimate(magnet, qualification, utcnow())
+    share = magnet.publisher.revenue_share_bps
+    return {
+        "eligible_buyers": buyers,
+        "estimated_payout_cents": revenue_cents * share // 10_000,
+        "currency": current_app.config["DEFAULT_CURRENCY"],
+    }
+
+
+@blueprint.get("/leads/<int:lead_id>")
+@blueprint.auth_required(token_auth)
+@blueprint.output(LeadOut)
+@blueprint.doc(summary="A lead's status, sales and payout", responses={404: "Not your lead"})
+def get_lead(lead_id: int):
+    publisher_id = api_organization("publisher")
+    row = db.session.execute(
+        select(Lead, ConsentRecord.certificate_id)
+        .join(ConsentRecord, ConsentRecord.lead_id == Lead.id)
+        .where(Lead.id == lead_id, Lead.publisher_id == publisher_id)
+    ).first()
+    if row is None:
+        raise HTTPError(404, message=str(_l("No lead of yours has this id.")))
+    lead, certificate_id = row
+    payout = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0))
+        .join(Sale, Sale.id == LedgerEntry.sale_id)
+        .where(
+            Sale.lead_id == lead.id,
+            LedgerEntry.organization_id == publisher_id,
+            LedgerEntry.kind.in_([LedgerKind.PUBLISHER_EARNING, LedgerKind.EARNING_REVERSAL]),
+        )
+    )
+    return {
+        "id": lead.id,
+        "status": lead.status.value,
+        "sales": lead.sales_count,
+        "max_buyers": lead.max_buyers,
+        "payout_cents": int(payout),
+        "currency": current_app.config["DEFAULT_CURRENCY"],
+        "certificate_id": certificate_id,
+        "created_at": lead.created_at,
+    }
