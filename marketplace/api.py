@@ -7,6 +7,8 @@ from typing import TypeVar
 
 from apiflask import APIFlask, HTTPTokenAuth
 from apiflask.exceptions import HTTPError
+from apiflask.schema_adapters import registry
+from apiflask.schema_adapters.pydantic import PydanticAdapter
 from flask import g, request
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ValidationError
@@ -26,6 +28,17 @@ def _verify(token: str):
     if found is not None:
         g.api_organization_id, g.api_organization_kind = found
     return found
+
+
+@token_auth.error_handler
+def _unauthenticated(status: int):
+    """APIFlask answers auth errors in JSON only when all errors are JSON; ours always are."""
+    message = _l("Send a valid API key: Authorization: Bearer <key>.")
+    if status == 403:
+        message = _l("This key may not do this.")
+    response, status = json_error(status, ERROR_CODES.get(status, "error"), str(message))
+    response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response, status
 
 
 def api_organization(kind: str) -> int:
@@ -65,8 +78,14 @@ def _message(error: dict):
     return PYDANTIC_MESSAGES.get(error["type"], _l("This value is not valid."))
 
 
+# Every JSON body of the API is a few kilobytes at most.
+MAX_JSON_BYTES = 64 * 1024
+
+
 def parse_body(model: type[Model]) -> Model:
-    """The request's JSON body as ``model``, or a 422 naming each field in error."""
+    """The request's JSON body as ``model``, or a 413, a 400, or a 422 naming each field."""
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise HTTPError(413, message=str(_l("What you sent is too large.")))
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise HTTPError(
@@ -80,6 +99,25 @@ def parse_body(model: type[Model]) -> Model:
             path = ".".join(str(part) for part in error["loc"]) or "body"
             fields.setdefault(path, str(_message(error)))
         raise HTTPError(422, message=str(_l("Some fields are not valid.")), detail=fields) from None
+
+
+class ContractPydanticAdapter(PydanticAdapter):
+    """APIFlask's pydantic adapter, with the contract's errors for JSON bodies.
+
+    APIFlask validates ``@input`` bodies through its adapter and reports pydantic's
+    English messages under a ``json`` key; ours name each field by its dotted path,
+    in the caller's language, and refuse oversized or non-object bodies first.
+    """
+
+    def validate_input(self, request, location: str, **kwargs):
+        if location == "json":
+            return parse_body(self.model_class)
+        return super().validate_input(request, location, **kwargs)
+
+
+# The registry is APIFlask's extension point for schema types; the blueprints that
+# declare ``@input`` bodies import this module first, so their adapters are ours.
+registry.register("pydantic", ContractPydanticAdapter)
 
 
 ERROR_CODES = {

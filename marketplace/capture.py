@@ -284,6 +284,32 @@ def start_distribution(lead_id: int) -> None:
         log.warning("lead %s stays pending: could not enqueue its distribution", lead_id)
 
 
+def sweep_pending_leads(older_than_seconds: int = 60, limit: int = 1000) -> int:
+    """Start again the distribution of leads pending for more than a minute.
+
+    Catches a lead whose job could not be enqueued (Redis down) or was lost
+    (a worker killed with no retry left). Distribution is idempotent, so a lead
+    whose job is merely slow loses nothing by being enqueued twice.
+    """
+    if not jobs.run_once_per_period("sweep_pending_leads", 60):
+        return 0
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    lead_ids = list(
+        db.session.scalars(
+            select(Lead.id)
+            .where(Lead.status == LeadStatus.PENDING, Lead.created_at < cutoff)
+            .order_by(Lead.id)
+            .limit(limit)
+        )
+    )
+    db.session.rollback()  # release the read before the jobs run (inline) or queue
+    for lead_id in lead_ids:
+        start_distribution(lead_id)
+    if lead_ids:
+        log.info("sweeper: %d pending lead(s) sent to distribution again", len(lead_ids))
+    return len(lead_ids)
+
+
 def _initial_status(email_hash: str, sector_id: int, now: datetime) -> LeadStatus:
     """Suppressed people are not saleable; the same person in a sector recently is a duplicate."""
     if db.session.get(SuppressionEntry, email_hash) is not None:

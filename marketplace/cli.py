@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(run_periodic_command)
 
 
 @click.command("demo")
@@ -46,6 +47,14 @@ def worker_command(burst: bool) -> None:
     if not current_app.config["REDIS_URL"]:
         raise click.ClickException("REDIS_URL is not set: without it jobs run inline.")
     jobs.run_worker(burst=burst)
+
+
+@click.command("run-periodic")
+@with_appcontext
+def run_periodic_command() -> None:
+    """Run the periodic jobs once, now (for a deployment without Redis: call it from cron)."""
+    jobs.run_periodic_jobs()
+    click.echo("Periodic jobs done.")
 
 
 @click.command("create-admin")

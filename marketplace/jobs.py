@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -112,11 +113,54 @@ def worker_app() -> Flask:
     return _worker_app
 
 
+# Jobs every worker keeps scheduled: (dotted name, every N seconds). Each run takes a
+# Redis lock first, so that many workers do not repeat the same sweep.
+PERIODIC_JOBS = [("marketplace.capture:sweep_pending_leads", 60)]
+
+
+def run_once_per_period(name: str, seconds: int) -> bool:
+    """True for the first caller in the period (always without Redis)."""
+    if not current_app.config["REDIS_URL"]:
+        return True
+    lock = f"marketplace:periodic:{current_app.config['RQ_QUEUE']}:{name}"
+    return bool(redis_connection().set(lock, "1", nx=True, ex=max(1, seconds - 5)))
+
+
+def run_periodic_jobs() -> None:
+    """Run every periodic job now, inline: for a deployment without Redis (cron)."""
+    for name, _seconds in PERIODIC_JOBS:
+        resolve(name)()
+
+
+def _cron_loop(app: Flask, stop: threading.Event) -> None:
+    """Enqueue the periodic jobs when due, with RQ's CronScheduler (one per worker)."""
+    from rq.cron import CronScheduler
+
+    with app.app_context():
+        scheduler = CronScheduler(connection=redis_connection())
+        for name, seconds in PERIODIC_JOBS:
+            scheduler.register(run_job, app.config["RQ_QUEUE"], args=(name, ()), interval=seconds)
+        while not stop.is_set():
+            try:
+                scheduler.enqueue_jobs()
+            except RedisError:
+                log.exception("periodic jobs: Redis unreachable, will try again")
+            stop.wait(max(1.0, min(scheduler.calculate_sleep_interval(), 60)))
+
+
 def run_worker(burst: bool = False) -> bool:
-    """An RQ worker with the scheduler (Retry needs it) on this app's queue."""
+    """An RQ worker with the scheduler (Retry needs it) on this app's queue, and a thread
+    that enqueues the periodic jobs when they are due."""
     from rq import Worker
 
+    app = current_app._get_current_object()
+    stop = threading.Event()
+    if not burst:
+        threading.Thread(target=_cron_loop, args=(app, stop), daemon=True).start()
     # The forked job processes must not share the parent's database connections.
     db.engine.dispose()
     worker = Worker([queue()], connection=redis_connection())
-    return worker.work(with_scheduler=True, burst=burst)
+    try:
+        return worker.work(with_scheduler=True, burst=burst)
+    finally:
+        stop.set()

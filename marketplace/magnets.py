@@ -215,13 +215,15 @@ class VariantStats:
 
 def magnet_stats(magnet: LeadMagnet) -> list[VariantStats]:
     """Views and submissions per variant (B only when the magnet has one)."""
-    counts = dict(
-        db.session.execute(
-            select(func.coalesce(Lead.variant, "a"), func.count(Lead.id))
-            .where(Lead.magnet_id == magnet.id)
-            .group_by(func.coalesce(Lead.variant, "a"))
-        ).all()
-    )
+    counts: dict[str, int] = {}
+    for variant, count in db.session.execute(
+        select(Lead.variant, func.count(Lead.id))
+        .where(Lead.magnet_id == magnet.id)
+        .group_by(Lead.variant)
+    ):
+        # Leads posted through the API carry no variant: they count with A.
+        key = "b" if variant == "b" else "a"
+        counts[key] = counts.get(key, 0) + count
     stats = [VariantStats("a", magnet.views_a, counts.get("a", 0))]
     if magnet.has_variant_b or magnet.views_b or counts.get("b"):
         stats.append(VariantStats("b", magnet.views_b, counts.get("b", 0)))

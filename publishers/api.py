@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from marketplace import capture, magnets
-from marketplace.api import api_organization, parse_body, token_auth
+from marketplace.api import api_organization, token_auth
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db, limiter
 from marketplace.matching import estimate
@@ -31,8 +31,6 @@ from publishers.api_schemas import LeadCreated, LeadIn, LeadOut, PingIn, PingOut
 blueprint = APIBlueprint("publisher_api", __name__, url_prefix="/api/v1", tag="Publishers")
 
 CONTACT_PATHS = {name: f"contact.{name}" for name in capture.CONTACT_FIELDS}
-# A lead is a few kilobytes of JSON.
-MAX_BODY_BYTES = 64 * 1024
 
 
 def _api_key() -> str:
@@ -56,14 +54,9 @@ def _publisher_magnet(publisher_id: int, key: str):
     return magnet
 
 
-def _check_size() -> None:
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise HTTPError(413, message=str(_l("What you sent is too large.")))
-
-
 @blueprint.post("/leads")
 @blueprint.auth_required(token_auth)
-@blueprint.input(LeadIn, location="json", validation=False)
+@blueprint.input(LeadIn, location="json", arg_name="body")
 @blueprint.output(LeadCreated, status_code=201)
 @blueprint.doc(
     summary="Post a lead",
@@ -78,15 +71,13 @@ def _check_size() -> None:
     },
 )
 @limiter.limit("1200 per minute", key_func=_api_key)
-def post_lead(json_data):
-    _check_size()
+def post_lead(body: LeadIn):
     publisher_id = api_organization("publisher")
     idempotency = _idempotency(publisher_id)
     if idempotency is not None:
         replay = _replay(idempotency)
         if replay is not None:
             return replay
-    body = parse_body(LeadIn)
     magnet = _publisher_magnet(publisher_id, body.magnet)
     consent_text_id = db.session.scalar(
         select(ConsentText.id).where(
@@ -167,7 +158,7 @@ def _replay(idempotency: capture.Idempotency):
 
 @blueprint.post("/leads/ping")
 @blueprint.auth_required(token_auth)
-@blueprint.input(PingIn, location="json", validation=False)
+@blueprint.input(PingIn, location="json", arg_name="body")
 @blueprint.output(PingOut)
 @blueprint.doc(
     summary="What a lead would earn now",
@@ -176,10 +167,8 @@ def _replay(idempotency: capture.Idempotency):
     responses={422: "Fields not valid, each named in error.fields"},
 )
 @limiter.limit("600 per minute", key_func=_api_key)
-def ping(json_data):
-    _check_size()
+def ping(body: PingIn):
     publisher_id = api_organization("publisher")
-    body = parse_body(PingIn)
     magnet = _publisher_magnet(publisher_id, body.magnet)
     qualification = body.qualification.model_dump(exclude_none=True)
     buyers, revenue_cents = estimate(magnet, qualification, utcnow())

@@ -17,7 +17,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from marketplace.capture import QUALIFICATION_FIELDS
 from marketplace.models import MagnetKind, MagnetStatus
@@ -102,7 +102,7 @@ class MagnetForm(FlaskForm):
     max_buyers = IntegerField(
         _l("Partners per lead (1 = exclusive)"),
         default=3,
-        validators=[DataRequired(), NumberRange(min=1, max=5)],
+        validators=[InputRequired(), NumberRange(min=1, max=5)],
     )
     language = SelectField(_l("Form language"), choices=[("fr", "Français"), ("en", "English")])
     status = SelectField(

@@ -127,6 +127,7 @@ def magnet(magnet_id: int):
 @blueprint.route("/magnets/<int:magnet_id>/asset", methods=["POST"])
 @publisher_required
 def upload_asset(magnet_id: int):
+    magnet_service.own_magnet(current_user.organization_id, magnet_id)  # 404 if not ours
     form = AssetForm()
     if not form.validate_on_submit():
         flash(_("Choose a PDF file to upload."), "danger")

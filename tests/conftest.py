@@ -97,7 +97,8 @@ def test_config(database_uri: str, instance_path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "REDIS_URL": REDIS_URL if SERVICES_UP else None,
         "RQ_QUEUE": f"marketplace-test-{secrets.token_hex(4)}",
-        "RATELIMIT_ENABLED": False,
+        # Limits on, in memory, emptied before each test (see app_context).
+        "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "JOBS_RAISE_INLINE": True,
@@ -146,6 +147,9 @@ def app(database_uri, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def app_context(app):
     """Each test runs in an app context and leaves the database empty for the next."""
+    from marketplace.extensions import limiter
+
+    limiter.reset()
     with app.app_context():
         yield
         db.session.remove()

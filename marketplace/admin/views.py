@@ -12,7 +12,7 @@ from marketplace.auth.decorators import admin_required
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.matching import candidate_campaigns, judge
-from marketplace.models import Campaign, Lead, LeadStatus, Sale, utcnow
+from marketplace.models import Campaign, Lead, LeadStatus, OutboxMail, Sale, utcnow
 
 blueprint = Blueprint("admin", __name__)
 
@@ -71,3 +71,11 @@ def lead(lead_id: int):
         verdicts=[(by_id[v.campaign_id], v) for v in verdicts],
         Campaign=Campaign,
     )
+
+
+@blueprint.route("/outbox")
+@admin_required
+def outbox():
+    """Every mail the platform sent or kept (without SMTP_URL, the outbox is the delivery)."""
+    mails = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc()).limit(PAGE_SIZE))
+    return render_template("admin/outbox.html", mails=list(mails))

@@ -1,0 +1,340 @@
+"""The posting API: authentication, validation with field paths, consent proof,
+idempotency, ping, status, and never a 500 whatever is sent."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from marketplace.api_keys import issue_api_key, revoke_api_key
+from marketplace.extensions import db
+from marketplace.models import ConsentRecord, IdempotentRequest, Lead, Organization, utcnow
+from tests import factories
+from tests.conftest import english_client
+
+
+@pytest.fixture
+def publisher():
+    return factories.PublisherFactory()
+
+
+@pytest.fixture
+def key(publisher):
+    return issue_api_key(publisher.id, "server")[1]
+
+
+@pytest.fixture
+def magnet(publisher):
+    return factories.magnet(publisher, language="en")
+
+
+def headers(key, **extra):
+    return {"Authorization": f"Bearer {key}", **extra}
+
+
+def lead_body(magnet_, **changes):
+    body = {
+        "magnet": magnet_.key,
+        "contact": {
+            "first_name": "Marie",
+            "last_name": "Durand",
+            "email": "marie@durand.example",
+            "phone": "06 12 34 56 78",
+        },
+        "qualification": {"company": "Durand SA", "postcode": "69003"},
+        "consent": {
+            "text_version": 1,
+            "share_with_partners": True,
+            "consented_at": (utcnow() - timedelta(minutes=2)).isoformat(),
+            "ip": "198.51.100.20",
+            "page_url": "https://publisher.example/devis",
+            "user_agent": "Mozilla/5.0",
+        },
+        "tracking": {"utm_source": "google", "variant": "b"},
+    }
+    for path, value in changes.items():
+        target = body
+        *parents, last = path.split(".")
+        for part in parents:
+            target = target[part]
+        if value is None:
+            target.pop(last, None)
+        else:
+            target[last] = value
+    return body
+
+
+def test_a_posted_lead_is_stored_with_the_consent_the_publisher_declared(
+    client, key, magnet, run_jobs
+):
+    factories.campaign()
+    body = lead_body(magnet)
+    response = client.post("/api/v1/leads", json=body, headers=headers(key))
+
+    assert response.status_code == 201, response.get_json()
+    answer = response.get_json()
+    assert answer["status"] == "accepted"
+    record = db.session.scalar(select(ConsentRecord))
+    assert record.certificate_id == answer["certificate_id"]
+    assert record.channel == "api"
+    assert record.ip == "198.51.100.20"
+    assert record.page_url == "https://publisher.example/devis"
+    assert record.consented_at.isoformat() == body["consent"]["consented_at"]
+    assert record.utm == {"utm_source": "google"} and record.form_variant == "b"
+    run_jobs()
+    status = client.get(f"/api/v1/leads/{answer['id']}", headers=headers(key)).get_json()
+    assert status["status"] == "distributed"
+    assert status["sales"] == 1 and status["payout_cents"] == 2500
+    buyer_names = {org.name for org in db.session.scalars(select(Organization))}
+    assert not any(name in json.dumps(status) for name in buyer_names - {magnet.publisher.name})
+
+
+@pytest.mark.parametrize(
+    ("auth", "status"),
+    [(None, 401), ("Bearer nope", 401), ("Basic abc", 401), ("Bearer " + "x" * 500, 401)],
+)
+def test_a_call_without_a_valid_key_is_refused(client, magnet, auth, status):
+    response = client.post(
+        "/api/v1/leads", json=lead_body(magnet), headers={"Authorization": auth} if auth else {}
+    )
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_a_revoked_key_or_a_buyer_key_cannot_post(client, publisher, key, magnet):
+    buyer_key = issue_api_key(factories.BuyerFactory().id, "buyer")[1]
+    assert (
+        client.post("/api/v1/leads", json=lead_body(magnet), headers=headers(buyer_key)).status_code
+        == 403
+    )
+    from marketplace.models import ApiKey
+
+    revoke_api_key(publisher.id, db.session.scalar(select(ApiKey.id)))
+    assert (
+        client.post("/api/v1/leads", json=lead_body(magnet), headers=headers(key)).status_code
+        == 401
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"contact.email": "nope"}, "contact.email", "Enter a valid e-mail address"),
+        ({"contact.phone": None}, "contact.phone", "This field is required."),
+        ({"contact.first_name": "x" * 101}, "contact.first_name", "At most 100 characters."),
+        ({"contact.first_name": 42}, "contact.first_name", "Send this field as text."),
+        ({"contact.nickname": "Mimi"}, "contact.nickname", "Unknown field."),
+        ({"qualification.postcode": "1"}, "qualification.postcode", "Enter a French postcode"),
+        ({"qualification.company": None}, "qualification.company", "This field is required."),
+        ({"consent": None}, "consent", "This field is required."),
+        ({"consent.share_with_partners": False}, "consent.share_with_partners", "Tick the box"),
+        ({"consent.text_version": 7}, "consent.text_version", "no consent text of this version"),
+        (
+            {"consent.consented_at": "2026-01-01T10:00:00"},
+            "consent.consented_at",
+            "with its timezone",
+        ),
+        (
+            {"consent.consented_at": "2999-01-01T10:00:00Z"},
+            "consent.consented_at",
+            "cannot be in the future",
+        ),
+        ({"consent.ip": "999.1.1.1"}, "consent.ip", "IPv4 or IPv6"),
+        ({"consent.page_url": None}, "consent.page_url", "This field is required."),
+        ({"magnet": "not-mine"}, "magnet", "No magnet of yours has this key."),
+    ],
+)
+def test_each_invalid_field_is_named_by_its_path(client, key, magnet, change, field, message):
+    response = client.post("/api/v1/leads", json=lead_body(magnet, **change), headers=headers(key))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid"
+    assert message in error["fields"][field]
+    assert db.session.scalar(select(func.count(Lead.id))) == 0
+
+
+def test_the_messages_follow_the_caller_s_language(app, key, magnet):
+    http = app.test_client()
+    response = http.post(
+        "/api/v1/leads",
+        json=lead_body(magnet, **{"contact.email": "x"}),
+        headers=headers(key, **{"Accept-Language": "fr"}),
+    )
+    assert (
+        "Saisissez une adresse e-mail valide"
+        in response.get_json()["error"]["fields"]["contact.email"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        ("{not json", "application/json", 400),
+        ("[1, 2]", "application/json", 400),
+        ("a=b", "application/x-www-form-urlencoded", 400),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_a_400(client, key, data, content_type, status):
+    response = client.post(
+        "/api/v1/leads", data=data, content_type=content_type, headers=headers(key)
+    )
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == "bad_request"
+
+
+def test_an_oversized_body_is_a_413(client, key, magnet):
+    response = client.post(
+        "/api/v1/leads",
+        json=lead_body(magnet, **{"qualification.message": "x" * 70_000}),
+        headers=headers(key),
+    )
+    assert response.status_code == 413
+
+
+def test_duplicates_and_suppressed_people_are_answered_as_such(client, key, magnet):
+    first = client.post("/api/v1/leads", json=lead_body(magnet), headers=headers(key))
+    again = client.post("/api/v1/leads", json=lead_body(magnet), headers=headers(key))
+    assert first.get_json()["status"] == "accepted"
+    assert again.status_code == 201 and again.get_json()["status"] == "duplicate"
+
+
+def test_a_retry_with_the_same_idempotency_key_creates_nothing_new(client, key, magnet):
+    body = lead_body(magnet)
+    first = client.post(
+        "/api/v1/leads", json=body, headers=headers(key, **{"Idempotency-Key": "k1"})
+    )
+    retry = client.post(
+        "/api/v1/leads", json=body, headers=headers(key, **{"Idempotency-Key": "k1"})
+    )
+    other = client.post(
+        "/api/v1/leads",
+        json=lead_body(magnet, **{"contact.first_name": "Léa"}),
+        headers=headers(key, **{"Idempotency-Key": "k1"}),
+    )
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.get_json() == first.get_json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert other.status_code == 409
+    assert other.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert db.session.scalar(select(func.count(Lead.id))) == 1
+    long_key = client.post(
+        "/api/v1/leads", json=body, headers=headers(key, **{"Idempotency-Key": "k" * 256})
+    )
+    assert long_key.status_code == 400
+
+
+@pytest.mark.services
+def test_concurrent_retries_with_one_key_store_one_lead(app, key, magnet):
+    body = lead_body(magnet)
+
+    def post(_):
+        return english_client(app).post(
+            "/api/v1/leads", json=body, headers=headers(key, **{"Idempotency-Key": "same"})
+        )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(post, range(12)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.get_json()["id"] for a in answers}) == 1
+    assert db.session.scalar(select(func.count(Lead.id))) == 1
+    assert db.session.scalar(select(func.count(IdempotentRequest.id))) == 1
+
+
+def test_ping_tells_the_buyers_and_payout_without_storing_anything(client, key, publisher, magnet):
+    factories.campaign(price_cents=6000)
+    factories.campaign(price_cents=4000)
+    factories.campaign(price_cents=5000, departments=["13"])  # Marseille only
+    response = client.post(
+        "/api/v1/leads/ping",
+        json={"magnet": magnet.key, "qualification": {"postcode": "69003"}},
+        headers=headers(key),
+    )
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "eligible_buyers": 2,
+        "estimated_payout_cents": 5000,
+        "currency": "EUR",
+    }
+    assert db.session.scalar(select(func.count(Lead.id))) == 0
+    bad = client.post(
+        "/api/v1/leads/ping", json={"magnet": magnet.key, "contact": {}}, headers=headers(key)
+    )
+    assert bad.status_code == 422 and "contact" in bad.get_json()["error"]["fields"]
+
+
+def test_a_publisher_reads_only_its_own_leads(client, key, magnet):
+    theirs = factories.lead()
+    assert client.get(f"/api/v1/leads/{theirs.lead_id}", headers=headers(key)).status_code == 404
+    assert client.get("/api/v1/leads/999999", headers=headers(key)).status_code == 404
+
+
+def test_the_openapi_description_comes_from_the_schemas(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert {"/api/v1/leads", "/api/v1/leads/ping", "/api/v1/leads/{lead_id}"} <= set(spec["paths"])
+    lead_in = spec["components"]["schemas"]["LeadIn"]
+    assert set(lead_in["required"]) == {"magnet", "contact", "consent"}
+    assert spec["paths"]["/api/v1/leads"]["post"]["security"] == [{"BearerAuth": []}]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+FIELD_PATHS = [
+    "magnet",
+    "contact",
+    "contact.email",
+    "contact.phone",
+    "contact.first_name",
+    "qualification",
+    "qualification.postcode",
+    "qualification.country",
+    "qualification.siret",
+    "qualification.company_size",
+    "consent",
+    "consent.text_version",
+    "consent.consented_at",
+    "consent.ip",
+    "consent.share_with_partners",
+    "tracking",
+    "tracking.variant",
+]
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    mutations=st.dictionaries(st.sampled_from(FIELD_PATHS), json_values, max_size=4),
+    whole=st.one_of(st.none(), json_values),
+)
+def test_no_body_ever_gets_a_500(client, key, magnet, mutations, whole):
+    body = lead_body(magnet)
+    for path, value in mutations.items():
+        target = body
+        *parents, last = path.split(".")
+        for part in parents:
+            target = target.get(part) if isinstance(target, dict) else None
+        if isinstance(target, dict):
+            target[last] = value
+    payload = body if whole is None else whole
+    response = client.post(
+        "/api/v1/leads",
+        data=json.dumps(payload, allow_nan=True),
+        content_type="application/json",
+        headers=headers(key),
+    )
+    assert response.status_code in {201, 400, 409, 413, 422}, response.get_data(as_text=True)
+    assert "error" in response.get_json() or response.status_code == 201
