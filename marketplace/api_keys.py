@@ -7,6 +7,7 @@ import secrets
 
 from sqlalchemy import select
 
+from marketplace import snapshots
 from marketplace.extensions import db
 from marketplace.models import ApiKey, Organization, utcnow
 
@@ -27,17 +28,23 @@ def issue_api_key(organization_id: int, name: str, raw: str | None = None) -> tu
 def organization_for_key(raw: str) -> tuple[int, str] | None:
     """(organization id, organization kind) for a live key, else None.
 
-    One indexed read and no write: this runs on every API call, so the key's
-    last use is not recorded here.
+    This runs on every API call: the answer is kept a few seconds per process
+    (snapshots.py), so a revoked key stops working within that delay, and the
+    key's last use is not recorded.
     """
     if not raw or len(raw) > 200:
         return None
-    row = db.session.execute(
-        select(ApiKey.organization_id, Organization.kind)
-        .join(Organization, Organization.id == ApiKey.organization_id)
-        .where(ApiKey.key_hash == hash_key(raw), ApiKey.revoked_at.is_(None))
-    ).first()
-    return (row.organization_id, row.kind.value) if row else None
+    key_hash = hash_key(raw)
+
+    def load():
+        row = db.session.execute(
+            select(ApiKey.organization_id, Organization.kind)
+            .join(Organization, Organization.id == ApiKey.organization_id)
+            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        ).first()
+        return (row.organization_id, row.kind.value) if row else None
+
+    return snapshots.remembered("api_key", key_hash, load)
 
 
 def api_keys_of(organization_id: int) -> list[ApiKey]:
@@ -62,3 +69,4 @@ def revoke_api_key(organization_id: int, key_id: int) -> None:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         db.session.commit()
+        snapshots.forget_all()  # at once here; other processes within SNAPSHOT_SECONDS

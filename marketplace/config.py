@@ -72,6 +72,8 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": env_flag("RATELIMIT_ENABLED", default=True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Per API key, for posting leads.
+        "API_RATE_LIMIT": os.environ.get("MARKETPLACE_API_RATE_LIMIT", "1200 per minute"),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
@@ -90,6 +92,8 @@ def load_config(instance_path: str) -> dict:
         "DEDUPE_WINDOW_DAYS": 30,
         "LEAD_FRESHNESS_DAYS": 30,
         "RETURN_WINDOW_DAYS": 7,
+        # How long a process may reuse what captures read (marketplace/snapshots.py).
+        "SNAPSHOT_SECONDS": float(os.environ.get("MARKETPLACE_SNAPSHOT_SECONDS", "10")),
         # A person needs a few seconds to read and fill a form; a script does not.
         "CAPTURE_MIN_FILL_SECONDS": 2,
         "DEFAULT_REVENUE_SHARE_BPS": 5000,

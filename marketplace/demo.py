@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from marketplace import api_keys, campaigns, magnets
-from marketplace.capture import CaptureContext, capture_lead, validate_submission
-from marketplace.consent import current_consent_text
+from marketplace.capture import CaptureContext, capture_lead, capture_target, validate_submission
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.matching import distribute_lead
@@ -225,10 +224,11 @@ def _seed_leads() -> None:
             cleaned = validate_submission(magnet, raw, consent_given=True)
         except ValidationFailed:
             continue  # Faker sometimes makes a postcode we refuse, as a visitor might
+        target = capture_target(magnet.key)
         captured = capture_lead(
-            magnet.id,
+            target,
             cleaned,
-            consent_text_id=current_consent_text(magnet.id).id,
+            consent_text=target.consent_texts[-1],
             consent_given=True,
             context=CaptureContext(
                 ip=fake.ipv4_public(),

@@ -17,12 +17,10 @@ from marketplace.extensions import db, limiter
 from marketplace.matching import estimate
 from marketplace.models import (
     ConsentRecord,
-    ConsentText,
     IdempotentRequest,
     Lead,
     LedgerEntry,
     LedgerKind,
-    MagnetStatus,
     Sale,
     utcnow,
 )
@@ -37,21 +35,21 @@ def _api_key() -> str:
     return f"key:{request.headers.get('Authorization', '')[-16:]}"
 
 
-def _publisher_magnet(publisher_id: int, key: str):
-    magnet = magnets.magnet_by_key(key)
-    if magnet is None or magnet.publisher_id != publisher_id:
-        raise HTTPError(
-            422,
-            message=str(_l("Some fields are not valid.")),
-            detail={"magnet": str(_l("No magnet of yours has this key."))},
-        )
-    if magnet.status is not MagnetStatus.LIVE:
-        raise HTTPError(
-            422,
-            message=str(_l("Some fields are not valid.")),
-            detail={"magnet": str(_l("This magnet is not live."))},
-        )
-    return magnet
+def _api_rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+def _invalid(fields: dict) -> HTTPError:
+    return HTTPError(422, message=str(_l("Some fields are not valid.")), detail=fields)
+
+
+def _publisher_target(publisher_id: int, key: str) -> capture.CaptureTarget:
+    target = capture.capture_target(key)
+    if target is None or target.publisher_id != publisher_id:
+        raise _invalid({"magnet": str(_l("No magnet of yours has this key."))})
+    if not target.live:
+        raise _invalid({"magnet": str(_l("This magnet is not live."))})
+    return target
 
 
 @blueprint.post("/leads")
@@ -70,7 +68,7 @@ def _publisher_magnet(publisher_id: int, key: str):
         429: "Too many requests for this key",
     },
 )
-@limiter.limit("1200 per minute", key_func=_api_key)
+@limiter.limit(_api_rate_limit, key_func=_api_key)
 def post_lead(body: LeadIn):
     publisher_id = api_organization("publisher")
     idempotency = _idempotency(publisher_id)
@@ -78,32 +76,28 @@ def post_lead(body: LeadIn):
         replay = _replay(idempotency)
         if replay is not None:
             return replay
-    magnet = _publisher_magnet(publisher_id, body.magnet)
-    consent_text_id = db.session.scalar(
-        select(ConsentText.id).where(
-            ConsentText.magnet_id == magnet.id, ConsentText.version == body.consent.text_version
-        )
-    )
+    target = _publisher_target(publisher_id, body.magnet)
+    consent_text = target.consent_text(version=body.consent.text_version)
     raw = {**body.contact.model_dump(), **body.qualification.model_dump(exclude_none=True)}
     errors = {}
-    if consent_text_id is None:
+    if consent_text is None:
         errors["consent.text_version"] = str(_l("This magnet has no consent text of this version."))
     if body.consent.consented_at > utcnow():
         errors["consent.consented_at"] = str(_l("The consent cannot be in the future."))
     try:
         cleaned = capture.validate_submission(
-            magnet, raw, consent_given=body.consent.share_with_partners
+            target, raw, consent_given=body.consent.share_with_partners
         )
     except ValidationFailed as invalid:
         errors.update({_path(name): str(message) for name, message in invalid.fields.items()})
     if errors:
-        raise HTTPError(422, message=str(_l("Some fields are not valid.")), detail=errors)
+        raise _invalid(errors)
     tracking = body.tracking
     try:
         captured = capture.capture_lead(
-            magnet.id,
+            target,
             cleaned,
-            consent_text_id=consent_text_id,
+            consent_text=consent_text,
             consent_given=True,
             context=capture.CaptureContext(
                 ip=str(body.consent.ip),
@@ -169,7 +163,8 @@ def _replay(idempotency: capture.Idempotency):
 @limiter.limit("600 per minute", key_func=_api_key)
 def ping(body: PingIn):
     publisher_id = api_organization("publisher")
-    magnet = _publisher_magnet(publisher_id, body.magnet)
+    _publisher_target(publisher_id, body.magnet)
+    magnet = magnets.magnet_by_key(body.magnet)
     qualification = body.qualification.model_dump(exclude_none=True)
     buyers, revenue_cents = estimate(magnet, qualification, utcnow())
     share = magnet.publisher.revenue_share_bps

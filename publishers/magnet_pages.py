@@ -142,28 +142,35 @@ def submit(key: str):
                 status=422,
                 form_error=_("That was very fast: check your details, then send the form again."),
             )
-        consent_text_id = form.consent_text_id.data or ""
+        target = capture.capture_target(magnet.key)
+        text_id = form.consent_text_id.data or ""
+        consent_text = target.consent_text(text_id=int(text_id) if text_id.isdigit() else None)
+        errors = {}
         try:
             cleaned = capture.validate_submission(
-                magnet, request.form, consent_given=form.consent.data
+                target, request.form, consent_given=form.consent.data
             )
-            captured = capture.capture_lead(
-                magnet.id,
-                cleaned,
-                consent_text_id=int(consent_text_id) if consent_text_id.isdigit() else 0,
-                consent_given=form.consent.data,
-                context=capture.CaptureContext(
-                    ip=request.remote_addr,
-                    user_agent=request.user_agent.string,
-                    page_url=(request.args.get("page") or request.referrer or "")[:2000] or None,
-                    referrer=(request.referrer or "")[:2000] or None,
-                    utm={k: v[:200] for k, v in request.args.items() if k.startswith("utm_")},
-                    variant=variant,
-                ),
-            )
-        except ValidationFailed as error:
-            show_field_errors(form, error)
+        except ValidationFailed as invalid:
+            errors = dict(invalid.fields)
+        if consent_text is None:
+            errors["consent"] = _("This form is out of date: reload the page.")
+        if errors:
+            show_field_errors(form, ValidationFailed(fields=errors))
             return render_form_page(magnet, form, variant=variant, status=422)
+        captured = capture.capture_lead(
+            target,
+            cleaned,
+            consent_text=consent_text,
+            consent_given=True,
+            context=capture.CaptureContext(
+                ip=request.remote_addr,
+                user_agent=request.user_agent.string,
+                page_url=(request.args.get("page") or request.referrer or "")[:2000] or None,
+                referrer=(request.referrer or "")[:2000] or None,
+                utm={k: v[:200] for k, v in request.args.items() if k.startswith("utm_")},
+                variant=variant,
+            ),
+        )
         download_url = None
         if magnets.asset_of(magnet.id) is not None:
             download_url = download_link(magnet, captured.lead_id)

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from marketplace import campaigns, magnets
-from marketplace.capture import CaptureContext, capture_lead, validate_submission
-from marketplace.consent import current_consent_text
+from marketplace.capture import CaptureContext, capture_lead, capture_target, validate_submission
 from marketplace.extensions import db
 from marketplace.models import (
     MagnetKind,
@@ -132,10 +131,11 @@ def lead(magnet_=None, *, distribute=True, now=None, **overrides):
     """A lead captured through the real use case; distributed (inline) unless told not to."""
     magnet_ = magnet_ or magnet()
     cleaned = validate_submission(magnet_, submission(**overrides), consent_given=True)
+    target = capture_target(magnet_.key)
     captured = capture_lead(
-        magnet_.id,
+        target,
         cleaned,
-        consent_text_id=current_consent_text(magnet_.id).id,
+        consent_text=target.consent_texts[-1],
         consent_given=True,
         context=CaptureContext(
             ip="203.0.113.7", user_agent="pytest", page_url="https://pub.example/"

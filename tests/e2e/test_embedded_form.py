@@ -61,7 +61,9 @@ def test_the_embedded_form_takes_a_lead_that_the_publisher_then_sees(
     run_jobs()
 
     lead = db.session.scalar(select(Lead))
-    assert lead.consent.page_url == f"http://{site}/devis.html?utm_source=newsletter&utm_campaign=nov"
+    assert (
+        lead.consent.page_url == f"http://{site}/devis.html?utm_source=newsletter&utm_campaign=nov"
+    )
     assert lead.utm == {"utm_source": "newsletter", "utm_campaign": "nov"}
 
     portal = new_page()

@@ -57,13 +57,18 @@ def test_when_redis_is_down_the_lead_is_kept_pending(app, monkeypatch):
     monkeypatch.setitem(app.extensions, "marketplace_redis", None)
     factories.campaign()
     magnet = factories.magnet()
-    from marketplace.capture import CaptureContext, capture_lead, validate_submission
-    from marketplace.consent import current_consent_text
+    from marketplace.capture import (
+        CaptureContext,
+        capture_lead,
+        capture_target,
+        validate_submission,
+    )
 
+    target = capture_target(magnet.key)
     captured = capture_lead(
-        magnet.id,
+        target,
         validate_submission(magnet, factories.submission(), consent_given=True),
-        consent_text_id=current_consent_text(magnet.id).id,
+        consent_text=target.consent_texts[-1],
         consent_given=True,
         context=CaptureContext(),
     )

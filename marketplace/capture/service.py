@@ -1,0 +1,201 @@
+"""Capture: store a validated lead with its consent proof, then start its distribution.
+
+The lead and its consent record are committed in one transaction before
+anything else may fail; only then is the distribution job enqueued. A lead
+whose job could not be enqueued stays ``pending`` for the sweeper.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from marketplace import jobs
+from marketplace.capture import store
+from marketplace.capture.rules import CONSENT_REQUIRED
+from marketplace.capture.targets import CaptureTarget, ConsentVersion
+from marketplace.errors import DomainError, ValidationFailed
+from marketplace.extensions import db
+from marketplace.models import Lead, LeadStatus, utcnow
+from marketplace.validation import identity_hash
+
+log = logging.getLogger(__name__)
+
+
+class MagnetNotLive(DomainError):
+    status = 404
+    code = "magnet_not_live"
+    default_message = _l("This form is not open at the moment.")
+
+
+class IdempotencyKeyUsed(Exception):
+    """Another request stored this Idempotency-Key first."""
+
+
+@dataclass
+class CaptureContext:
+    """Where and how the person consented; stored in the consent record."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    page_url: str | None = None
+    referrer: str | None = None
+    utm: dict = field(default_factory=dict)
+    variant: str | None = None
+    channel: str = "form"
+    consented_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    organization_id: int
+    key: str
+    request_sha256: str
+
+
+@dataclass(frozen=True)
+class CapturedLead:
+    lead_id: int
+    status: LeadStatus
+    certificate_id: str
+
+    def as_json(self) -> dict:
+        """The posting API's answer: ``accepted`` for a lead on its way to buyers."""
+        public = "accepted" if self.status is LeadStatus.PENDING else self.status.value
+        return {"id": self.lead_id, "status": public, "certificate_id": self.certificate_id}
+
+
+def capture_lead(
+    target: CaptureTarget,
+    cleaned: dict,
+    *,
+    consent_text: ConsentVersion,
+    consent_given: bool,
+    context: CaptureContext,
+    now: datetime | None = None,
+    enqueue_distribution: bool = True,
+    idempotency: Idempotency | None = None,
+) -> CapturedLead:
+    """Store one validated submission with its consent record, then start distribution.
+
+    The same person in the same sector within the dedupe window is stored as a
+    ``duplicate``, a suppressed e-mail as ``rejected``: neither is sold.
+    ``enqueue_distribution=False`` leaves the lead pending for the caller (the demo
+    seeder distributes at the lead's own past time). With ``idempotency`` the key is
+    stored in the lead's own transaction, so two concurrent requests with one key can
+    never both create a lead: the second raises ``IdempotencyKeyUsed``.
+    """
+    now = now or utcnow()
+    if not consent_given:
+        raise ValidationFailed(fields={"consent": CONSENT_REQUIRED})
+    if not target.live:
+        raise MagnetNotLive()
+    email_hash = identity_hash(cleaned["email"])
+    phone = cleaned.get("phone")
+    certificate_id = secrets.token_urlsafe(18)
+    lead = {
+        "magnet_id": target.id,
+        "publisher_id": target.publisher_id,
+        "sector_id": target.sector_id,
+        "max_buyers": target.max_buyers,
+        "sales_count": 0,
+        "first_name": cleaned.get("first_name"),
+        "last_name": cleaned.get("last_name"),
+        "email": cleaned["email"],
+        "phone": phone,
+        "email_hash": email_hash,
+        "phone_hash": identity_hash(phone) if phone else None,
+        "company": cleaned.get("company"),
+        "siret": cleaned.get("siret"),
+        "job_title": cleaned.get("job_title"),
+        "company_size": cleaned.get("company_size"),
+        "budget": cleaned.get("budget"),
+        "timeframe": cleaned.get("timeframe"),
+        "message": cleaned.get("message"),
+        "postcode": cleaned.get("postcode"),
+        "country": cleaned.get("country") or "FR",
+        "page_url": context.page_url,
+        "utm": context.utm,
+        "variant": context.variant,
+        "score_explanation": [],
+        "created_at": now,
+    }
+    consent = {
+        "certificate_id": certificate_id,
+        "consent_text_id": consent_text.id,
+        "text_sha256": consent_text.sha256,
+        "checkboxes": {"share_with_partners": True},
+        "partners": list(target.partners),
+        "consented_at": context.consented_at or now,
+        "ip": context.ip,
+        "user_agent": (context.user_agent or "")[:500] or None,
+        "page_url": context.page_url,
+        "referrer": context.referrer,
+        "utm": context.utm,
+        "form_variant": context.variant,
+        "channel": context.channel,
+    }
+    key = None
+    if idempotency is not None:
+        key = {
+            "organization_id": idempotency.organization_id,
+            "key": idempotency.key,
+            "request_sha256": idempotency.request_sha256,
+            "status_code": 201,
+            "created_at": now,
+        }
+    dedupe_since = now - timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
+    try:
+        lead_id, status = store.insert_lead(
+            lead, consent, dedupe_since=dedupe_since, idempotency=key
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if idempotency is not None:
+            raise IdempotencyKeyUsed() from None
+        raise
+    if status is LeadStatus.PENDING and enqueue_distribution:
+        start_distribution(lead_id)
+    return CapturedLead(lead_id, status, certificate_id)
+
+
+def start_distribution(lead_id: int) -> None:
+    """Enqueue the distribution job; if the queue is down the lead waits, pending."""
+    try:
+        jobs.enqueue("marketplace.matching:distribute_lead", lead_id)
+    except jobs.EnqueueFailed:
+        log.warning("lead %s stays pending: could not enqueue its distribution", lead_id)
+
+
+def sweep_pending_leads(older_than_seconds: int = 60, limit: int = 1000) -> int:
+    """Start again the distribution of leads pending for more than a minute.
+
+    Catches a lead whose job could not be enqueued (Redis down) or was lost
+    (a worker killed with no retry left). Distribution is idempotent, so a lead
+    whose job is merely slow loses nothing by being enqueued twice.
+    """
+    if not jobs.run_once_per_period("sweep_pending_leads", 60):
+        return 0
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    lead_ids = list(
+        db.session.scalars(
+            select(Lead.id)
+            .where(Lead.status == LeadStatus.PENDING, Lead.created_at < cutoff)
+            .order_by(Lead.id)
+            .limit(limit)
+        )
+    )
+    db.session.rollback()  # release the read before the jobs run (inline) or queue
+    for lead_id in lead_ids:
+        start_distribution(lead_id)
+    if lead_ids:
+        log.info("sweeper: %d pending lead(s) sent to distribution again", len(lead_ids))
+    return len(lead_ids)
