@@ -4,20 +4,21 @@ settings that parses the same JSON and inserts one row with psycopg, nothing els
 from __future__ import annotations
 
 import os
+import threading
 
 import psycopg
 from flask import Flask, jsonify, request
 from psycopg.types.json import Jsonb
 
 app = Flask(__name__)
-_connection: psycopg.Connection | None = None
+_local = threading.local()  # one connection per thread, for --threads runs
 
 
 def connection() -> psycopg.Connection:
-    global _connection
-    if _connection is None or _connection.closed:
-        _connection = psycopg.connect(os.environ["FLOOR_DSN"], autocommit=True)
-    return _connection
+    current = getattr(_local, "connection", None)
+    if current is None or current.closed:
+        current = _local.connection = psycopg.connect(os.environ["FLOOR_DSN"], autocommit=True)
+    return current
 
 
 @app.post("/api/v1/leads")

@@ -71,7 +71,8 @@ def load_config(instance_path: str) -> dict:
         # Rate limits share Redis between gunicorn workers; in memory on a laptop.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": env_flag("RATELIMIT_ENABLED", default=True),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # The X-RateLimit headers cost a second Redis read on every request.
+        "RATELIMIT_HEADERS_ENABLED": False,
         # Per API key, for posting leads.
         "API_RATE_LIMIT": os.environ.get("MARKETPLACE_API_RATE_LIMIT", "1200 per minute"),
         "BOOTSTRAP_SERVE_LOCAL": True,

@@ -156,9 +156,7 @@ def capture_lead(
         lead_id, status = store.insert_lead(
             lead, consent, dedupe_since=dedupe_since, idempotency=key
         )
-        db.session.commit()
     except IntegrityError:
-        db.session.rollback()
         if idempotency is not None:
             raise IdempotencyKeyUsed() from None
         raise
