@@ -245,8 +245,10 @@ def main() -> int:
 
     floor, ours = results["floor"], results["marketplace"]
     ratio = ours["ok_per_s"] / floor["ok_per_s"]
-    print(f"gunicorn -w {args.workers} --threads {args.threads}, wrk -t 2 -c {args.connections}, "
-          f"{args.duration} s each")
+    print(
+        f"gunicorn -w {args.workers} --threads {args.threads}, wrk -t 2 -c {args.connections}, "
+        f"{args.duration} s each"
+    )
     print(f"{'':12} {'ok/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for name, row in results.items():
         print(

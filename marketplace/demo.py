@@ -97,6 +97,14 @@ MAGNETS = [
         4,
     ),
 ]
+# The demo quote form runs an A/B test of its title and button.
+VARIANTS = {
+    "demo-quote-it": {
+        "cta_a": "Receive my quotes",
+        "title_b": "Three software quotes in 48 hours",
+        "cta_b": "Compare now",
+    }
+}
 API_KEYS = [("publisher@demo.test", "demo-publisher-key"), ("buyer@demo.test", "demo-buyer-key")]
 
 
@@ -122,13 +130,20 @@ def seed() -> dict:
     db.session.commit()
     for key, owner_email, title, kind, slug, max_buyers in MAGNETS:
         if magnets.magnet_by_key(key) is None:
-            magnets.create_magnet(
-                _org_of(owner_email),
+            publisher_id = _org_of(owner_email)
+            magnet = magnets.create_magnet(
+                publisher_id,
                 magnets.MagnetSettings(
-                    title=title, kind=kind, sector_id=_sector(slug).id, max_buyers=max_buyers
+                    title=title,
+                    kind=kind,
+                    sector_id=_sector(slug).id,
+                    max_buyers=max_buyers,
+                    **VARIANTS.get(key, {}),
                 ),
                 key=key,
             )
+            if kind in magnets.KINDS_WITH_FILE:
+                magnets.attach_asset(publisher_id, magnet.id, f"{key}.pdf", demo_pdf(title))
     for owner_email, raw in API_KEYS:
         if (
             db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash == api_keys.hash_key(raw)))
@@ -156,6 +171,30 @@ def describe(summary: dict, database_url: str) -> str:
         "API keys: demo-publisher-key (publisher), demo-buyer-key (buyer)",
     ]
     return "\n".join(lines)
+
+
+def demo_pdf(title: str) -> bytes:
+    """A one-page PDF with the guide's title: the file the demo whitepaper gives away."""
+    text = title.encode("latin-1", "replace").replace(b"(", b"[").replace(b")", b"]")
+    stream = b"BT /F1 18 Tf 72 720 Td (" + text + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += str(number).encode() + b" 0 obj\n" + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 " + str(len(objects) + 1).encode() + b"\n0000000000 65535 f \n"
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size " + str(len(objects) + 1).encode() + b" /Root 1 0 R >>\n"
+    return out + b"startxref\n" + str(xref).encode() + b"\n%%EOF\n"
 
 
 def _organization(name: str, kind: OrganizationKind) -> Organization:

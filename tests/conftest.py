@@ -148,9 +148,11 @@ def app(database_uri, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def app_context(app):
     """Each test runs in an app context and leaves the database empty for the next."""
+    from marketplace import snapshots
     from marketplace.extensions import limiter
 
     limiter.reset()
+    snapshots.forget_all()
     with app.app_context():
         yield
         db.session.remove()

@@ -127,3 +127,46 @@ def test_the_privacy_page_the_consent_text_links_to_exists(client):
     page = client.get("/privacy")
     assert page.status_code == 200
     assert "Your rights" in page.get_data(as_text=True)
+
+
+def test_the_sweeper_restarts_leads_pending_for_more_than_a_minute(app, run_jobs):
+    from datetime import timedelta
+
+    from marketplace.capture import sweep_pending_leads
+    from marketplace.models import utcnow
+
+    factories.campaign()
+    old = factories.lead(distribute=False, now=utcnow() - timedelta(minutes=5))
+    fresh = factories.lead(distribute=False)
+
+    assert sweep_pending_leads() == 1
+    run_jobs()
+
+    db.session.expire_all()
+    assert db.session.get(Lead, old.lead_id).status is LeadStatus.DISTRIBUTED
+    assert db.session.get(Lead, fresh.lead_id).status is LeadStatus.PENDING
+
+
+@pytest.mark.services
+def test_one_sweep_per_minute_whatever_the_number_of_workers(app):
+    from marketplace.capture import sweep_pending_leads
+
+    assert jobs.run_once_per_period("test-lock", 60) is True
+    assert jobs.run_once_per_period("test-lock", 60) is False
+    jobs.redis_connection().delete(f"marketplace:periodic:{app.config['RQ_QUEUE']}:test-lock")
+    sweep_pending_leads()
+    assert sweep_pending_leads() == 0  # the second caller in the minute does nothing
+
+
+def test_run_periodic_runs_the_sweep_once_without_redis(app, monkeypatch):
+    from datetime import timedelta
+
+    from marketplace.models import utcnow
+
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    factories.campaign()
+    old = factories.lead(distribute=False, now=utcnow() - timedelta(minutes=5))
+    result = app.test_cli_runner().invoke(args=["run-periodic"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.get(Lead, old.lead_id).status is LeadStatus.DISTRIBUTED
