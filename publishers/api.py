@@ -6,7 +6,7 @@ import hashlib
 
 from apiflask import APIBlueprint
 from apiflask.exceptions import HTTPError
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -31,8 +31,9 @@ blueprint = APIBlueprint("publisher_api", __name__, url_prefix="/api/v1", tag="P
 CONTACT_PATHS = {name: f"contact.{name}" for name in capture.CONTACT_FIELDS}
 
 
-def _api_key() -> str:
-    return f"key:{request.headers.get('Authorization', '')[-16:]}"
+def _calling_organization() -> str:
+    # The limit runs after authentication: it counts per organization, whatever its keys.
+    return f"organization:{g.api_organization_id}"
 
 
 def _api_rate_limit() -> str:
@@ -68,7 +69,7 @@ def _publisher_target(publisher_id: int, key: str) -> capture.CaptureTarget:
         429: "Too many requests for this key",
     },
 )
-@limiter.limit(_api_rate_limit, key_func=_api_key)
+@limiter.limit(_api_rate_limit, key_func=_calling_organization)
 def post_lead(body: LeadIn):
     publisher_id = api_organization("publisher")
     idempotency = _idempotency(publisher_id)
@@ -160,7 +161,7 @@ def _replay(idempotency: capture.Idempotency):
     "the publisher's estimated payout. Sends no contact data; stores nothing.",
     responses={422: "Fields not valid, each named in error.fields"},
 )
-@limiter.limit("600 per minute", key_func=_api_key)
+@limiter.limit("600 per minute", key_func=_calling_organization)
 def ping(body: PingIn):
     publisher_id = api_organization("publisher")
     _publisher_target(publisher_id, body.magnet)

@@ -10,6 +10,7 @@ from billing.ledger import balances
 from marketplace import api_keys
 from marketplace import magnets as magnet_service
 from marketplace.auth.decorators import publisher_required
+from marketplace.consent import current_consent_text
 from marketplace.errors import ValidationFailed
 from marketplace.forms import show_field_errors
 from marketplace.models import MagnetKind, MagnetStatus
@@ -114,6 +115,7 @@ def magnet(magnet_id: int):
         hosted_url=url_for("magnet_pages.show", key=own.key, _external=True),
         embed_url=url_for("magnet_pages.embed_script", key=own.key, _external=True),
         stats=magnet_service.magnet_stats(own),
+        consent_text=current_consent_text(own.id),
         asset=magnet_service.asset_of(own.id),
         asset_form=AssetForm(),
         needs_file=own.kind in magnet_service.KINDS_WITH_FILE,

@@ -197,11 +197,38 @@ def test_an_oversized_body_is_a_413(client, key, magnet):
     assert response.status_code == 413
 
 
+def test_a_publisher_posting_too_fast_is_told_to_slow_down(app, client, key, magnet, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    answers = [
+        client.post(
+            "/api/v1/leads",
+            json=lead_body(magnet, **{"contact.email": f"{i}@x.fr"}),
+            headers=headers(key),
+        ).status_code
+        for i in range(4)
+    ]
+    assert answers == [201, 201, 201, 429]
+
+
 def test_duplicates_and_suppressed_people_are_answered_as_such(client, key, magnet):
+    import hashlib
+
+    from marketplace.models import SuppressionEntry
+
     first = client.post("/api/v1/leads", json=lead_body(magnet), headers=headers(key))
     again = client.post("/api/v1/leads", json=lead_body(magnet), headers=headers(key))
+    db.session.add(
+        SuppressionEntry(email_hash=hashlib.sha256(b"gone@x.fr").hexdigest(), reason="erasure")
+    )
+    db.session.commit()
+    gone = client.post(
+        "/api/v1/leads",
+        json=lead_body(magnet, **{"contact.email": "Gone@x.fr"}),
+        headers=headers(key),
+    )
     assert first.get_json()["status"] == "accepted"
     assert again.status_code == 201 and again.get_json()["status"] == "duplicate"
+    assert gone.status_code == 201 and gone.get_json()["status"] == "rejected"
 
 
 def test_a_retry_with_the_same_idempotency_key_creates_nothing_new(client, key, magnet):

@@ -60,6 +60,7 @@ def test_the_publisher_chooses_the_fields_the_wording_and_the_variants(login_as,
     assert f"/embed/{magnet.key}.js" in page
     assert f"/m/{magnet.key}" in page
     assert "www.monsite.fr" in page
+    assert "Consent text, version 1" in page and "au plus 3 entreprises partenaires" in page
 
 
 def test_changing_the_wording_makes_a_new_consent_version_and_keeps_the_old(login_as, submit_form):
