@@ -73,6 +73,9 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": env_flag("RATELIMIT_ENABLED", default=True),
         # The X-RateLimit headers cost a second Redis read on every request.
         "RATELIMIT_HEADERS_ENABLED": False,
+        # Form posts per visitor address, and per magnet whoever posts (a botnet).
+        "CAPTURE_IP_RATE_LIMIT": "20 per minute;200 per hour",
+        "CAPTURE_MAGNET_RATE_LIMIT": "600 per minute",
         # Per API key, for posting leads.
         "API_RATE_LIMIT": os.environ.get("MARKETPLACE_API_RATE_LIMIT", "1200 per minute"),
         "BOOTSTRAP_SERVE_LOCAL": True,

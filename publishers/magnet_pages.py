@@ -105,10 +105,18 @@ def _per_magnet() -> str:
     return f"magnet:{request.view_args.get('key', '')}"
 
 
+def _per_ip_limit() -> str:
+    return current_app.config["CAPTURE_IP_RATE_LIMIT"]
+
+
+def _per_magnet_limit() -> str:
+    return current_app.config["CAPTURE_MAGNET_RATE_LIMIT"]
+
+
 @blueprint.route("/m/<key>", methods=["POST"])
 @csrf.exempt
-@limiter.limit("20 per minute;200 per hour")
-@limiter.limit("600 per minute", key_func=_per_magnet)
+@limiter.limit(_per_ip_limit)
+@limiter.limit(_per_magnet_limit, key_func=_per_magnet)
 def submit(key: str):
     if (request.content_length or 0) > MAX_FORM_BYTES:
         abort(413)

@@ -152,6 +152,20 @@ def test_one_address_cannot_post_more_than_20_forms_a_minute(client):
     assert lead_count() == 20
 
 
+def test_a_magnet_takes_a_bounded_number_of_forms_a_minute_whoever_sends_them(
+    app, client, monkeypatch
+):
+    monkeypatch.setitem(app.config, "CAPTURE_MAGNET_RATE_LIMIT", "3 per minute")
+    magnet = factories.magnet(language="en")
+    answers = []
+    for i in range(4):
+        client.environ_base["REMOTE_ADDR"] = f"198.51.100.{i + 1}"  # a new address each time
+        answers.append(fill(client, magnet, email=f"p{i}@example.fr").status_code)
+    assert answers == [200, 200, 200, 429]
+    other = factories.magnet(language="en")
+    assert fill(client, other).status_code == 200  # another magnet has its own budget
+
+
 def test_the_form_can_be_framed_only_by_the_listed_sites(client):
     magnet = factories.magnet(allowed_domains=("www.partner.example", "*.blog.example"))
     policy = client.get(f"/m/{magnet.key}").headers["Content-Security-Policy"]
