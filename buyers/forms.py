@@ -4,8 +4,54 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from marketplace.models import MagnetKind
+
+TIMEZONES = (
+    "Europe/Paris",
+    "Europe/Brussels",
+    "Europe/Luxembourg",
+    "Europe/Zurich",
+    "Europe/Monaco",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Madrid",
+    "Europe/Lisbon",
+    "Europe/Berlin",
+    "Europe/Rome",
+    "Europe/Amsterdam",
+    "Europe/Vienna",
+    "America/Guadeloupe",
+    "America/Martinique",
+    "America/Cayenne",
+    "Indian/Reunion",
+    "Indian/Mayotte",
+    "UTC",
+)
+DAY_LABELS = [
+    ("mon", _l("Monday")),
+    ("tue", _l("Tuesday")),
+    ("wed", _l("Wednesday")),
+    ("thu", _l("Thursday")),
+    ("fri", _l("Friday")),
+    ("sat", _l("Saturday")),
+    ("sun", _l("Sunday")),
+]
+HOUR = Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message=_l("Write the time as HH:MM, like 09:00."))
+
+
+def comma_list(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip()]
 
 
 class CampaignForm(FlaskForm):
@@ -18,6 +64,28 @@ class CampaignForm(FlaskForm):
         places=2,
         validators=[DataRequired(), NumberRange(min=1, max=10_000)],
     )
+    wants_exclusive = BooleanField(_l("I also want exclusive leads (sold to me alone)"))
+    exclusive_price = DecimalField(
+        _l("Price per exclusive lead (EUR)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=1, max=50_000)],
+    )
+    countries = SelectMultipleField(_l("Countries (none: all)"), validators=[Optional()])
+    departments = StringField(
+        _l("French departments, comma separated (empty: all)"),
+        validators=[Optional(), Length(max=1000)],
+        render_kw={"placeholder": "69, 38, 2A"},
+    )
+    postcode_prefixes = StringField(
+        _l("Postcodes starting with, comma separated (empty: all)"),
+        validators=[Optional(), Length(max=1000)],
+        render_kw={"placeholder": "750, 92"},
+    )
+    company_sizes = SelectMultipleField(_l("Company sizes (none: all)"), validators=[Optional()])
+    magnet_kinds = SelectMultipleField(_l("Kinds of request (none: all)"), validators=[Optional()])
+    min_score = IntegerField(
+        _l("Minimum score (0-100)"), default=0, validators=[Optional(), NumberRange(0, 100)]
+    )
     daily_cap = IntegerField(
         _l("Daily cap (leads)"), validators=[Optional(), NumberRange(min=1, max=100_000)]
     )
@@ -29,4 +97,79 @@ class CampaignForm(FlaskForm):
         places=2,
         validators=[Optional(), NumberRange(min=1, max=10_000_000)],
     )
-    submit = SubmitField(_l("Create the campaign"))
+    open_days = SelectMultipleField(
+        _l("Open on (none: every day, at any hour)"), choices=DAY_LABELS, validators=[Optional()]
+    )
+    open_from = StringField(_l("From"), default="09:00", validators=[Optional(), HOUR])
+    open_until = StringField(_l("Until"), default="18:00", validators=[Optional(), HOUR])
+    timezone = SelectField(
+        _l("Timezone"), choices=[(zone, zone) for zone in TIMEZONES], default="Europe/Paris"
+    )
+    email_recipients = StringField(
+        _l("Also send each lead by e-mail to (comma separated, optional)"),
+        validators=[Optional(), Length(max=1000)],
+    )
+    webhook_url = StringField(
+        _l("And post it to this webhook (https://, optional)"),
+        validators=[Optional(), Length(max=500)],
+    )
+    preview = SubmitField(_l("See what it would have matched"))
+    submit = SubmitField(_l("Save the campaign"))
+
+    def settings(self) -> dict:
+        """The campaign use case's settings from the form."""
+        days = self.open_days.data or []
+        hours = {day: [[self.open_from.data, self.open_until.data]] for day in days}
+        return {
+            "name": self.name.data,
+            "sector_ids": self.sector_ids.data,
+            "price_cents": cents(self.price.data),
+            "wants_exclusive": bool(self.wants_exclusive.data),
+            "exclusive_price_cents": cents(self.exclusive_price.data),
+            "countries": self.countries.data or [],
+            "departments": comma_list(self.departments.data),
+            "postcode_prefixes": comma_list(self.postcode_prefixes.data),
+            "company_sizes": self.company_sizes.data or [],
+            "magnet_kinds": self.magnet_kinds.data or [],
+            "min_score": self.min_score.data or 0,
+            "daily_cap": self.daily_cap.data,
+            "monthly_cap": self.monthly_cap.data,
+            "monthly_budget_cents": cents(self.monthly_budget.data),
+            "opening_hours": hours,
+            "timezone": self.timezone.data,
+            "email_recipients": comma_list(self.email_recipients.data),
+            "webhook_url": self.webhook_url.data,
+        }
+
+    def show(self, campaign) -> None:
+        """Fill the form from a campaign, for editing."""
+        self.name.data = campaign.name
+        self.sector_ids.data = [sector.id for sector in campaign.sectors]
+        self.price.data = campaign.price_cents / 100
+        self.wants_exclusive.data = campaign.wants_exclusive
+        if campaign.exclusive_price_cents:
+            self.exclusive_price.data = campaign.exclusive_price_cents / 100
+        self.countries.data = campaign.countries
+        self.departments.data = ", ".join(campaign.departments)
+        self.postcode_prefixes.data = ", ".join(campaign.postcode_prefixes)
+        self.company_sizes.data = campaign.company_sizes
+        self.magnet_kinds.data = campaign.magnet_kinds
+        self.min_score.data = campaign.min_score
+        self.daily_cap.data = campaign.daily_cap
+        self.monthly_cap.data = campaign.monthly_cap
+        if campaign.monthly_budget_cents:
+            self.monthly_budget.data = campaign.monthly_budget_cents / 100
+        self.open_days.data = list(campaign.opening_hours)
+        first = next(iter(campaign.opening_hours.values()), None)
+        if first:
+            self.open_from.data, self.open_until.data = first[0]
+        self.timezone.data = campaign.timezone
+        self.email_recipients.data = ", ".join(campaign.email_recipients)
+        self.webhook_url.data = campaign.webhook_url
+
+
+def cents(amount) -> int | None:
+    return None if amount is None else int((amount * 100).to_integral_value())
+
+
+KIND_CHOICES = [(kind.value, kind.value) for kind in MagnetKind]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,7 +16,9 @@ from marketplace.auth.decorators import buyer_required
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import show_field_errors
-from marketplace.models import Campaign
+from marketplace.i18n import money
+from marketplace.labels import COMPANY_SIZE_LABELS, KIND_LABELS, country_choices
+from marketplace.models import Campaign, CampaignStatus
 from marketplace.sectors import sector_options
 
 blueprint = Blueprint("buyers", __name__)
@@ -47,34 +49,104 @@ def campaign_list():
         select(Campaign)
         .where(Campaign.buyer_id == current_user.organization_id)
         .options(selectinload(Campaign.sectors))
-        .order_by(Campaign.created_at.desc())
+        .order_by(Campaign.status, Campaign.created_at.desc())
     )
     return render_template("buyers/campaigns.html", campaigns=list(rows))
 
 
-def _cents(amount) -> int | None:
-    return None if amount is None else int((amount * 100).to_integral_value())
+# The use case's settings that the form spreads over other fields.
+CAMPAIGN_FIELD_ALIASES = {
+    "opening_hours": "open_from",
+    "price_cents": "price",
+    "exclusive_price_cents": "exclusive_price",
+    "monthly_budget_cents": "monthly_budget",
+}
+
+
+def _campaign_form(campaign=None) -> CampaignForm:
+    form = CampaignForm()
+    form.sector_ids.choices = sector_options()
+    form.countries.choices = country_choices()
+    form.company_sizes.choices = list(COMPANY_SIZE_LABELS.items())
+    form.magnet_kinds.choices = [(kind.value, label) for kind, label in KIND_LABELS.items()]
+    if campaign is not None and request.method == "GET":
+        form.show(campaign)
+    return form
+
+
+def _save_campaign(form: CampaignForm, campaign_id: int | None):
+    """Preview or save the form; None when the page is to be shown again."""
+    settings = form.settings()
+    try:
+        if form.preview.data:
+            draft = campaigns.draft_campaign(current_user.organization_id, **settings)
+            count, cost = campaigns.recent_matches(draft)
+            flash(
+                _(
+                    "In the last 30 days this campaign would have matched %(count)d leads, "
+                    "for %(cost)s.",
+                    count=count,
+                    cost=money(cost, draft.currency),
+                ),
+                "info",
+            )
+            return None
+        if campaign_id is None:
+            campaign = campaigns.create_campaign(current_user.organization_id, **settings)
+        else:
+            campaign = campaigns.update_campaign(
+                current_user.organization_id, campaign_id, **settings
+            )
+    except ValidationFailed as error:
+        show_field_errors(form, error, aliases=CAMPAIGN_FIELD_ALIASES)
+        return None
+    flash(_("Your campaign is saved."), "success")
+    return redirect(url_for("buyers.campaign", campaign_id=campaign.id))
 
 
 @blueprint.route("/campaigns/new", methods=["GET", "POST"])
 @buyer_required
 def new_campaign():
-    form = CampaignForm()
-    form.sector_ids.choices = sector_options()
+    form = _campaign_form()
     if form.validate_on_submit():
-        try:
-            campaigns.create_campaign(
-                current_user.organization_id,
-                name=form.name.data,
-                sector_ids=form.sector_ids.data,
-                price_cents=_cents(form.price.data),
-                daily_cap=form.daily_cap.data,
-                monthly_cap=form.monthly_cap.data,
-                monthly_budget_cents=_cents(form.monthly_budget.data),
-            )
-        except ValidationFailed as error:
-            show_field_errors(form, error)
-        else:
-            flash(_("Your campaign is active: matching leads will reach your inbox."), "success")
-            return redirect(url_for("buyers.campaign_list"))
-    return render_template("buyers/campaign_form.html", form=form)
+        done = _save_campaign(form, None)
+        if done is not None:
+            return done
+    return render_template("buyers/campaign_form.html", form=form, campaign=None)
+
+
+@blueprint.route("/campaigns/<int:campaign_id>", methods=["GET", "POST"])
+@buyer_required
+def campaign(campaign_id: int):
+    own = campaigns.own_campaign(current_user.organization_id, campaign_id)
+    form = _campaign_form(own)
+    if form.validate_on_submit():
+        done = _save_campaign(form, campaign_id)
+        if done is not None:
+            return done
+    count, cost = campaigns.recent_matches(own)
+    return render_template(
+        "buyers/campaign_form.html", form=form, campaign=own, matched=(count, cost)
+    )
+
+
+@blueprint.route("/campaigns/<int:campaign_id>/status", methods=["POST"])
+@buyer_required
+def campaign_status(campaign_id: int):
+    wanted = request.form.get("status")
+    if wanted not in (CampaignStatus.ACTIVE.value, CampaignStatus.PAUSED.value):
+        abort(400)
+    campaigns.set_status(current_user.organization_id, campaign_id, CampaignStatus(wanted))
+    if wanted == CampaignStatus.PAUSED.value:
+        flash(_("The campaign is paused: it receives no lead until you resume it."), "info")
+    else:
+        flash(_("The campaign is active again."), "success")
+    return redirect(url_for("buyers.campaign_list"))
+
+
+@blueprint.route("/campaigns/<int:campaign_id>/webhook-secret", methods=["POST"])
+@buyer_required
+def webhook_secret(campaign_id: int):
+    campaigns.new_webhook_secret(current_user.organization_id, campaign_id)
+    flash(_("A new webhook secret is set: update your endpoint."), "success")
+    return redirect(url_for("buyers.campaign", campaign_id=campaign_id))

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from flask import flash
 from wtforms import Form
 
 from marketplace.errors import ValidationFailed
 
 
-def show_field_errors(form: Form, error: ValidationFailed) -> None:
-    """Put a use case's field errors under the form's fields; the rest is flashed by the caller."""
+def show_field_errors(form: Form, error: ValidationFailed, aliases: dict | None = None) -> None:
+    """Put a use case's field errors under the form's fields.
+
+    ``aliases`` maps a use case's field to the form field that stands for it; an error
+    with no field on the form is flashed, so that no message is ever lost.
+    """
     for name, message in error.fields.items():
-        field = form._fields.get(name)
-        if field is not None:
+        field = form._fields.get((aliases or {}).get(name, name))
+        if field is None:
+            flash(str(message), "danger")
+        else:
             field.errors = [*field.errors, str(message)]

@@ -82,18 +82,58 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
             score.explanation,
         )
 
+    if lead.distribute_after is not None and lead.distribute_after > now:
+        db.session.rollback()  # waiting for a campaign's opening hours
+        return []
+    campaigns = candidate_campaigns(lead)
+    by_id = {campaign.id: campaign for campaign in campaigns}
+    verdicts = judge(lead, campaigns, now)
+    outcome = {v.campaign_id: v.reason for v in verdicts}
     sale_ids = []
-    for campaign in rank(eligible_campaigns(lead, now)):
+    for campaign in rank([by_id[v.campaign_id] for v in verdicts if v.eligible]):
         if lead.sales_count >= lead.max_buyers:
-            break
+            outcome[campaign.id] = "no_place_left"
+            continue
         sale = _sell(lead, campaign, now)
-        if sale is not None:
+        if sale is None:
+            outcome[campaign.id] = "cap_reached_meanwhile"
+        else:
+            outcome[campaign.id] = "sold"
             sale_ids.append(sale.id)
+    lead.distribution_log = [
+        {
+            "at": now.isoformat(),
+            "campaign_id": campaign.id,
+            "buyer_id": campaign.buyer_id,
+            "price_cents": campaign.price_cents,
+            "verdict": outcome[campaign.id],
+        }
+        for campaign in campaigns
+    ]
+    if not sale_ids and _wait_for_opening(lead, campaigns, outcome, now):
+        db.session.commit()
+        return []
     lead.status = LeadStatus.DISTRIBUTED if lead.sales_count else LeadStatus.UNSOLD
     lead.distributed_at = now
+    lead.distribute_after = None
     db.session.commit()
     log.info("lead %s distributed: %d sale(s)", lead_id, len(sale_ids))
     return sale_ids
+
+
+def _wait_for_opening(lead: Lead, campaigns, outcome: dict, now: datetime) -> bool:
+    """Keep the lead pending until the first campaign closed now opens, within its freshness."""
+    openings = [
+        opening
+        for campaign in campaigns
+        if outcome[campaign.id] == "closed_now"
+        and (opening := next_opening(campaign, now)) is not None
+    ]
+    fresh_until = lead.created_at + timedelta(days=current_app.config["LEAD_FRESHNESS_DAYS"])
+    if not openings or min(openings) > fresh_until:
+        return False
+    lead.distribute_after = min(openings)
+    return True
 
 
 def candidate_campaigns(lead: Lead) -> list[Campaign]:
@@ -138,15 +178,9 @@ def judge(
     usage = _usage_by_campaign([c.id for c in campaigns], now, campaigns)
     verdicts = []
     for campaign in campaigns:
-        reason = _exclusion(lead, campaign, partners, buyers_with_person, standing, usage)
+        reason = _exclusion(lead, campaign, partners, buyers_with_person, standing, usage, now)
         verdicts.append(Verdict(campaign.id, reason is None, reason or "eligible"))
     return verdicts
-
-
-def eligible_campaigns(lead: Lead, now: datetime) -> list[Campaign]:
-    campaigns = candidate_campaigns(lead)
-    by_id = {campaign.id: campaign for campaign in campaigns}
-    return [by_id[v.campaign_id] for v in judge(lead, campaigns, now) if v.eligible]
 
 
 def estimate(magnet: LeadMagnet, qualification: dict, now: datetime) -> tuple[int, int]:
@@ -192,13 +226,12 @@ def rank(campaigns: list[Campaign]) -> list[Campaign]:
     return chosen
 
 
-def _exclusion(lead, campaign, partners, buyers_with_person, standing, usage) -> str | None:
-    if standing.get(campaign.buyer_id) is not BillingStatus.GOOD:
-        return "buyer_billing_standing"
-    if campaign.buyer_id not in partners:
-        return "not_in_consent_partner_list"
-    if campaign.buyer_id in buyers_with_person:
-        return "buyer_already_has_this_person"
+def filter_reason(campaign: Campaign, lead, magnet_kind) -> str | None:
+    """The first of the campaign's own filters that the lead fails, or None.
+
+    ``lead`` is anything with the lead's country, postcode, company_size and score
+    (a Lead, or a row of them for the campaign editor's estimate).
+    """
     if campaign.countries and lead.country not in campaign.countries:
         return "filter_country"
     if campaign.departments and french_department(lead.postcode) not in campaign.departments:
@@ -209,10 +242,63 @@ def _exclusion(lead, campaign, partners, buyers_with_person, standing, usage) ->
         return "filter_postcode"
     if campaign.company_sizes and lead.company_size not in campaign.company_sizes:
         return "filter_company_size"
-    if campaign.magnet_kinds and lead.magnet.kind.value not in campaign.magnet_kinds:
+    kind = getattr(magnet_kind, "value", magnet_kind)
+    if campaign.magnet_kinds and kind not in campaign.magnet_kinds:
         return "filter_magnet_kind"
     if (lead.score or 0) < campaign.min_score:
         return "filter_min_score"
+    return None
+
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def is_open(campaign: Campaign, now: datetime) -> bool:
+    """Whether the campaign takes leads at ``now`` (no opening hours: always)."""
+    if not campaign.opening_hours:
+        return True
+    local = now.astimezone(ZoneInfo(campaign.timezone))
+    clock = local.strftime("%H:%M")
+    windows = campaign.opening_hours.get(DAY_NAMES[local.weekday()], [])
+    return any(start <= clock < end for start, end in windows)
+
+
+def next_opening(campaign: Campaign, now: datetime) -> datetime | None:
+    """The next time the campaign opens, within a week (None: never opens)."""
+    if not campaign.opening_hours:
+        return now
+    zone = ZoneInfo(campaign.timezone)
+    local = now.astimezone(zone)
+    for offset in range(8):
+        day = (local + timedelta(days=offset)).date()
+        for start, _end in sorted(campaign.opening_hours.get(DAY_NAMES[day.weekday()], [])):
+            hour, minute = (int(part) for part in start.split(":"))
+            opening = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+            if opening > now:
+                return opening.astimezone(UTC)
+    return None
+
+
+def sector_ids_with_children(sector_ids: list[int]) -> list[int]:
+    """The sectors and, for a parent sector, its sub-sectors (a parent covers them)."""
+    from marketplace.models import Sector
+
+    if not sector_ids:
+        return []
+    children = db.session.scalars(select(Sector.id).where(Sector.parent_id.in_(sector_ids)))
+    return sorted(set(sector_ids) | set(children))
+
+
+def _exclusion(lead, campaign, partners, buyers_with_person, standing, usage, now) -> str | None:
+    if standing.get(campaign.buyer_id) is not BillingStatus.GOOD:
+        return "buyer_billing_standing"
+    if campaign.buyer_id not in partners:
+        return "not_in_consent_partner_list"
+    if campaign.buyer_id in buyers_with_person:
+        return "buyer_already_has_this_person"
+    reason = filter_reason(campaign, lead, lead.magnet.kind)
+    if reason:
+        return reason
     day, month = usage.get(campaign.id, ((0, 0), (0, 0)))
     if campaign.daily_cap is not None and day[0] >= campaign.daily_cap:
         return "daily_cap_reached"
@@ -223,6 +309,9 @@ def _exclusion(lead, campaign, partners, buyers_with_person, standing, usage) ->
         and month[1] + campaign.price_cents > campaign.monthly_budget_cents
     ):
         return "monthly_budget_reached"
+    # Last, so that a campaign excluded only by its hours is one worth waiting for.
+    if not is_open(campaign, now):
+        return "closed_now"
     return None
 
 

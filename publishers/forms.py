@@ -20,17 +20,15 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from marketplace.capture import QUALIFICATION_FIELDS
-from marketplace.models import MagnetKind, MagnetStatus
-from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, TIMEFRAMES
+from marketplace.labels import (
+    BUDGET_LABELS,
+    COMPANY_SIZE_LABELS,
+    KIND_LABELS,
+    TIMEFRAME_LABELS,
+)
+from marketplace.models import MagnetStatus
+from marketplace.validation import COUNTRIES
 
-KIND_LABELS = {
-    MagnetKind.QUOTE_REQUEST: _l("Quote request"),
-    MagnetKind.WHITEPAPER: _l("Whitepaper or buying guide"),
-    MagnetKind.NEWSLETTER: _l("Newsletter sign-up"),
-    MagnetKind.DEMO_REQUEST: _l("Demo request"),
-    MagnetKind.CALLBACK_REQUEST: _l("Call-back request"),
-    MagnetKind.WEBINAR: _l("Webinar registration"),
-}
 STATUS_LABELS = {
     MagnetStatus.DRAFT: _l("Draft (form closed)"),
     MagnetStatus.LIVE: _l("Live"),
@@ -52,45 +50,6 @@ ASKED_CHOICES = [
     ("optional", _l("Optional")),
     ("required", _l("Required")),
 ]
-COMPANY_SIZE_LABELS = dict(
-    zip(
-        COMPANY_SIZES,
-        [
-            _l("Just me"),
-            _l("2 to 9"),
-            _l("10 to 49"),
-            _l("50 to 249"),
-            _l("250 to 999"),
-            _l("1,000 or more"),
-        ],
-        strict=True,
-    )
-)
-BUDGET_LABELS = dict(
-    zip(
-        BUDGETS,
-        [
-            _l("Under 1,000 EUR"),
-            _l("1,000 to 5,000 EUR"),
-            _l("5,000 to 20,000 EUR"),
-            _l("20,000 to 100,000 EUR"),
-            _l("Over 100,000 EUR"),
-        ],
-        strict=True,
-    )
-)
-TIMEFRAME_LABELS = dict(
-    zip(
-        TIMEFRAMES,
-        [
-            _l("As soon as possible"),
-            _l("Within 3 months"),
-            _l("Within 6 months"),
-            _l("Later, just looking"),
-        ],
-        strict=True,
-    )
-)
 
 
 class MagnetForm(FlaskForm):

@@ -17,7 +17,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -25,9 +25,9 @@ from marketplace import capture, consent, magnets, mail
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import csrf, limiter
 from marketplace.forms import show_field_errors
+from marketplace.labels import country_choices
 from marketplace.models import LeadMagnet, MagnetStatus
 from marketplace.security import content_security_policy
-from marketplace.validation import COUNTRIES
 from publishers.forms import CaptureForm
 
 blueprint = Blueprint("magnet_pages", __name__)
@@ -56,11 +56,6 @@ def frame_policy(magnet: LeadMagnet) -> str:
     return content_security_policy(f"'self' {listed or '*'}")
 
 
-def _country_choices() -> list[tuple[str, str]]:
-    names = get_locale().territories
-    return sorted(((code, names.get(code, code)) for code in COUNTRIES), key=lambda c: c[1])
-
-
 def render_form_page(
     magnet: LeadMagnet,
     form: CaptureForm,
@@ -76,7 +71,7 @@ def render_form_page(
     form.form_token.data = _serializer("capture-form").dumps({"m": magnet.id, "v": variant})
     asked = capture.asked_fields(magnet)
     with force_locale(magnet.language):
-        form.country.choices = _country_choices()
+        form.country.choices = country_choices()
         for name, required in asked.items():
             if not required:
                 form[name].label.text = _("%(label)s (optional)", label=form[name].label.text)

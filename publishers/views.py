@@ -13,12 +13,12 @@ from marketplace.auth.decorators import publisher_required
 from marketplace.consent import current_consent_text
 from marketplace.errors import ValidationFailed
 from marketplace.forms import show_field_errors
+from marketplace.labels import KIND_LABELS
 from marketplace.models import MagnetKind, MagnetStatus
 from marketplace.sectors import sector_options
 from publishers import magnets
 from publishers.forms import (
     FIELD_LABELS,
-    KIND_LABELS,
     STATUS_LABELS,
     ApiKeyForm,
     AssetForm,

@@ -157,6 +157,24 @@ def app_context(app):
         yield
         db.session.remove()
         _empty_tables()
+        if app.config["REDIS_URL"]:
+            _empty_redis(app)
+
+
+def _empty_redis(app):
+    """Jobs and periodic locks of this run: a job left by one test must not run in the next."""
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+    from marketplace import jobs
+
+    queue = jobs.queue()
+    queue.empty()
+    for registry in (FailedJobRegistry(queue=queue), ScheduledJobRegistry(queue=queue)):
+        for job_id in registry.get_job_ids():
+            registry.remove(job_id, delete_job=True)
+    connection = jobs.redis_connection()
+    for key in connection.scan_iter(f"marketplace:periodic:{app.config['RQ_QUEUE']}:*"):
+        connection.delete(key)
 
 
 def _empty_tables():

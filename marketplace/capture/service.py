@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import jobs
@@ -125,6 +125,7 @@ def capture_lead(
         "utm": context.utm,
         "variant": context.variant,
         "score_explanation": [],
+        "distribution_log": [],
         "created_at": now,
     }
     consent = {
@@ -177,8 +178,9 @@ def sweep_pending_leads(older_than_seconds: int = 60, limit: int = 1000) -> int:
     """Start again the distribution of leads pending for more than a minute.
 
     Catches a lead whose job could not be enqueued (Redis down) or was lost
-    (a worker killed with no retry left). Distribution is idempotent, so a lead
-    whose job is merely slow loses nothing by being enqueued twice.
+    (a worker killed with no retry left), and a lead that waited for a campaign's
+    opening hours once they have come. Distribution is idempotent, so a lead whose
+    job is merely slow loses nothing by being enqueued twice.
     """
     if not jobs.run_once_per_period("sweep_pending_leads", 60):
         return 0
@@ -186,7 +188,11 @@ def sweep_pending_leads(older_than_seconds: int = 60, limit: int = 1000) -> int:
     lead_ids = list(
         db.session.scalars(
             select(Lead.id)
-            .where(Lead.status == LeadStatus.PENDING, Lead.created_at < cutoff)
+            .where(
+                Lead.status == LeadStatus.PENDING,
+                Lead.created_at < cutoff,
+                or_(Lead.distribute_after.is_(None), Lead.distribute_after <= utcnow()),
+            )
             .order_by(Lead.id)
             .limit(limit)
         )

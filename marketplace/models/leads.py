@@ -89,6 +89,10 @@ class Lead(db.Model):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     distributed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A lead that came when every campaign that wanted it was closed waits until then.
+    distribute_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Each campaign considered at distribution and the verdict: sold, or why not.
+    distribution_log: Mapped[list] = mapped_column(JSONType, default=list)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     magnet: Mapped[LeadMagnet] = relationship()

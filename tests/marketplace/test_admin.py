@@ -20,6 +20,8 @@ def test_the_admin_sees_every_lead_and_its_sales(login_as):
     assert campaign.buyer.name in detail
     assert captured.certificate_id in detail
     assert "buyer_already_has_this_person" in detail  # why the campaign would not get it again
+    log = detail.split('id="distribution-log"')[1].split("</table>")[0]
+    assert f"#{campaign.id}" in log and "sold" in log
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "lead.contact_viewed"))
 
 

@@ -1,0 +1,63 @@
+"""The words the portals and forms show for the domain's coded values."""
+
+from __future__ import annotations
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from marketplace.models import MagnetKind
+from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, TIMEFRAMES
+
+KIND_LABELS = {
+    MagnetKind.QUOTE_REQUEST: _l("Quote request"),
+    MagnetKind.WHITEPAPER: _l("Whitepaper or buying guide"),
+    MagnetKind.NEWSLETTER: _l("Newsletter sign-up"),
+    MagnetKind.DEMO_REQUEST: _l("Demo request"),
+    MagnetKind.CALLBACK_REQUEST: _l("Call-back request"),
+    MagnetKind.WEBINAR: _l("Webinar registration"),
+}
+COMPANY_SIZE_LABELS = dict(
+    zip(
+        COMPANY_SIZES,
+        [
+            _l("Just me"),
+            _l("2 to 9"),
+            _l("10 to 49"),
+            _l("50 to 249"),
+            _l("250 to 999"),
+            _l("1,000 or more"),
+        ],
+        strict=True,
+    )
+)
+BUDGET_LABELS = dict(
+    zip(
+        BUDGETS,
+        [
+            _l("Under 1,000 EUR"),
+            _l("1,000 to 5,000 EUR"),
+            _l("5,000 to 20,000 EUR"),
+            _l("20,000 to 100,000 EUR"),
+            _l("Over 100,000 EUR"),
+        ],
+        strict=True,
+    )
+)
+TIMEFRAME_LABELS = dict(
+    zip(
+        TIMEFRAMES,
+        [
+            _l("As soon as possible"),
+            _l("Within 3 months"),
+            _l("Within 6 months"),
+            _l("Later, just looking"),
+        ],
+        strict=True,
+    )
+)
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """The countries the forms offer, named in the current language."""
+    names = get_locale().territories
+    return sorted(((code, names.get(code, code)) for code in COUNTRIES), key=lambda c: c[1])
