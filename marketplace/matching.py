@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -85,16 +85,28 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
     if lead.distribute_after is not None and lead.distribute_after > now:
         db.session.rollback()  # waiting for a campaign's opening hours
         return []
+    _lock_person(lead)
     campaigns = candidate_campaigns(lead)
     by_id = {campaign.id: campaign for campaign in campaigns}
     verdicts = judge(lead, campaigns, now)
     outcome = {v.campaign_id: v.reason for v in verdicts}
+    eligible = rank([by_id[v.campaign_id] for v in verdicts if v.eligible])
     sale_ids = []
-    for campaign in rank([by_id[v.campaign_id] for v in verdicts if v.eligible]):
+    exclusive = choose_exclusive(lead, eligible)
+    if exclusive is not None:
+        sale = _sell(lead, exclusive, now, price_cents=offer_cents(exclusive), exclusive=True)
+        if sale is not None:
+            outcome[exclusive.id] = "sold_exclusive"
+            sale_ids.append(sale.id)
+            eligible = []
+        else:
+            outcome[exclusive.id] = "cap_reached_meanwhile"
+            eligible = [campaign for campaign in eligible if campaign is not exclusive]
+    for campaign in eligible:
         if lead.sales_count >= lead.max_buyers:
             outcome[campaign.id] = "no_place_left"
             continue
-        sale = _sell(lead, campaign, now)
+        sale = _sell(lead, campaign, now, price_cents=campaign.price_cents)
         if sale is None:
             outcome[campaign.id] = "cap_reached_meanwhile"
         else:
@@ -119,6 +131,48 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
     db.session.commit()
     log.info("lead %s distributed: %d sale(s)", lead_id, len(sale_ids))
     return sale_ids
+
+
+def offer_cents(campaign: Campaign) -> int:
+    """What a campaign pays for a lead it gets alone: its exclusive price if it set one."""
+    if campaign.wants_exclusive and campaign.exclusive_price_cents:
+        return campaign.exclusive_price_cents
+    return campaign.price_cents
+
+
+def choose_exclusive(lead: Lead, ranked: list[Campaign]) -> Campaign | None:
+    """The campaign that gets the lead alone, if any (docs/matching.md).
+
+    A lead whose person agreed to one partner (``max_buyers`` 1) goes to the best
+    single offer. Otherwise it goes to one buyer alone only when that buyer's
+    exclusive price beats the shared sales it would replace, and only before any
+    shared sale.
+    """
+    if not ranked or lead.sales_count:
+        return None
+    never = datetime.min.replace(tzinfo=UTC)
+    by_offer = sorted(ranked, key=lambda c: (-offer_cents(c), c.last_sold_at or never, c.id))
+    if lead.max_buyers == 1:
+        return by_offer[0]
+    shared_total = sum(campaign.price_cents for campaign in ranked[: lead.max_buyers])
+    best = by_offer[0]
+    if best.wants_exclusive and offer_cents(best) > shared_total:
+        return best
+    return None
+
+
+def _lock_person(lead: Lead) -> None:
+    """Serialise the distributions of one person's leads (PostgreSQL advisory locks).
+
+    Two leads of the same person (e-mail or phone) distributed at once by two
+    workers could each see that a buyer has not bought that person yet; the lock,
+    held to the end of the transaction, makes the second wait for the first.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite runs one writer at a time
+    keys = sorted({int(value[:15], 16) for value in (lead.email_hash, lead.phone_hash) if value})
+    for key in keys:
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _wait_for_opening(lead: Lead, campaigns, outcome: dict, now: datetime) -> bool:
@@ -194,6 +248,7 @@ def estimate(magnet: LeadMagnet, qualification: dict, now: datetime) -> tuple[in
         sector=magnet.sector,
         sector_id=magnet.sector_id,
         max_buyers=magnet.max_buyers,
+        sales_count=0,
         country=qualification.get("country") or "FR",
         email_hash="",
         **{name: qualification.get(name) for name in ESTIMATE_FIELDS},
@@ -203,10 +258,13 @@ def estimate(magnet: LeadMagnet, qualification: dict, now: datetime) -> tuple[in
     campaigns = candidate_campaigns(lead)
     by_id = {campaign.id: campaign for campaign in campaigns}
     shown = partner_list(magnet.sector_id, magnet.sector.parent_id)
-    eligible = [
-        by_id[v.campaign_id] for v in judge(lead, campaigns, now, partners=shown) if v.eligible
-    ]
-    chosen = rank(eligible)[: lead.max_buyers]
+    eligible = rank(
+        [by_id[v.campaign_id] for v in judge(lead, campaigns, now, partners=shown) if v.eligible]
+    )
+    exclusive = choose_exclusive(lead, eligible)
+    if exclusive is not None:
+        return 1, offer_cents(exclusive)
+    chosen = eligible[: lead.max_buyers]
     return len(chosen), sum(campaign.price_cents for campaign in chosen)
 
 
@@ -416,32 +474,44 @@ def _consume(campaign: Campaign, price_cents: int, now: datetime) -> bool:
     return True
 
 
-def _sell(lead: Lead, campaign: Campaign, now: datetime) -> Sale | None:
-    """One sale inside the lead's transaction, or None when a cap filled meanwhile."""
-    taken = db.session.execute(
-        update(Lead)
-        .where(Lead.id == lead.id, Lead.sales_count < Lead.max_buyers)
-        .values(sales_count=Lead.sales_count + 1)
-        .execution_options(synchronize_session=False)
-    )
+def _sell(
+    lead: Lead, campaign: Campaign, now: datetime, *, price_cents: int, exclusive: bool = False
+) -> Sale | None:
+    """One sale inside the lead's transaction, or None when a cap filled meanwhile.
+
+    The place is taken by a conditional update: a shared sale needs a place left and
+    no exclusive sale; an exclusive one needs no sale at all and closes the lead.
+    """
+    places = update(Lead).where(Lead.id == lead.id, Lead.sold_exclusively.is_(False))
+    if exclusive:
+        places = places.where(Lead.sales_count == 0).values(
+            sales_count=Lead.sales_count + 1, sold_exclusively=True
+        )
+    else:
+        places = places.where(Lead.sales_count < Lead.max_buyers).values(
+            sales_count=Lead.sales_count + 1
+        )
+    taken = db.session.execute(places.execution_options(synchronize_session=False))
     if taken.rowcount != 1:
         return None
-    if not _consume(campaign, campaign.price_cents, now):
+    if not _consume(campaign, price_cents, now):
         db.session.execute(
             update(Lead)
             .where(Lead.id == lead.id)
-            .values(sales_count=Lead.sales_count - 1)
+            .values(sales_count=Lead.sales_count - 1, sold_exclusively=False)
             .execution_options(synchronize_session=False)
         )
         return None
-    # Mirror the database's count without marking the row dirty for a second write.
+    # Mirror the database without marking the row dirty for a second write.
     set_committed_value(lead, "sales_count", lead.sales_count + 1)
+    set_committed_value(lead, "sold_exclusively", exclusive)
     sale = Sale(
         lead_id=lead.id,
         buyer_id=campaign.buyer_id,
         campaign_id=campaign.id,
         source=SaleSource.CAMPAIGN,
-        price_cents=campaign.price_cents,
+        exclusive=exclusive,
+        price_cents=price_cents,
         currency=campaign.currency,
         created_at=now,
     )

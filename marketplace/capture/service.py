@@ -106,6 +106,7 @@ def capture_lead(
         "sector_id": target.sector_id,
         "max_buyers": target.max_buyers,
         "sales_count": 0,
+        "sold_exclusively": False,
         "first_name": cleaned.get("first_name"),
         "last_name": cleaned.get("last_name"),
         "email": cleaned["email"],

@@ -57,6 +57,8 @@ class Lead(db.Model):
     # Copied from the magnet at capture: the number the person agreed to.
     max_buyers: Mapped[int]
     sales_count: Mapped[int] = mapped_column(default=0)
+    # Sold to one buyer alone (it paid more than the shared sales would have): no more places.
+    sold_exclusively: Mapped[bool] = mapped_column(default=False)
 
     # Personal data: nullable so that erasure blanks them and keeps the row.
     first_name: Mapped[str | None] = mapped_column(String(100))
@@ -106,7 +108,7 @@ class Lead(db.Model):
 
     @property
     def places_left(self) -> int:
-        return self.max_buyers - self.sales_count
+        return 0 if self.sold_exclusively else self.max_buyers - self.sales_count
 
 
 class IdempotentRequest(db.Model):

@@ -206,3 +206,72 @@ def test_concurrent_distributions_share_a_cap_without_passing_it(app):
         db.session.scalar(select(func.count(Sale.id)).where(Sale.campaign_id == campaign.id)) == 5
     )
     assert db.session.get(Campaign, campaign.id) is not None
+
+
+def test_a_lead_for_one_partner_goes_to_the_best_single_offer():
+    factories.campaign(price_cents=5000)
+    exclusive = factories.campaign(
+        price_cents=4000, wants_exclusive=True, exclusive_price_cents=7000
+    )
+    captured = factories.lead(factories.magnet(max_buyers=1))
+    [sale] = sales_of(captured.lead_id)
+    assert (sale.campaign_id, sale.price_cents, sale.exclusive) == (exclusive.id, 7000, True)
+    assert db.session.get(Lead, captured.lead_id).sold_exclusively
+
+
+def test_an_exclusive_offer_above_the_shared_total_takes_the_lead_alone():
+    for price in (6000, 5000, 4000):
+        factories.campaign(price_cents=price)
+    rich = factories.campaign(price_cents=4500, wants_exclusive=True, exclusive_price_cents=20000)
+    captured = factories.lead(factories.magnet(max_buyers=3))
+    [sale] = sales_of(captured.lead_id)
+    assert (sale.campaign_id, sale.price_cents, sale.exclusive) == (rich.id, 20000, True)
+    lead = db.session.get(Lead, captured.lead_id)
+    assert (lead.sales_count, lead.places_left) == (1, 0)
+    assert (
+        -db.session.scalar(
+            select(func.sum(LedgerEntry.amount_cents)).where(
+                LedgerEntry.kind == LedgerKind.SALE_DEBIT
+            )
+        )
+        == 20000
+    )
+    verdicts = {entry["campaign_id"]: entry["verdict"] for entry in lead.distribution_log}
+    assert verdicts[rich.id] == "sold_exclusive"
+
+
+def test_an_exclusive_offer_below_the_shared_total_loses_to_shared_sales():
+    for price in (6000, 5000, 4000):
+        factories.campaign(price_cents=price)
+    factories.campaign(price_cents=3500, wants_exclusive=True, exclusive_price_cents=12000)
+    captured = factories.lead(factories.magnet(max_buyers=3))
+    sales = sales_of(captured.lead_id)
+    assert sorted(s.price_cents for s in sales) == [4000, 5000, 6000]
+    assert not any(s.exclusive for s in sales)
+
+
+@pytest.mark.services
+def test_two_leads_of_one_person_distributed_at_once_reach_a_buyer_once(app):
+    campaign = factories.campaign()
+    first = factories.lead(factories.magnet(), email="same@person.fr", distribute=False)
+    second = factories.lead(
+        factories.magnet(slug="it/software"), email="same@person.fr", distribute=False
+    )
+    # The second is a duplicate for capture (same sector); make it a new pending lead in
+    # another sector the campaign also covers, as two different forms would.
+    campaign.sectors.append(factories.sector("it/hardware"))
+    db.session.get(Lead, second.lead_id).status = LeadStatus.PENDING
+    db.session.get(Lead, second.lead_id).sector_id = factories.sector("it/hardware").id
+    db.session.commit()
+
+    def work(lead_id):
+        with app.app_context():
+            return len(distribute_lead(lead_id))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        sold = list(pool.map(work, [first.lead_id, second.lead_id]))
+    assert sorted(sold) == [0, 1]
+    assert (
+        db.session.scalar(select(func.count(Sale.id)).where(Sale.buyer_id == campaign.buyer_id))
+        == 1
+    )
