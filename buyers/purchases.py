@@ -48,3 +48,97 @@ def open_purchase(buyer_id: int, sale_id: int, user_id: int) -> Sale:
     )
     db.session.commit()
     return sale
+
+
+def purchases_page(
+    buyer_id: int, *, since=None, after_id: int | None = None, limit: int = 100
+) -> tuple[list[Sale], int | None]:
+    """The buyer's purchases, oldest first, after a cursor; and the next cursor.
+
+    The cursor is the last sale id of a page: ids only grow, so a buyer who pulls
+    with it never misses nor repeats a purchase, even when new ones arrive between
+    two calls.
+    """
+    query = (
+        select(Sale)
+        .where(Sale.buyer_id == buyer_id)
+        .options(
+            joinedload(Sale.lead).joinedload(Lead.consent),
+            joinedload(Sale.lead).joinedload(Lead.sector),
+            joinedload(Sale.lead).joinedload(Lead.magnet),
+        )
+        .order_by(Sale.id)
+        .limit(limit + 1)
+    )
+    if since is not None:
+        query = query.where(Sale.created_at >= since)
+    if after_id is not None:
+        query = query.where(Sale.id > after_id)
+    sales = list(db.session.scalars(query))
+    more = len(sales) > limit
+    sales = sales[:limit]
+    if sales:
+        audit.record(
+            "lead.contact_exported",
+            "sale",
+            sales[-1].id,
+            actor_organization_id=buyer_id,
+            details={"sale_ids": [sale.id for sale in sales]},
+        )
+        db.session.commit()
+    return sales, (sales[-1].id if more else None)
+
+
+def own_purchase(buyer_id: int, sale_id: int) -> Sale:
+    sale = db.session.scalar(select(Sale).where(Sale.id == sale_id, Sale.buyer_id == buyer_id))
+    if sale is None:
+        raise NotFound()
+    audit.record("lead.contact_exported", "sale", sale.id, actor_organization_id=buyer_id)
+    db.session.commit()
+    return sale
+
+
+def purchase_json(sale: Sale) -> dict:
+    """A purchase as the buyer API gives it: the contact, the qualification, the proof."""
+    lead = sale.lead
+    return {
+        "id": sale.id,
+        "lead_id": lead.id,
+        "created_at": sale.created_at,
+        "source": sale.source.value,
+        "campaign_id": sale.campaign_id,
+        "exclusive": sale.exclusive,
+        "price_cents": sale.price_cents,
+        "currency": sale.currency,
+        "sector": lead.sector.slug,
+        "magnet_kind": lead.magnet.kind.value,
+        "score": lead.score,
+        "contact": {
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "email": lead.email,
+            "phone": lead.phone,
+            "job_title": lead.job_title,
+        },
+        "qualification": {
+            "company": lead.company,
+            "siret": lead.siret,
+            "company_size": lead.company_size,
+            "budget": lead.budget,
+            "timeframe": lead.timeframe,
+            "postcode": lead.postcode,
+            "country": lead.country,
+            "message": lead.message,
+        },
+        "consent_certificate_id": lead.consent.certificate_id if lead.consent else None,
+        "rating": {
+            "stars": sale.rating_stars,
+            "reasons": sale.rating_reasons,
+            "comment": sale.rating_comment,
+        },
+        "outcome": {
+            "status": sale.outcome.value if sale.outcome else None,
+            "amount_cents": sale.outcome_amount_cents,
+        },
+        "dispute": None,
+    }

@@ -11,14 +11,15 @@ from sqlalchemy.orm import selectinload
 from billing.ledger import balances
 from buyers import purchases
 from buyers.forms import CampaignForm
-from marketplace import campaigns
+from marketplace import campaigns, lead_catalogue
+from marketplace.api_key_pages import api_key_page, revoke_api_key_and_return
 from marketplace.auth.decorators import buyer_required
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import show_field_errors
 from marketplace.i18n import money
 from marketplace.labels import COMPANY_SIZE_LABELS, KIND_LABELS, country_choices
-from marketplace.models import Campaign, CampaignStatus
+from marketplace.models import Campaign, CampaignStatus, utcnow
 from marketplace.sectors import sector_options
 
 blueprint = Blueprint("buyers", __name__)
@@ -150,3 +151,55 @@ def webhook_secret(campaign_id: int):
     campaigns.new_webhook_secret(current_user.organization_id, campaign_id)
     flash(_("A new webhook secret is set: update your endpoint."), "success")
     return redirect(url_for("buyers.campaign", campaign_id=campaign_id))
+
+
+@blueprint.route("/catalogue")
+@buyer_required
+def catalogue():
+    """Leads still on sale to this buyer, without personal data, with filters."""
+    args = request.args
+    sector_id = args.get("sector", type=int)
+    min_score = args.get("min_score", type=int)
+    sort = args.get("sort") if args.get("sort") in lead_catalogue.SORTS else "newest"
+    offers = lead_catalogue.offers_for(
+        current_user.organization_id,
+        sector_id=sector_id,
+        department=(args.get("department") or "").strip().upper()[:3] or None,
+        company_size=args.get("company_size") or None,
+        magnet_kind=args.get("kind") or None,
+        min_score=min_score,
+        sort=sort,
+    )
+    return render_template(
+        "buyers/catalogue.html",
+        offers=offers,
+        now=utcnow(),
+        sectors=sector_options(),
+        sizes=COMPANY_SIZE_LABELS,
+        kinds=KIND_LABELS,
+        chosen={"sector": sector_id, "min_score": min_score, "sort": sort, **args},
+    )
+
+
+@blueprint.route("/catalogue/<int:lead_id>/buy", methods=["POST"])
+@buyer_required
+def buy(lead_id: int):
+    try:
+        sale = lead_catalogue.buy(current_user.organization_id, lead_id)
+    except lead_catalogue.NotForSale as refused:
+        flash(refused.message, "warning")
+        return redirect(url_for("buyers.catalogue"))
+    flash(_("The lead is yours."), "success")
+    return redirect(url_for("buyers.purchase", sale_id=sale.id))
+
+
+@blueprint.route("/api-keys", methods=["GET", "POST"])
+@buyer_required
+def keys():
+    return api_key_page(current_user.organization_id, "buyers.revoke_key")
+
+
+@blueprint.route("/api-keys/<int:key_id>/revoke", methods=["POST"])
+@buyer_required
+def revoke_key(key_id: int):
+    return revoke_api_key_and_return(current_user.organization_id, key_id, "buyers.keys")

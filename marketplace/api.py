@@ -54,6 +54,8 @@ PYDANTIC_MESSAGES = {
     "string_type": _l("Send this field as text."),
     "int_type": _l("Send this field as a whole number."),
     "int_parsing": _l("Send this field as a whole number."),
+    "int_from_float": _l("Send this field as a whole number."),
+    "string_pattern_mismatch": _l("This value is not valid."),
     "bool_type": _l("Send this field as true or false."),
     "bool_parsing": _l("Send this field as true or false."),
     "dict_type": _l("Send this field as an object."),
@@ -91,6 +93,15 @@ def parse_body(model: type[Model]) -> Model:
         raise HTTPError(
             400, message=str(_l("Send a JSON object with Content-Type: application/json."))
         )
+    return _validated(model, payload)
+
+
+def parse_query(model: type[Model]) -> Model:
+    """The query string as ``model``, or a 422 naming each parameter in error."""
+    return _validated(model, request.args.to_dict())
+
+
+def _validated(model: type[Model], payload: dict) -> Model:
     try:
         return model.model_validate(payload)
     except ValidationError as invalid:
@@ -112,6 +123,8 @@ class ContractPydanticAdapter(PydanticAdapter):
     def validate_input(self, request, location: str, **kwargs):
         if location == "json":
             return parse_body(self.model_class)
+        if location == "query":
+            return parse_query(self.model_class)
         return super().validate_input(request, location, **kwargs)
 
 

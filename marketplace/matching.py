@@ -85,7 +85,7 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
     if lead.distribute_after is not None and lead.distribute_after > now:
         db.session.rollback()  # waiting for a campaign's opening hours
         return []
-    _lock_person(lead)
+    lock_person(lead)
     campaigns = candidate_campaigns(lead)
     by_id = {campaign.id: campaign for campaign in campaigns}
     verdicts = judge(lead, campaigns, now)
@@ -94,7 +94,15 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
     sale_ids = []
     exclusive = choose_exclusive(lead, eligible)
     if exclusive is not None:
-        sale = _sell(lead, exclusive, now, price_cents=offer_cents(exclusive), exclusive=True)
+        sale = _sell(
+            lead,
+            now,
+            buyer_id=exclusive.buyer_id,
+            price_cents=offer_cents(exclusive),
+            currency=exclusive.currency,
+            campaign=exclusive,
+            exclusive=True,
+        )
         if sale is not None:
             outcome[exclusive.id] = "sold_exclusive"
             sale_ids.append(sale.id)
@@ -106,7 +114,14 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
         if lead.sales_count >= lead.max_buyers:
             outcome[campaign.id] = "no_place_left"
             continue
-        sale = _sell(lead, campaign, now, price_cents=campaign.price_cents)
+        sale = _sell(
+            lead,
+            now,
+            buyer_id=campaign.buyer_id,
+            price_cents=campaign.price_cents,
+            currency=campaign.currency,
+            campaign=campaign,
+        )
         if sale is None:
             outcome[campaign.id] = "cap_reached_meanwhile"
         else:
@@ -161,7 +176,7 @@ def choose_exclusive(lead: Lead, ranked: list[Campaign]) -> Campaign | None:
     return None
 
 
-def _lock_person(lead: Lead) -> None:
+def lock_person(lead: Lead) -> None:
     """Serialise the distributions of one person's leads (PostgreSQL advisory locks).
 
     Two leads of the same person (e-mail or phone) distributed at once by two
@@ -218,7 +233,7 @@ def judge(
     """
     if partners is None:
         partners = lead.consent.partners if lead.consent else []
-        buyers_with_person = _buyers_who_bought_person(lead, now)
+        buyers_with_person = buyers_who_bought_person(lead, now)
     else:
         buyers_with_person = set()
     partners = {partner.get("id") for partner in partners}
@@ -373,7 +388,7 @@ def _exclusion(lead, campaign, partners, buyers_with_person, standing, usage, no
     return None
 
 
-def _buyers_who_bought_person(lead: Lead, now: datetime) -> set[int]:
+def buyers_who_bought_person(lead: Lead, now: datetime) -> set[int]:
     window_start = now - timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
     same_person = [Lead.email_hash == lead.email_hash]
     if lead.phone_hash:
@@ -475,12 +490,21 @@ def _consume(campaign: Campaign, price_cents: int, now: datetime) -> bool:
 
 
 def _sell(
-    lead: Lead, campaign: Campaign, now: datetime, *, price_cents: int, exclusive: bool = False
+    lead: Lead,
+    now: datetime,
+    *,
+    buyer_id: int,
+    price_cents: int,
+    currency: str,
+    campaign: Campaign | None = None,
+    exclusive: bool = False,
+    source: SaleSource = SaleSource.CAMPAIGN,
 ) -> Sale | None:
-    """One sale inside the lead's transaction, or None when a cap filled meanwhile.
+    """One sale inside the lead's transaction, or None when a place or a cap is gone.
 
     The place is taken by a conditional update: a shared sale needs a place left and
-    no exclusive sale; an exclusive one needs no sale at all and closes the lead.
+    no exclusive sale; an exclusive one needs no sale at all and closes the lead. A
+    campaign's caps and budget are consumed the same way; a catalogue purchase has none.
     """
     places = update(Lead).where(Lead.id == lead.id, Lead.sold_exclusively.is_(False))
     if exclusive:
@@ -494,7 +518,7 @@ def _sell(
     taken = db.session.execute(places.execution_options(synchronize_session=False))
     if taken.rowcount != 1:
         return None
-    if not _consume(campaign, price_cents, now):
+    if campaign is not None and not _consume(campaign, price_cents, now):
         db.session.execute(
             update(Lead)
             .where(Lead.id == lead.id)
@@ -507,19 +531,35 @@ def _sell(
     set_committed_value(lead, "sold_exclusively", exclusive)
     sale = Sale(
         lead_id=lead.id,
-        buyer_id=campaign.buyer_id,
-        campaign_id=campaign.id,
-        source=SaleSource.CAMPAIGN,
+        buyer_id=buyer_id,
+        campaign_id=campaign.id if campaign is not None else None,
+        source=source,
         exclusive=exclusive,
         price_cents=price_cents,
-        currency=campaign.currency,
+        currency=currency,
         created_at=now,
     )
     db.session.add(sale)
     db.session.flush()
     _book(sale, lead, now)
-    campaign.last_sold_at = now
+    if campaign is not None:
+        campaign.last_sold_at = now
     return sale
+
+
+def sell(
+    lead: Lead,
+    now: datetime,
+    *,
+    buyer_id: int,
+    price_cents: int,
+    currency: str,
+    source: SaleSource,
+) -> Sale | None:
+    """A sale outside distribution (the catalogue), through the same guarded path."""
+    return _sell(
+        lead, now, buyer_id=buyer_id, price_cents=price_cents, currency=currency, source=source
+    )
 
 
 def _book(sale: Sale, lead: Lead, now: datetime) -> None:

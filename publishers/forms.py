@@ -125,11 +125,6 @@ class AssetForm(FlaskForm):
     upload = SubmitField(_l("Upload"))
 
 
-class ApiKeyForm(FlaskForm):
-    name = StringField(_l("Key name"), validators=[DataRequired(), Length(max=100)])
-    create = SubmitField(_l("Create a key"))
-
-
 class CaptureForm(Form):
     """The visitor's form. Not a FlaskForm: it is embedded on other sites, where our
     session cookie is not sent; a signed, timed form token replaces the CSRF token."""

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from billing.ledger import balances
-from marketplace import api_keys
 from marketplace import magnets as magnet_service
+from marketplace.api_key_pages import api_key_page, revoke_api_key_and_return
 from marketplace.auth.decorators import publisher_required
 from marketplace.consent import current_consent_text
 from marketplace.errors import ValidationFailed
@@ -20,7 +20,6 @@ from publishers import magnets
 from publishers.forms import (
     FIELD_LABELS,
     STATUS_LABELS,
-    ApiKeyForm,
     AssetForm,
     CaptureForm,
     MagnetForm,
@@ -150,25 +149,13 @@ def upload_asset(magnet_id: int):
 @blueprint.route("/api-keys", methods=["GET", "POST"])
 @publisher_required
 def keys():
-    form = ApiKeyForm()
-    new_key = None
-    if form.validate_on_submit():
-        _, new_key = api_keys.issue_api_key(current_user.organization_id, form.name.data)
-        form.name.data = ""
-    return render_template(
-        "publishers/api_keys.html",
-        form=form,
-        new_key=new_key,
-        keys=api_keys.api_keys_of(current_user.organization_id),
-    )
+    return api_key_page(current_user.organization_id, "publishers.revoke_key")
 
 
 @blueprint.route("/api-keys/<int:key_id>/revoke", methods=["POST"])
 @publisher_required
 def revoke_key(key_id: int):
-    api_keys.revoke_api_key(current_user.organization_id, key_id)
-    flash(_("The key is revoked: calls with it are refused from now on."), "success")
-    return redirect(url_for("publishers.keys"))
+    return revoke_api_key_and_return(current_user.organization_id, key_id, "publishers.keys")
 
 
 @blueprint.route("/magnets/<int:magnet_id>/preview")

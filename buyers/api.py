@@ -1,0 +1,94 @@
+"""The buyer API: the catalogue, buying from it, and pulling purchases."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+from apiflask.exceptions import HTTPError
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from buyers import purchases
+from buyers.api_schemas import Catalog, CatalogQuery, Purchase, Purchases, PurchasesQuery
+from marketplace import lead_catalogue
+from marketplace.api import api_organization, token_auth
+from marketplace.extensions import db
+from marketplace.models import Sector, utcnow
+
+blueprint = APIBlueprint("buyer_api", __name__, url_prefix="/api/v1", tag="Buyers")
+
+
+@blueprint.get("/catalog")
+@blueprint.auth_required(token_auth)
+@blueprint.input(CatalogQuery, location="query", arg_name="query")
+@blueprint.output(Catalog)
+@blueprint.doc(summary="Leads on sale to you", description="Anonymised previews and your price.")
+def catalog(query: CatalogQuery):
+    buyer_id = api_organization("buyer")
+    sector_id = None
+    if query.sector:
+        sector_id = db.session.scalar(select(Sector.id).where(Sector.slug == query.sector))
+        if sector_id is None:
+            raise HTTPError(
+                422,
+                message=str(_l("Some fields are not valid.")),
+                detail={"sector": str(_l("No sector has this slug."))},
+            )
+    now = utcnow()
+    offers = lead_catalogue.offers_for(
+        buyer_id,
+        now=now,
+        sector_id=sector_id,
+        department=query.department,
+        company_size=query.company_size,
+        magnet_kind=query.kind,
+        min_score=query.min_score,
+        sort=query.sort,
+        limit=query.limit,
+    )
+    return {"items": [offer.as_json(now) for offer in offers]}
+
+
+@blueprint.post("/catalog/<int:lead_id>/purchase")
+@blueprint.auth_required(token_auth)
+@blueprint.output(Purchase, status_code=201)
+@blueprint.doc(
+    summary="Buy a lead from the catalogue", responses={409: "Sold out, or not on sale to you"}
+)
+def purchase_from_catalog(lead_id: int):
+    buyer_id = api_organization("buyer")
+    try:
+        sale = lead_catalogue.buy(buyer_id, lead_id)
+    except lead_catalogue.NotForSale as refused:
+        raise HTTPError(409, message=refused.message, extra_data={"code": "not_for_sale"}) from None
+    return purchases.purchase_json(purchases.own_purchase(buyer_id, sale.id)), 201
+
+
+@blueprint.get("/purchases")
+@blueprint.auth_required(token_auth)
+@blueprint.input(PurchasesQuery, location="query", arg_name="query")
+@blueprint.output(Purchases)
+@blueprint.doc(
+    summary="Your purchases, oldest first",
+    description="Pull with `since`, then follow `next_cursor` until it is null.",
+)
+def list_purchases(query: PurchasesQuery):
+    buyer_id = api_organization("buyer")
+    sales, next_cursor = purchases.purchases_page(
+        buyer_id,
+        since=query.since,
+        after_id=int(query.cursor) if query.cursor else None,
+        limit=query.limit,
+    )
+    return {
+        "items": [purchases.purchase_json(sale) for sale in sales],
+        "next_cursor": str(next_cursor) if next_cursor else None,
+    }
+
+
+@blueprint.get("/purchases/<int:sale_id>")
+@blueprint.auth_required(token_auth)
+@blueprint.output(Purchase)
+@blueprint.doc(summary="One of your purchases", responses={404: "Not your purchase"})
+def get_purchase(sale_id: int):
+    buyer_id = api_organization("buyer")
+    return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id))

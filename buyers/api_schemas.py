@@ -1,0 +1,106 @@
+"""The buyer API's parameters and answers; the OpenAPI description comes from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class CatalogQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sector: str | None = Field(None, max_length=80, description="A sector slug, like it/software")
+    department: str | None = Field(None, max_length=3)
+    company_size: str | None = Field(None, max_length=20)
+    kind: str | None = Field(None, max_length=32)
+    min_score: int | None = Field(None, ge=0, le=100)
+    sort: Literal["newest", "score", "price"] = "newest"
+    limit: int = Field(50, ge=1, le=100)
+
+
+class Offer(BaseModel):
+    lead_id: int
+    sector: str
+    country: str
+    department: str | None
+    company_size: str | None
+    budget: str | None
+    timeframe: str | None
+    magnet_kind: str
+    score: int | None
+    temperature: str | None
+    age_hours: int
+    places_left: int
+    price_cents: int
+    currency: str
+
+
+class Catalog(BaseModel):
+    items: list[Offer]
+
+
+class PurchasesQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime | None = Field(None, description="Purchases made at or after this time")
+    cursor: str | None = Field(
+        None, max_length=40, pattern=r"^\d+$", description="next_cursor of the previous page"
+    )
+    limit: int = Field(100, ge=1, le=500)
+
+
+class Contact(BaseModel):
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    job_title: str | None
+
+
+class Qualification(BaseModel):
+    company: str | None
+    siret: str | None
+    company_size: str | None
+    budget: str | None
+    timeframe: str | None
+    postcode: str | None
+    country: str
+    message: str | None
+
+
+class Rating(BaseModel):
+    stars: int | None
+    reasons: list[str]
+    comment: str | None
+
+
+class Outcome(BaseModel):
+    status: str | None
+    amount_cents: int | None
+
+
+class Purchase(BaseModel):
+    id: int
+    lead_id: int
+    created_at: datetime
+    source: Literal["campaign", "catalogue"]
+    campaign_id: int | None
+    exclusive: bool
+    price_cents: int
+    currency: str
+    sector: str
+    magnet_kind: str
+    score: int | None
+    contact: Contact
+    qualification: Qualification
+    consent_certificate_id: str | None
+    rating: Rating
+    outcome: Outcome
+    dispute: dict | None
+
+
+class Purchases(BaseModel):
+    items: list[Purchase]
+    next_cursor: str | None
