@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from marketplace import audit
+from marketplace import audit, representations
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import Lead, Sale, utcnow
@@ -98,47 +98,5 @@ def own_purchase(buyer_id: int, sale_id: int) -> Sale:
     return sale
 
 
-def purchase_json(sale: Sale) -> dict:
-    """A purchase as the buyer API gives it: the contact, the qualification, the proof."""
-    lead = sale.lead
-    return {
-        "id": sale.id,
-        "lead_id": lead.id,
-        "created_at": sale.created_at,
-        "source": sale.source.value,
-        "campaign_id": sale.campaign_id,
-        "exclusive": sale.exclusive,
-        "price_cents": sale.price_cents,
-        "currency": sale.currency,
-        "sector": lead.sector.slug,
-        "magnet_kind": lead.magnet.kind.value,
-        "score": lead.score,
-        "contact": {
-            "first_name": lead.first_name,
-            "last_name": lead.last_name,
-            "email": lead.email,
-            "phone": lead.phone,
-            "job_title": lead.job_title,
-        },
-        "qualification": {
-            "company": lead.company,
-            "siret": lead.siret,
-            "company_size": lead.company_size,
-            "budget": lead.budget,
-            "timeframe": lead.timeframe,
-            "postcode": lead.postcode,
-            "country": lead.country,
-            "message": lead.message,
-        },
-        "consent_certificate_id": lead.consent.certificate_id if lead.consent else None,
-        "rating": {
-            "stars": sale.rating_stars,
-            "reasons": sale.rating_reasons,
-            "comment": sale.rating_comment,
-        },
-        "outcome": {
-            "status": sale.outcome.value if sale.outcome else None,
-            "amount_cents": sale.outcome_amount_cents,
-        },
-        "dispute": None,
-    }
+# The buyer API's and the webhooks' shape of a purchase lives in the core.
+purchase_json = representations.purchase_json

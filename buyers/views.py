@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from billing.ledger import balances
 from buyers import purchases
 from buyers.forms import CampaignForm
-from marketplace import campaigns, lead_catalogue
+from marketplace import campaigns, delivery, lead_catalogue
 from marketplace.api_key_pages import api_key_page, revoke_api_key_and_return
 from marketplace.auth.decorators import buyer_required
 from marketplace.errors import ValidationFailed
@@ -40,7 +40,38 @@ def inbox():
 @buyer_required
 def purchase(sale_id: int):
     sale = purchases.open_purchase(current_user.organization_id, sale_id, current_user.id)
-    return render_template("buyers/purchase.html", sale=sale, lead=sale.lead)
+    return render_template(
+        "buyers/purchase.html",
+        sale=sale,
+        lead=sale.lead,
+        deliveries=delivery.deliveries_of(sale.id),
+    )
+
+
+@blueprint.route("/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
+@buyer_required
+def redeliver(delivery_id: int):
+    delivery.redeliver(current_user.organization_id, delivery_id)
+    flash(_("One more delivery attempt is on its way."), "success")
+    return redirect(request.referrer or url_for("buyers.inbox"))
+
+
+@blueprint.route("/campaigns/<int:campaign_id>/test-webhook", methods=["POST"])
+@buyer_required
+def test_webhook(campaign_id: int):
+    result = delivery.test_webhook(current_user.organization_id, campaign_id)
+    if result.ok:
+        flash(
+            _(
+                "Your endpoint answered %(code)d in %(ms)d ms.",
+                code=result.status_code,
+                ms=result.duration_ms,
+            ),
+            "success",
+        )
+    else:
+        flash(_("The test failed: %(why)s", why=result.error or result.status_code), "danger")
+    return redirect(url_for("buyers.campaign", campaign_id=campaign_id))
 
 
 @blueprint.route("/campaigns")

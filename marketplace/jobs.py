@@ -115,7 +115,10 @@ def worker_app() -> Flask:
 
 # Jobs every worker keeps scheduled: (dotted name, every N seconds). Each run takes a
 # Redis lock first, so that many workers do not repeat the same sweep.
-PERIODIC_JOBS = [("marketplace.capture.service:sweep_pending_leads", 60)]
+PERIODIC_JOBS = [
+    ("marketplace.capture.service:sweep_pending_leads", 60),
+    ("marketplace.delivery:send_due_deliveries", 60),
+]
 
 
 def run_once_per_period(name: str, seconds: int) -> bool:

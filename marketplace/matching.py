@@ -29,6 +29,7 @@ from sqlalchemy import or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
+from marketplace import jobs
 from marketplace.consent import partner_list
 from marketplace.extensions import db
 from marketplace.models import (
@@ -145,7 +146,17 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
     lead.distribute_after = None
     db.session.commit()
     log.info("lead %s distributed: %d sale(s)", lead_id, len(sale_ids))
+    for sale_id in sale_ids:
+        _start_delivery(sale_id)
     return sale_ids
+
+
+def _start_delivery(sale_id: int) -> None:
+    """The sale is committed; its e-mail and webhook go out in their own job."""
+    try:
+        jobs.enqueue("marketplace.delivery:deliver_sale", sale_id)
+    except jobs.EnqueueFailed:
+        log.warning("sale %s: delivery not enqueued; the portal and the API have it", sale_id)
 
 
 def offer_cents(campaign: Campaign) -> int:

@@ -103,6 +103,7 @@ def test_config(database_uri: str, instance_path) -> dict:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "JOBS_RAISE_INLINE": True,
         "CAPTURE_MIN_FILL_SECONDS": 0,  # tests that check the guard set it
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": True,  # the test receivers listen on loopback
         "SNAPSHOT_SECONDS": 0,  # every read fresh; tests of the copies set it
         "SERVER_NAME": None,
     }

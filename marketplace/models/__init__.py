@@ -39,6 +39,10 @@ from marketplace.models.organizations import (
     UserRole,
 )
 from marketplace.models.sales import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryChannel,
+    DeliveryStatus,
     Dispute,
     DisputeReason,
     DisputeStatus,
@@ -59,6 +63,10 @@ __all__ = [
     "CampaignUsage",
     "ConsentRecord",
     "ConsentText",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryChannel",
+    "DeliveryStatus",
     "Dispute",
     "DisputeReason",
     "DisputeStatus",

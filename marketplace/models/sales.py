@@ -153,3 +153,59 @@ class Dispute(db.Model):
 
     sale: Mapped[Sale] = relationship()
     resolved_by: Mapped[User | None] = relationship()
+
+
+class DeliveryChannel(enum.StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # every retry used
+
+
+class Delivery(db.Model):
+    """One event of a sale to one channel of the buyer (the portal needs none)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        # Created once per sale, channel and event, whatever the retries of the job.
+        UniqueConstraint("sale_id", "channel", "event"),
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="CASCADE"))
+    channel: Mapped[DeliveryChannel] = mapped_column(str_enum(DeliveryChannel, "channel"))
+    event: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(500))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        str_enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sale: Mapped[Sale] = relationship()
+    attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
+        order_by="DeliveryAttempt.id", back_populates="delivery"
+    )
+
+
+class DeliveryAttempt(db.Model):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_code: Mapped[int | None]
+    duration_ms: Mapped[int]
+    error: Mapped[str | None] = mapped_column(String(500))
+    manual: Mapped[bool] = mapped_column(default=False)
+
+    delivery: Mapped[Delivery] = relationship(back_populates="attempt_log")

@@ -1,0 +1,250 @@
+"""Delivering each sale to the buyer: the portal always; e-mail and a signed webhook when
+the campaign asks for them, retried with backoff for over a day, every attempt logged.
+
+One schedule for every deployment: a failed attempt sets ``next_attempt_at`` and the
+periodic job (every minute) sends what is due, so retries work the same inline and on
+RQ, survive a worker restart, and the buyer sees exactly when the next one comes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
+
+from marketplace import jobs, mail, webhook_sender
+from marketplace.errors import NotFound
+from marketplace.extensions import db
+from marketplace.models import (
+    Campaign,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryChannel,
+    DeliveryStatus,
+    Lead,
+    Sale,
+    utcnow,
+)
+from marketplace.representations import purchase_json
+
+log = logging.getLogger(__name__)
+
+PURCHASE_CREATED = "purchase.created"
+# Exponential backoff: 1 min, 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 6 h, 8 h, 8 h: about
+# 30 hours in all, then the delivery is marked failed (the buyer can redeliver by hand).
+RETRY_DELAYS = (60, 300, 900, 1800, 3600, 7200, 14400, 21600, 28800, 28800)
+
+
+def deliver_sale(sale_id: int) -> list[int]:
+    """Create the sale's deliveries (once) and send the new ones. Idempotent."""
+    sale = db.session.scalar(
+        select(Sale).where(Sale.id == sale_id).options(joinedload(Sale.campaign))
+    )
+    if sale is None or sale.campaign is None:
+        return []  # a catalogue purchase: bought in the portal or the API, nothing to push
+    campaign: Campaign = sale.campaign
+    wanted = []
+    if campaign.email_recipients:
+        wanted.append((DeliveryChannel.EMAIL, ", ".join(campaign.email_recipients)))
+    if campaign.webhook_url:
+        wanted.append((DeliveryChannel.WEBHOOK, campaign.webhook_url))
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    for channel, target in wanted:
+        db.session.execute(
+            dialect.insert(Delivery)
+            .values(
+                sale_id=sale.id,
+                channel=channel,
+                event=PURCHASE_CREATED,
+                target=target,
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+        )
+    db.session.commit()
+    fresh = list(
+        db.session.scalars(
+            select(Delivery.id).where(
+                Delivery.sale_id == sale.id,
+                Delivery.attempts == 0,
+                Delivery.status == DeliveryStatus.PENDING,
+            )
+        )
+    )
+    for delivery_id in fresh:
+        jobs.enqueue(send_delivery, delivery_id)
+    return fresh
+
+
+def send_delivery(delivery_id: int, manual: bool = False) -> DeliveryStatus | None:
+    """One attempt of one delivery; on failure the next is scheduled, or it fails for good.
+
+    A delivered one is sent again only by hand (``manual``): a retried job never
+    delivers twice.
+    """
+    delivery = db.session.scalar(
+        select(Delivery).where(Delivery.id == delivery_id).with_for_update()
+    )
+    if delivery is None:
+        db.session.rollback()
+        return None
+    if delivery.status is not DeliveryStatus.PENDING and not manual:
+        db.session.rollback()
+        return delivery.status
+    sale = db.session.scalar(
+        select(Sale)
+        .where(Sale.id == delivery.sale_id)
+        .options(
+            joinedload(Sale.campaign),
+            joinedload(Sale.lead).joinedload(Lead.consent),
+            joinedload(Sale.lead).joinedload(Lead.sector),
+            joinedload(Sale.lead).joinedload(Lead.magnet),
+        )
+    )
+    now = utcnow()
+    if delivery.channel is DeliveryChannel.WEBHOOK:
+        result = webhook_sender.post(
+            delivery.target, sale.campaign.webhook_secret, event(delivery, sale, now)
+        )
+    else:
+        result = _email(delivery, sale)
+    delivery.attempts += 1
+    db.session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id,
+            attempted_at=now,
+            status_code=result.status_code,
+            duration_ms=result.duration_ms,
+            error=result.error,
+            manual=manual,
+        )
+    )
+    if result.ok:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = None
+    elif manual and delivery.status is not DeliveryStatus.PENDING:
+        pass  # a hand redelivery that failed leaves the record as it was
+    else:
+        _schedule_retry(delivery, now)
+    db.session.commit()
+    log.info(
+        "delivery %s (%s) attempt %d: %s",
+        delivery.id,
+        delivery.channel.value,
+        delivery.attempts,
+        result.status_code or result.error,
+    )
+    return delivery.status
+
+
+def event(delivery: Delivery, sale: Sale, now: datetime) -> dict:
+    """The webhook body: a stable event id, so a receiver can ignore a repeat."""
+    return {
+        "id": f"evt_{delivery.id}",
+        "type": delivery.event,
+        "created": now.isoformat(),
+        "data": purchase_json(sale),
+    }
+
+
+def _schedule_retry(delivery: Delivery, now: datetime) -> None:
+    done = delivery.attempts
+    if done > len(RETRY_DELAYS):
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+    else:
+        delivery.next_attempt_at = now + timedelta(seconds=RETRY_DELAYS[done - 1])
+
+
+def _email(delivery: Delivery, sale: Sale) -> webhook_sender.WebhookResult:
+    lead = sale.lead
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    with force_locale("fr"):
+        subject = _(
+            "New lead: %(sector)s, %(company)s",
+            sector=lead.sector.label("fr"),
+            company=lead.company or "—",
+        )
+        body = _(
+            "Name: %(name)s\nE-mail: %(email)s\nPhone: %(phone)s\nCompany: %(company)s\n"
+            "Postcode: %(postcode)s\nMessage: %(message)s\n\nIn your portal: %(url)s\n"
+            "Consent certificate: %(certificate)s",
+            name=lead.full_name or "—",
+            email=lead.email or "—",
+            phone=lead.phone or "—",
+            company=lead.company or "—",
+            postcode=lead.postcode or "—",
+            message=lead.message or "—",
+            url=f"{base}/buyers/purchases/{sale.id}",
+            certificate=f"{base}/consent/{lead.consent.certificate_id}",
+        )
+    for recipient in delivery.target.split(", "):
+        mail.queue_mail(recipient, subject, body, topic="lead_delivery", lead_id=lead.id)
+    # Handed to the mail module, which keeps it in the outbox and retries SMTP itself.
+    return webhook_sender.WebhookResult(250, 0, None)
+
+
+def send_due_deliveries(limit: int = 500) -> int:
+    """Periodic: send the attempts whose time has come."""
+    if not jobs.run_once_per_period("send_due_deliveries", 60):
+        return 0
+    due = list(
+        db.session.scalars(
+            select(Delivery.id)
+            .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= utcnow())
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit)
+        )
+    )
+    db.session.rollback()
+    for delivery_id in due:
+        jobs.enqueue(send_delivery, delivery_id)
+    return len(due)
+
+
+def redeliver(buyer_id: int, delivery_id: int) -> None:
+    """The buyer asks for one more attempt now (after fixing its endpoint, say)."""
+    delivery = db.session.scalar(
+        select(Delivery)
+        .join(Sale, Sale.id == Delivery.sale_id)
+        .where(Delivery.id == delivery_id, Sale.buyer_id == buyer_id)
+    )
+    if delivery is None:
+        raise NotFound()
+    jobs.enqueue(send_delivery, delivery.id, True)
+
+
+def test_webhook(buyer_id: int, campaign_id: int) -> webhook_sender.WebhookResult:
+    """Post a signed ``ping`` event to the campaign's webhook now and say what happened."""
+    from marketplace.campaigns import own_campaign
+
+    campaign = own_campaign(buyer_id, campaign_id)
+    if not campaign.webhook_url:
+        return webhook_sender.WebhookResult(None, 0, "no webhook URL set")
+    payload = {
+        "id": f"evt_ping_{campaign.id}",
+        "type": "ping",
+        "created": utcnow().isoformat(),
+        "data": {"campaign_id": campaign.id},
+    }
+    return webhook_sender.post(campaign.webhook_url, campaign.webhook_secret, payload)
+
+
+def deliveries_of(sale_id: int) -> list[Delivery]:
+    return list(
+        db.session.scalars(
+            select(Delivery)
+            .where(Delivery.sale_id == sale_id)
+            .options(joinedload(Delivery.attempt_log))
+            .order_by(Delivery.id)
+        ).unique()
+    )

@@ -1,0 +1,84 @@
+"""The only module that makes HTTP calls out: signed webhook posts to buyers.
+
+Signature (api-contract.md): ``X-Marketplace-Signature: t=<unix>,v1=<hex HMAC-SHA256
+of "t.body" with the endpoint's secret>``. Private and loopback addresses are refused
+unless WEBHOOK_ALLOW_PRIVATE_TARGETS is set (tests, a single-machine setup): a buyer's
+URL must not make us call into our own network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from flask import current_app
+
+TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    signed = f"{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def encode(payload: dict) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+def post(url: str, secret: str, payload: dict) -> WebhookResult:
+    """POST the signed event once; never raises for the endpoint's failures."""
+    started = time.monotonic()
+    refused = _refused_target(url)
+    if refused:
+        return WebhookResult(None, 0, refused)
+    body = encode(payload)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Marketplace-Webhooks/1",
+        "X-Marketplace-Event": str(payload.get("type", "")),
+        "X-Marketplace-Signature": signature(secret, int(time.time()), body),
+    }
+    try:
+        response = requests.post(
+            url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False
+        )
+    except requests.RequestException as error:
+        elapsed = int((time.monotonic() - started) * 1000)
+        return WebhookResult(None, elapsed, f"{type(error).__name__}: {error}"[:500])
+    elapsed = int((time.monotonic() - started) * 1000)
+    error = None if 200 <= response.status_code < 300 else response.text[:200]
+    return WebhookResult(response.status_code, elapsed, error)
+
+
+def _refused_target(url: str) -> str | None:
+    if current_app.config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS"):
+        return None
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError as error:
+        return f"cannot resolve {host}: {error}"[:500]
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+            return f"refused: {host} is a private address"
+    return None

@@ -1,0 +1,203 @@
+"""Each sale reaches the buyer: e-mail through the outbox, and a signed webhook retried
+with backoff until the endpoint accepts it, every attempt logged and visible."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from marketplace import delivery
+from marketplace.extensions import db
+from marketplace.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryChannel,
+    DeliveryStatus,
+    OutboxMail,
+    Sale,
+    utcnow,
+)
+from tests import factories
+
+
+class Receiver:
+    """A real local HTTP endpoint that fails its first ``failures`` calls."""
+
+    def __init__(self, failures: int):
+        self.failures = failures
+        self.calls: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.calls.append((dict(self.headers), body))
+                failing = len(receiver.calls) <= receiver.failures
+                self.send_response(503 if failing else 204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/leads"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver_failing_twice():
+    receiver = Receiver(failures=2)
+    yield receiver
+    receiver.server.shutdown()
+
+
+def make_due(delivery_id: int) -> None:
+    """As time passing would: the next attempt is now."""
+    row = db.session.get(Delivery, delivery_id)
+    row.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+
+
+def test_a_webhook_is_retried_until_accepted_then_never_sent_again(
+    receiver_failing_twice, run_jobs
+):
+    receiver = receiver_failing_twice
+    campaign = factories.campaign(webhook_url=receiver.url)
+    captured = factories.lead(email="hook.person@firm.fr")
+    run_jobs()
+    hook = db.session.scalar(select(Delivery).where(Delivery.channel == DeliveryChannel.WEBHOOK))
+    assert (hook.status, hook.attempts) == (DeliveryStatus.PENDING, 1)
+    assert hook.next_attempt_at > utcnow()  # the first retry waits a minute
+
+    for _ in range(3):  # three periods pass; only two attempts are still needed
+        make_due(hook.id)
+        delivery.send_due_deliveries()
+        run_jobs()
+        db.session.expire_all()
+        _clear_period_lock()
+
+    hook = db.session.get(Delivery, hook.id)
+    assert (hook.status, hook.attempts) == (DeliveryStatus.DELIVERED, 3)
+    assert len(receiver.calls) == 3
+    statuses = [
+        a.status_code
+        for a in db.session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id == hook.id)
+            .order_by(DeliveryAttempt.id)
+        )
+    ]
+    assert statuses == [503, 503, 204]
+
+    headers, body = receiver.calls[-1]
+    timestamp, _, digest = headers["X-Marketplace-Signature"].partition(",v1=")
+    timestamp = timestamp.removeprefix("t=")
+    expected = hmac.new(
+        campaign.webhook_secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    assert hmac.compare_digest(digest, expected)
+    event = json.loads(body)
+    assert event["type"] == "purchase.created" and event["id"] == f"evt_{hook.id}"
+    assert event["data"]["contact"]["email"] == "hook.person@firm.fr"
+    assert event["data"]["lead_id"] == captured.lead_id
+    assert {json.loads(b)["id"] for _, b in receiver.calls} == {event["id"]}  # one event
+
+
+def _clear_period_lock():
+    from flask import current_app
+
+    if current_app.config["REDIS_URL"]:
+        from marketplace import jobs
+
+        for key in jobs.redis_connection().scan_iter("marketplace:periodic:*"):
+            jobs.redis_connection().delete(key)
+
+
+def test_a_webhook_that_never_answers_is_marked_failed_after_about_thirty_hours(run_jobs):
+    campaign = factories.campaign(webhook_url="http://127.0.0.1:9/unreachable")
+    factories.lead()
+    run_jobs()
+    hook = db.session.scalar(select(Delivery))
+    waits = []
+    while hook.status is DeliveryStatus.PENDING:
+        waits.append((hook.next_attempt_at - utcnow()).total_seconds())
+        delivery.send_delivery(hook.id)
+        db.session.expire_all()
+        hook = db.session.get(Delivery, hook.id)
+    assert hook.status is DeliveryStatus.FAILED
+    assert hook.attempts == len(delivery.RETRY_DELAYS) + 1
+    assert sum(delivery.RETRY_DELAYS) > 24 * 3600
+    assert waits[0] == pytest.approx(60, abs=5)
+    assert campaign.id
+
+
+def test_the_campaign_recipients_get_the_lead_by_mail(run_jobs):
+    factories.campaign(email_recipients=["sales@acme.fr", "boss@acme.fr"])
+    factories.lead(email="mail.person@firm.fr", company="Mail SA")
+    run_jobs()
+    mails = list(db.session.scalars(select(OutboxMail).where(OutboxMail.topic == "lead_delivery")))
+    assert sorted(m.to_address for m in mails) == ["boss@acme.fr", "sales@acme.fr"]
+    assert "mail.person@firm.fr" in mails[0].body_text and "Mail SA" in mails[0].subject
+    assert db.session.scalar(select(Delivery)).status is DeliveryStatus.DELIVERED
+
+
+def test_the_buyer_sees_the_attempts_and_can_redeliver_or_test_its_endpoint(
+    login_as, submit_form, receiver_failing_twice, run_jobs
+):
+    receiver = receiver_failing_twice
+    user = factories.buyer_user()
+    campaign = factories.campaign(user.organization, webhook_url=receiver.url)
+    factories.lead()
+    run_jobs()
+    sale = db.session.scalar(select(Sale))
+    http = login_as(user)
+    page = http.get(f"/buyers/purchases/{sale.id}").get_data(as_text=True)
+    assert "503" in page and receiver.url in page
+
+    hook = db.session.scalar(select(Delivery))
+    submit_form(
+        f"/buyers/deliveries/{hook.id}/redeliver",
+        {},
+        page_url=f"/buyers/purchases/{sale.id}",
+        http=http,
+    )
+    run_jobs()
+    tested = submit_form(
+        f"/buyers/campaigns/{campaign.id}/test-webhook",
+        {},
+        page_url=f"/buyers/campaigns/{campaign.id}",
+        http=http,
+        follow_redirects=True,
+    )
+    assert "Your endpoint answered 204" in tested.get_data(as_text=True)
+    assert json.loads(receiver.calls[-1][1])["type"] == "ping"
+    attempts = db.session.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).all()
+    assert [a.manual for a in attempts] == [False, True]
+
+
+def test_no_buyer_redelivers_another_buyer_s_sale(login_as, run_jobs):
+    factories.campaign(webhook_url="http://127.0.0.1:9/x")
+    factories.lead()
+    run_jobs()
+    hook = db.session.scalar(select(Delivery))
+    http = login_as(factories.buyer_user())
+    http.application.config["WTF_CSRF_ENABLED"] = False
+    try:
+        assert http.post(f"/buyers/deliveries/{hook.id}/redeliver").status_code == 404
+    finally:
+        http.application.config["WTF_CSRF_ENABLED"] = True
+
+
+def test_webhooks_to_private_addresses_are_refused_in_production(app, monkeypatch):
+    from marketplace import webhook_sender
+
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+    result = webhook_sender.post("http://127.0.0.1:8080/", "secret", {"type": "ping"})
+    assert not result.ok and "private address" in result.error
