@@ -8,11 +8,13 @@ live list, and each consent record keeps the list as it was shown.
 from __future__ import annotations
 
 import hashlib
+import json
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace.extensions import db
 from marketplace.models import (
@@ -21,7 +23,9 @@ from marketplace.models import (
     ConsentText,
     LeadMagnet,
     Organization,
+    PartnerList,
     campaign_sectors,
+    utcnow,
 )
 
 
@@ -77,7 +81,7 @@ def ensure_consent_text(magnet: LeadMagnet) -> ConsentText:
     return version
 
 
-def partner_list(sector_id: int, parent_sector_id: int | None) -> list[dict]:
+def partners_now(sector_id: int, parent_sector_id: int | None) -> list[dict]:
     """Buyers with an active campaign covering the sector (or its parent), by name."""
     sector_ids = [sector_id] + ([parent_sector_id] if parent_sector_id else [])
     rows = db.session.execute(
@@ -92,3 +96,22 @@ def partner_list(sector_id: int, parent_sector_id: int | None) -> list[dict]:
         .order_by(Organization.name)
     ).all()
     return [{"id": row.id, "name": row.name} for row in rows]
+
+
+def partner_list_id(partners: list[dict]) -> int:
+    """The id of the stored partner list with exactly these partners, stored if new.
+
+    Runs on its own connection and commits at once: a list, once shown, is a fact
+    whatever happens to the capture that needed it.
+    """
+    canonical = json.dumps(partners, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    table = PartnerList.__table__
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    with db.engine.begin() as connection:
+        connection.execute(
+            dialect.insert(table)
+            .values(sha256=digest, partners=partners, created_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+        return connection.execute(select(table.c.id).where(table.c.sha256 == digest)).scalar_one()

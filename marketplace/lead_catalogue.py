@@ -31,6 +31,7 @@ from marketplace.models import (
     LeadMagnet,
     LeadStatus,
     Organization,
+    PartnerList,
     Sale,
     SaleSource,
     Sector,
@@ -108,9 +109,10 @@ def offers_for(
         .where(Sale.buyer_id == buyer_id, Sale.created_at >= now - window)
     )
     query = (
-        select(Lead, LeadMagnet.kind, ConsentRecord.partners)
+        select(Lead, LeadMagnet.kind, PartnerList.partners)
         .join(LeadMagnet, LeadMagnet.id == Lead.magnet_id)
         .join(ConsentRecord, ConsentRecord.lead_id == Lead.id)
+        .join(PartnerList, PartnerList.id == ConsentRecord.partner_list_id)
         .where(*_on_sale(now), Lead.email_hash.notin_(bought_people))
         .where(~select(Sale.id).where(Sale.lead_id == Lead.id, Sale.buyer_id == buyer_id).exists())
         .options(joinedload(Lead.sector).joinedload(Sector.parent))

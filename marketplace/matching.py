@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import jobs
-from marketplace.consent import partner_list
+from marketplace.consent import partners_now
 from marketplace.extensions import db
 from marketplace.models import (
     BillingStatus,
@@ -283,7 +283,7 @@ def estimate(magnet: LeadMagnet, qualification: dict, now: datetime) -> tuple[in
     lead.score = score.value
     campaigns = candidate_campaigns(lead)
     by_id = {campaign.id: campaign for campaign in campaigns}
-    shown = partner_list(magnet.sector_id, magnet.sector.parent_id)
+    shown = partners_now(magnet.sector_id, magnet.sector.parent_id)
     eligible = rank(
         [by_id[v.campaign_id] for v in judge(lead, campaigns, now, partners=shown) if v.eligible]
     )

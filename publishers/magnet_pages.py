@@ -268,5 +268,5 @@ def partners(key: str):
         return render_template(
             "publishers/partners.html",
             magnet=magnet,
-            partners=consent.partner_list(magnet.sector_id, magnet.sector.parent_id),
+            partners=consent.partners_now(magnet.sector_id, magnet.sector.parent_id),
         )

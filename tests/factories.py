@@ -148,3 +148,15 @@ def lead(magnet_=None, *, distribute=True, now=None, **overrides):
 
         distribute_lead(captured.lead_id, now=now)
     return captured
+
+
+def name_partner(lead_id: int, buyer) -> None:
+    """Add a buyer to the partner list a lead's consent record shows (a new stored list)."""
+    from marketplace.consent import partner_list_id
+    from marketplace.models import Lead
+
+    lead = db.session.get(Lead, lead_id)
+    partners = [*lead.consent.partners, {"id": buyer.id, "name": buyer.name}]
+    lead.consent.partner_list_id = partner_list_id(partners)
+    db.session.commit()
+    db.session.expire_all()

@@ -134,7 +134,7 @@ def capture_lead(
         "consent_text_id": consent_text.id,
         "text_sha256": consent_text.sha256,
         "checkboxes": {"share_with_partners": True},
-        "partners": list(target.partners),
+        "partner_list_id": target.partner_list_id,
         "consented_at": context.consented_at or now,
         "ip": context.ip,
         "user_agent": (context.user_agent or "")[:500] or None,

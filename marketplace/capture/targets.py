@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from marketplace import snapshots
-from marketplace.consent import partner_list
+from marketplace.consent import partner_list_id, partners_now
 from marketplace.extensions import db
 from marketplace.models import ConsentText, LeadMagnet, MagnetStatus, Sector
 
@@ -33,8 +33,8 @@ class CaptureTarget:
     live: bool
     fields: list[dict]
     consent_texts: tuple[ConsentVersion, ...]
-    # The partners the form names now: the consent record keeps this list.
-    partners: tuple[dict, ...]
+    # The partner list the form names now (stored once): the consent record points at it.
+    partner_list_id: int
 
     def consent_text(self, *, text_id: int | None = None, version: int | None = None):
         for text in self.consent_texts:
@@ -73,5 +73,5 @@ def _load(magnet_key: str) -> CaptureTarget | None:
         live=magnet.status is MagnetStatus.LIVE,
         fields=list(magnet.fields or []),
         consent_texts=tuple(ConsentVersion(*row) for row in texts),
-        partners=tuple(partner_list(magnet.sector_id, magnet.sector.parent_id)),
+        partner_list_id=partner_list_id(partners_now(magnet.sector_id, magnet.sector.parent_id)),
     )

@@ -28,6 +28,7 @@ from marketplace.models.leads import (
     IdempotentRequest,
     Lead,
     LeadStatus,
+    PartnerList,
     Temperature,
 )
 from marketplace.models.organizations import (
@@ -86,6 +87,7 @@ __all__ = [
     "OrganizationKind",
     "OutboxMail",
     "Outcome",
+    "PartnerList",
     "Sale",
     "SaleSource",
     "Sector",

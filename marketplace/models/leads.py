@@ -131,6 +131,19 @@ class IdempotentRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PartnerList(db.Model):
+    """A partner list as the forms showed it at some time: immutable, shared by every
+    consent record given while it was current (one row, not a copy per lead)."""
+
+    __tablename__ = "partner_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the canonical JSON: the same list is stored once.
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    partners: Mapped[list] = mapped_column(JSONType)  # [{"id": org id, "name": ...}]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ConsentRecord(db.Model):
     """The proof of consent (GDPR art. 7(1)), written with its lead and never updated."""
 
@@ -143,9 +156,8 @@ class ConsentRecord(db.Model):
     consent_text_id: Mapped[int] = mapped_column(ForeignKey("consent_texts.id"))
     text_sha256: Mapped[str] = mapped_column(String(64))
     checkboxes: Mapped[dict] = mapped_column(JSONType, default=dict)
-    # The partners shown at that moment: [{"id": org id, "name": ...}]. A lead is only
-    # ever sold to a buyer in this list.
-    partners: Mapped[list] = mapped_column(JSONType, default=list)
+    # The partners shown at that moment. A lead is only ever sold to a buyer in this list.
+    partner_list_id: Mapped[int] = mapped_column(ForeignKey("partner_lists.id"), index=True)
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(500))
@@ -158,6 +170,11 @@ class ConsentRecord(db.Model):
 
     lead: Mapped[Lead] = relationship(back_populates="consent")
     consent_text: Mapped[ConsentText] = relationship()
+    partner_list: Mapped[PartnerList] = relationship()
+
+    @property
+    def partners(self) -> list[dict]:
+        return self.partner_list.partners
 
     def covers(self, organization_id: int) -> bool:
         return any(partner.get("id") == organization_id for partner in self.partners)

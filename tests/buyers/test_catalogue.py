@@ -32,10 +32,8 @@ def unsold_lead(**values):
 
 def partner_buyer_after(captured):
     """A buyer named in the lead's consent partner list."""
-    lead = db.session.get(Lead, captured.lead_id)
     buyer = factories.BuyerFactory()
-    lead.consent.partners = [*lead.consent.partners, {"id": buyer.id, "name": buyer.name}]
-    db.session.commit()
+    factories.name_partner(captured.lead_id, buyer)
     return buyer
 
 
@@ -112,9 +110,7 @@ def test_a_lead_not_on_sale_to_the_buyer_is_hidden_and_refused(situation):
         lead_catalogue.buy(buyer.id, captured.lead_id)
     if situation == "bought_person":
         other = factories.lead(factories.magnet(slug="energy/solar"), email="p@firm.fr")
-        other_lead = db.session.get(Lead, other.lead_id)
-        other_lead.consent.partners = [{"id": buyer.id, "name": buyer.name}]
-        db.session.commit()
+        factories.name_partner(other.lead_id, buyer)
         lead_catalogue.buy(buyer.id, other.lead_id)
 
     if situation != "billing":
