@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import os
 import random
 import secrets
@@ -76,97 +75,222 @@ def seed(app, database_url: str, campaigns: int, leads: int, rng: random.Random)
 
     now = utcnow()
     with app.app_context():
-        publisher = Organization(kind=OrganizationKind.PUBLISHER, name="Bench Publisher",
-                                 revenue_share_bps=5000)
+        publisher = Organization(
+            kind=OrganizationKind.PUBLISHER, name="Bench Publisher", revenue_share_bps=5000
+        )
         db.session.add(publisher)
         db.session.commit()
         loaded = list(db.session.scalars(select(Sector)))
-        floors = {s.id: max(s.floor_price_cents, s.parent.floor_price_cents if s.parent else 0)
-                  for s in loaded}
+        floors = {
+            s.id: max(s.floor_price_cents, s.parent.floor_price_cents if s.parent else 0)
+            for s in loaded
+        }
         # Plain values: the ORM objects do not outlive this app context.
         sectors = [SectorRow(s.id, s.parent_id) for s in loaded]
         children = [s for s in sectors if s.parent_id]
         for sector in children:
-            magnets.create_magnet(publisher.id, magnets.MagnetSettings(
-                title=f"Quotes {sector.id}", kind=MagnetKind.QUOTE_REQUEST,
-                sector_id=sector.id, max_buyers=3, language="fr"))
+            magnets.create_magnet(
+                publisher.id,
+                magnets.MagnetSettings(
+                    title=f"Quotes {sector.id}",
+                    kind=MagnetKind.QUOTE_REQUEST,
+                    sector_id=sector.id,
+                    max_buyers=3,
+                    language="fr",
+                ),
+            )
         magnet_rows = db.session.execute(
-            select(LeadMagnet.id, LeadMagnet.sector_id, ConsentText.id, ConsentText.sha256)
-            .join(ConsentText, ConsentText.magnet_id == LeadMagnet.id)).all()
+            select(LeadMagnet.id, LeadMagnet.sector_id, ConsentText.id, ConsentText.sha256).join(
+                ConsentText, ConsentText.magnet_id == LeadMagnet.id
+            )
+        ).all()
         publisher_id = publisher.id
         db.session.remove()
 
     buyers = max(1, campaigns // 10)
     with psycopg.connect(database_url) as connection:
-        copy_rows(connection, "organizations",
-                  ["kind", "name", "billing_status", "revenue_share_bps", "approved",
-                   "created_at"],
-                  (("buyer", f"Buyer {n}", "good", 0, True, now) for n in range(buyers)))
-        buyer_ids = [row[0] for row in connection.execute(
-            "SELECT id FROM organizations WHERE kind = 'buyer' ORDER BY id")]
+        copy_rows(
+            connection,
+            "organizations",
+            ["kind", "name", "billing_status", "revenue_share_bps", "approved", "created_at"],
+            (("buyer", f"Buyer {n}", "good", 0, True, now) for n in range(buyers)),
+        )
+        buyer_ids = [
+            row[0]
+            for row in connection.execute(
+                "SELECT id FROM organizations WHERE kind = 'buyer' ORDER BY id"
+            )
+        ]
         campaign_rows, sector_rows = [], []
         for n in range(campaigns):
-            sector = rng.choice(children) if rng.random() < 0.85 else rng.choice(
-                [s for s in sectors if not s.parent_id])
+            sector = (
+                rng.choice(children)
+                if rng.random() < 0.85
+                else rng.choice([s for s in sectors if not s.parent_id])
+            )
             price = max(floors[sector.id], rng.randrange(2500, 9000, 100))
             filtered = rng.random() < 0.1
             exclusive = rng.random() < 0.05
-            campaign_rows.append((
-                buyer_ids[n % buyers], f"Campaign {n}", "active",
-                '["FR"]',
-                f'{rng.sample(DEPARTMENTS, 5)}'.replace("'", '"') if filtered else "[]",
-                "[]",
-                f'{rng.sample(SIZES, 3)}'.replace("'", '"') if rng.random() < 0.1 else "[]",
-                "[]", 30 if rng.random() < 0.1 else 0, price, "EUR", exclusive,
-                price * 3 if exclusive else None,
-                rng.randrange(20, 200) if rng.random() < 0.3 else None, None, None, "{}",
-                "Europe/Paris", "[]", secrets.token_hex(8), now,
-            ))
+            campaign_rows.append(
+                (
+                    buyer_ids[n % buyers],
+                    f"Campaign {n}",
+                    "active",
+                    '["FR"]',
+                    f"{rng.sample(DEPARTMENTS, 5)}".replace("'", '"') if filtered else "[]",
+                    "[]",
+                    f"{rng.sample(SIZES, 3)}".replace("'", '"') if rng.random() < 0.1 else "[]",
+                    "[]",
+                    30 if rng.random() < 0.1 else 0,
+                    price,
+                    "EUR",
+                    exclusive,
+                    price * 3 if exclusive else None,
+                    rng.randrange(20, 200) if rng.random() < 0.3 else None,
+                    None,
+                    None,
+                    "{}",
+                    "Europe/Paris",
+                    "[]",
+                    secrets.token_hex(8),
+                    now,
+                )
+            )
             sector_rows.append((n, sector.id))
-        copy_rows(connection, "campaigns",
-                  ["buyer_id", "name", "status", "countries", "departments",
-                   "postcode_prefixes", "company_sizes", "magnet_kinds", "min_score",
-                   "price_cents", "currency", "wants_exclusive", "exclusive_price_cents",
-                   "daily_cap", "monthly_cap", "monthly_budget_cents", "opening_hours",
-                   "timezone", "email_recipients", "webhook_secret", "created_at"],
-                  campaign_rows)
-        campaign_ids = [row[0] for row in connection.execute(
-            "SELECT id FROM campaigns ORDER BY id")]
-        copy_rows(connection, "campaign_sectors", ["campaign_id", "sector_id"],
-                  ((campaign_ids[n], sector_id) for n, sector_id in sector_rows))
+        copy_rows(
+            connection,
+            "campaigns",
+            [
+                "buyer_id",
+                "name",
+                "status",
+                "countries",
+                "departments",
+                "postcode_prefixes",
+                "company_sizes",
+                "magnet_kinds",
+                "min_score",
+                "price_cents",
+                "currency",
+                "wants_exclusive",
+                "exclusive_price_cents",
+                "daily_cap",
+                "monthly_cap",
+                "monthly_budget_cents",
+                "opening_hours",
+                "timezone",
+                "email_recipients",
+                "webhook_secret",
+                "created_at",
+            ],
+            campaign_rows,
+        )
+        campaign_ids = [
+            row[0] for row in connection.execute("SELECT id FROM campaigns ORDER BY id")
+        ]
+        copy_rows(
+            connection,
+            "campaign_sectors",
+            ["campaign_id", "sector_id"],
+            ((campaign_ids[n], sector_id) for n, sector_id in sector_rows),
+        )
         connection.commit()
 
     with app.app_context():
         lists = {s.id: partner_list_id(partners_now(s.id, s.parent_id)) for s in children}
 
     with psycopg.connect(database_url) as connection:
-        by_sector = {sector_id: (magnet_id, text_id, sha)
-                     for magnet_id, sector_id, text_id, sha in magnet_rows}
+        by_sector = {
+            sector_id: (magnet_id, text_id, sha)
+            for magnet_id, sector_id, text_id, sha in magnet_rows
+        }
         chosen = [rng.choice(children) for _ in range(leads)]
         lead_rows = []
         for n, sector in enumerate(chosen):
             email = f"person{n}@bench.example"
-            lead_rows.append((
-                by_sector[sector.id][0], publisher_id, sector.id, "pending", 3, 0, False,
-                "Marie", "Bench", email, f"+3361{n:07d}",
-                hashlib.sha256(email.encode()).hexdigest(),
-                hashlib.sha256(f"+3361{n:07d}".encode()).hexdigest(),
-                "Bench SA", rng.choice(SIZES), f"{rng.choice(DEPARTMENTS)}{rng.randrange(0, 999):03d}",
-                "FR", "{}", "[]", "[]", now - timedelta(seconds=rng.randrange(0, 86400)),
-            ))
-        copy_rows(connection, "leads",
-                  ["magnet_id", "publisher_id", "sector_id", "status", "max_buyers",
-                   "sales_count", "sold_exclusively", "first_name", "last_name", "email",
-                   "phone", "email_hash", "phone_hash", "company", "company_size", "postcode",
-                   "country", "utm", "score_explanation", "distribution_log", "created_at"],
-                  lead_rows)
+            lead_rows.append(
+                (
+                    by_sector[sector.id][0],
+                    publisher_id,
+                    sector.id,
+                    "pending",
+                    3,
+                    0,
+                    False,
+                    "Marie",
+                    "Bench",
+                    email,
+                    f"+3361{n:07d}",
+                    hashlib.sha256(email.encode()).hexdigest(),
+                    hashlib.sha256(f"+3361{n:07d}".encode()).hexdigest(),
+                    "Bench SA",
+                    rng.choice(SIZES),
+                    f"{rng.choice(DEPARTMENTS)}{rng.randrange(0, 999):03d}",
+                    "FR",
+                    "{}",
+                    "[]",
+                    "[]",
+                    now - timedelta(seconds=rng.randrange(0, 86400)),
+                )
+            )
+        copy_rows(
+            connection,
+            "leads",
+            [
+                "magnet_id",
+                "publisher_id",
+                "sector_id",
+                "status",
+                "max_buyers",
+                "sales_count",
+                "sold_exclusively",
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "email_hash",
+                "phone_hash",
+                "company",
+                "company_size",
+                "postcode",
+                "country",
+                "utm",
+                "score_explanation",
+                "distribution_log",
+                "created_at",
+            ],
+            lead_rows,
+        )
         lead_ids = [row[0] for row in connection.execute("SELECT id FROM leads ORDER BY id")]
-        copy_rows(connection, "consent_records",
-                  ["lead_id", "certificate_id", "consent_text_id", "text_sha256", "checkboxes",
-                   "partner_list_id", "consented_at", "utm", "channel"],
-                  ((lead_ids[n], secrets.token_urlsafe(18), by_sector[sector.id][1],
-                    by_sector[sector.id][2], '{"share_with_partners": true}', lists[sector.id],
-                    now, "{}", "api") for n, sector in enumerate(chosen)))
+        copy_rows(
+            connection,
+            "consent_records",
+            [
+                "lead_id",
+                "certificate_id",
+                "consent_text_id",
+                "text_sha256",
+                "checkboxes",
+                "partner_list_id",
+                "consented_at",
+                "utm",
+                "channel",
+            ],
+            (
+                (
+                    lead_ids[n],
+                    secrets.token_urlsafe(18),
+                    by_sector[sector.id][1],
+                    by_sector[sector.id][2],
+                    '{"share_with_partners": true}',
+                    lists[sector.id],
+                    now,
+                    "{}",
+                    "api",
+                )
+                for n, sector in enumerate(chosen)
+            ),
+        )
         connection.commit()
         connection.execute("ANALYZE")
 
@@ -175,8 +299,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaigns", type=int, default=10_000)
     parser.add_argument("--leads", type=int, default=100_000)
-    parser.add_argument("--distribute", type=int, default=5_000,
-                        help="how many of the leads to distribute while timing")
+    parser.add_argument(
+        "--distribute",
+        type=int,
+        default=5_000,
+        help="how many of the leads to distribute while timing",
+    )
     args = parser.parse_args()
     rng = random.Random(2026)
     admin, database_url = create_database()
@@ -196,8 +324,10 @@ def main() -> int:
             upgrade()
         started = time.perf_counter()
         seed(app, database_url, args.campaigns, args.leads, rng)
-        print(f"seeded {args.campaigns} campaigns and {args.leads} leads "
-              f"in {time.perf_counter() - started:.0f} s")
+        print(
+            f"seeded {args.campaigns} campaigns and {args.leads} leads "
+            f"in {time.perf_counter() - started:.0f} s"
+        )
         # Time the distribution itself: deliveries are their own jobs, not run here.
         jobs.enqueue = lambda *a, **k: None
         with app.app_context():
@@ -210,6 +340,7 @@ def main() -> int:
             if os.environ.get("BENCH_PROFILE"):
                 import cProfile
                 import pstats
+
                 profiler = cProfile.Profile()
                 profiler.enable()
                 for lead_id in sample[50:150]:
@@ -222,23 +353,35 @@ def main() -> int:
                 distribute_lead(lead_id)
                 timings.append(time.perf_counter() - began)
             sales = db.session.scalar(select(func.count(Sale.id)))
-            debits = -(db.session.scalar(select(func.sum(LedgerEntry.amount_cents)).where(
-                LedgerEntry.kind == LedgerKind.SALE_DEBIT)) or 0)
+            debits = -(
+                db.session.scalar(
+                    select(func.sum(LedgerEntry.amount_cents)).where(
+                        LedgerEntry.kind == LedgerKind.SALE_DEBIT
+                    )
+                )
+                or 0
+            )
             prices = db.session.scalar(select(func.sum(Sale.price_cents))) or 0
-            over = db.session.scalar(select(func.count(Lead.id)).where(
-                Lead.sales_count > Lead.max_buyers))
+            over = db.session.scalar(
+                select(func.count(Lead.id)).where(Lead.sales_count > Lead.max_buyers)
+            )
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" '
-                               "WITH (FORCE)")
+            connection.execute(
+                f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'
+            )
     total = sum(timings)
     quantiles = statistics.quantiles(timings, n=100)
     rate = len(timings) / total
     print(f"distributed {len(timings)} leads in {total:.1f} s: {rate:.0f} leads/s per worker")
-    print(f"per lead: p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms, "
-          f"max {max(timings) * 1000:.1f} ms")
-    print(f"sales {sales}, ledger debits {debits} = sale prices {prices}: {debits == prices}; "
-          f"leads over max_buyers: {over}")
+    print(
+        f"per lead: p50 {quantiles[49] * 1000:.1f} ms, p99 {quantiles[98] * 1000:.1f} ms, "
+        f"max {max(timings) * 1000:.1f} ms"
+    )
+    print(
+        f"sales {sales}, ledger debits {debits} = sale prices {prices}: {debits == prices}; "
+        f"leads over max_buyers: {over}"
+    )
     met = rate >= 300 and quantiles[98] < 0.020
     print("target (300 leads/s, p99 < 20 ms):", "met" if met else "MISSED")
     return 0 if met and debits == prices and over == 0 else 1

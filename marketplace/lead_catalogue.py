@@ -164,7 +164,7 @@ def buy(buyer_id: int, lead_id: int, *, now: datetime | None = None) -> Sale:
         db.session.rollback()
         raise NotForSale(str(reason))
     price = _prices_for(buyer_id)(lead.sector)
-    sale = sell(
+    sale_id = sell(
         lead,
         now,
         buyer_id=buyer_id,
@@ -172,12 +172,12 @@ def buy(buyer_id: int, lead_id: int, *, now: datetime | None = None) -> Sale:
         currency=lead.sector.currency,
         source=SaleSource.CATALOGUE,
     )
-    if sale is None:
+    if sale_id is None:
         db.session.rollback()
         raise NotForSale(str(_l("This lead has just sold out.")))
     lead.status = LeadStatus.DISTRIBUTED
     db.session.commit()
-    return sale
+    return db.session.get(Sale, sale_id)
 
 
 def _on_sale(now: datetime) -> list:

@@ -25,11 +25,11 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
-from marketplace import jobs
+from marketplace import jobs, snapshots
 from marketplace.consent import partners_now
 from marketplace.extensions import db
 from marketplace.models import (
@@ -93,6 +93,7 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
     outcome = {v.campaign_id: v.reason for v in verdicts}
     eligible = rank([by_id[v.campaign_id] for v in verdicts if v.eligible])
     sale_ids = []
+    share_bps = _share_bps(lead.publisher_id) if eligible else 0
     exclusive = choose_exclusive(lead, eligible)
     if exclusive is not None:
         sale = _sell(
@@ -101,12 +102,13 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
             buyer_id=exclusive.buyer_id,
             price_cents=offer_cents(exclusive),
             currency=exclusive.currency,
+            share_bps=share_bps,
             campaign=exclusive,
             exclusive=True,
         )
         if sale is not None:
             outcome[exclusive.id] = "sold_exclusive"
-            sale_ids.append(sale.id)
+            sale_ids.append(sale)
             eligible = []
         else:
             outcome[exclusive.id] = "cap_reached_meanwhile"
@@ -121,13 +123,14 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
             buyer_id=campaign.buyer_id,
             price_cents=campaign.price_cents,
             currency=campaign.currency,
+            share_bps=share_bps,
             campaign=campaign,
         )
         if sale is None:
             outcome[campaign.id] = "cap_reached_meanwhile"
         else:
             outcome[campaign.id] = "sold"
-            sale_ids.append(sale.id)
+            sale_ids.append(sale)
     lead.distribution_log = [
         {
             "at": now.isoformat(),
@@ -216,26 +219,108 @@ def _wait_for_opening(lead: Lead, campaigns, outcome: dict, now: datetime) -> bo
     return True
 
 
-def candidate_campaigns(lead: Lead) -> list[Campaign]:
-    """Active campaigns covering the lead's sector or its parent."""
-    sector_ids = [lead.sector_id]
-    if lead.sector.parent_id:
-        sector_ids.append(lead.sector.parent_id)
-    return list(
-        db.session.scalars(
-            select(Campaign)
-            .join(campaign_sectors, campaign_sectors.c.campaign_id == Campaign.id)
-            .where(
-                Campaign.status == CampaignStatus.ACTIVE,
-                campaign_sectors.c.sector_id.in_(sector_ids),
-            )
-            .distinct()
+@dataclass(frozen=True)
+class CampaignRule:
+    """A campaign as matching reads it: its settings, its buyer's name and standing.
+
+    Kept a few seconds per process (snapshots.py) per sector: matching then costs no
+    query for campaigns. What must be exact is checked again when selling: the
+    campaign still active and its buyer in good standing (``_claim_campaign``), its
+    caps and budget (``_consume``).
+    """
+
+    id: int
+    name: str
+    buyer_id: int
+    buyer_name: str
+    buyer_good: bool
+    price_cents: int
+    currency: str
+    countries: tuple
+    departments: tuple
+    postcode_prefixes: tuple
+    company_sizes: tuple
+    magnet_kinds: tuple
+    min_score: int
+    wants_exclusive: bool
+    exclusive_price_cents: int | None
+    daily_cap: int | None
+    monthly_cap: int | None
+    monthly_budget_cents: int | None
+    opening_hours: dict
+    timezone: str
+    last_sold_at: datetime | None
+
+    @property
+    def capped(self) -> bool:
+        return any(
+            limit is not None
+            for limit in (self.daily_cap, self.monthly_cap, self.monthly_budget_cents)
         )
+
+
+def candidate_campaigns(lead: Lead) -> list[CampaignRule]:
+    """Active campaigns covering the lead's sector or its parent."""
+    sector_ids = (lead.sector_id, lead.sector.parent_id)
+    return list(snapshots.remembered("campaign_rules", sector_ids, lambda: _load_rules(sector_ids)))
+
+
+def _load_rules(sector_ids: tuple) -> tuple[CampaignRule, ...]:
+    rows = db.session.execute(
+        select(Campaign, Organization.name, Organization.billing_status)
+        .join(Organization, Organization.id == Campaign.buyer_id)
+        .where(
+            Campaign.status == CampaignStatus.ACTIVE,
+            Campaign.id.in_(
+                select(campaign_sectors.c.campaign_id).where(
+                    campaign_sectors.c.sector_id.in_([s for s in sector_ids if s])
+                )
+            ),
+        )
+    ).all()
+    return tuple(
+        CampaignRule(
+            id=c.id,
+            name=c.name,
+            buyer_id=c.buyer_id,
+            buyer_name=name,
+            buyer_good=standing is BillingStatus.GOOD,
+            price_cents=c.price_cents,
+            currency=c.currency,
+            countries=tuple(c.countries),
+            departments=tuple(c.departments),
+            postcode_prefixes=tuple(c.postcode_prefixes),
+            company_sizes=tuple(c.company_sizes),
+            magnet_kinds=tuple(c.magnet_kinds),
+            min_score=c.min_score,
+            wants_exclusive=c.wants_exclusive,
+            exclusive_price_cents=c.exclusive_price_cents,
+            daily_cap=c.daily_cap,
+            monthly_cap=c.monthly_cap,
+            monthly_budget_cents=c.monthly_budget_cents,
+            opening_hours=dict(c.opening_hours),
+            timezone=c.timezone,
+            last_sold_at=c.last_sold_at,
+        )
+        for c, name, standing in rows
     )
 
 
+def partner_ids(partner_list_id: int) -> frozenset[int]:
+    """The organization ids of a stored partner list (immutable: kept per process)."""
+    from marketplace.models import PartnerList
+
+    def load():
+        partners = db.session.scalar(
+            select(PartnerList.partners).where(PartnerList.id == partner_list_id)
+        )
+        return frozenset(partner.get("id") for partner in partners or [])
+
+    return snapshots.remembered("partner_ids", partner_list_id, load)
+
+
 def judge(
-    lead: Lead, campaigns: list[Campaign], now: datetime, *, partners: list[dict] | None = None
+    lead: Lead, campaigns: list, now: datetime, *, partners: list[dict] | None = None
 ) -> list[Verdict]:
     """A verdict for each candidate campaign, with the first rule that excluded it.
 
@@ -243,24 +328,22 @@ def judge(
     (an estimate), which has no person to dedupe against either.
     """
     if partners is None:
-        partners = lead.consent.partners if lead.consent else []
+        allowed = partner_ids(lead.consent.partner_list_id) if lead.consent else frozenset()
         buyers_with_person = buyers_who_bought_person(lead, now)
     else:
+        allowed = frozenset(partner.get("id") for partner in partners)
         buyers_with_person = set()
-    partners = {partner.get("id") for partner in partners}
-    standing = dict(
-        db.session.execute(
-            select(Organization.id, Organization.billing_status).where(
-                Organization.id.in_({c.buyer_id for c in campaigns} or {0})
-            )
-        ).all()
-    )
-    usage = _usage_by_campaign([c.id for c in campaigns], now, campaigns)
-    verdicts = []
+    kind = lead.magnet.kind
+    reasons = {}
     for campaign in campaigns:
-        reason = _exclusion(lead, campaign, partners, buyers_with_person, standing, usage, now)
-        verdicts.append(Verdict(campaign.id, reason is None, reason or "eligible"))
-    return verdicts
+        reasons[campaign.id] = _static_exclusion(lead, kind, campaign, allowed, buyers_with_person)
+    # Usage is read only for the capped campaigns still in the running.
+    capped = [c for c in campaigns if reasons[c.id] is None and c.capped]
+    usage = _usage_by_campaign(capped, now)
+    for campaign in campaigns:
+        if reasons[campaign.id] is None:
+            reasons[campaign.id] = _dynamic_exclusion(campaign, usage, now)
+    return [Verdict(c.id, reasons[c.id] is None, reasons[c.id] or "eligible") for c in campaigns]
 
 
 def estimate(magnet: LeadMagnet, qualification: dict, now: datetime) -> tuple[int, int]:
@@ -373,16 +456,17 @@ def sector_ids_with_children(sector_ids: list[int]) -> list[int]:
     return sorted(set(sector_ids) | set(children))
 
 
-def _exclusion(lead, campaign, partners, buyers_with_person, standing, usage, now) -> str | None:
-    if standing.get(campaign.buyer_id) is not BillingStatus.GOOD:
+def _static_exclusion(lead, kind, campaign, allowed, buyers_with_person) -> str | None:
+    if not campaign.buyer_good:
         return "buyer_billing_standing"
-    if campaign.buyer_id not in partners:
+    if campaign.buyer_id not in allowed:
         return "not_in_consent_partner_list"
     if campaign.buyer_id in buyers_with_person:
         return "buyer_already_has_this_person"
-    reason = filter_reason(campaign, lead, lead.magnet.kind)
-    if reason:
-        return reason
+    return filter_reason(campaign, lead, kind)
+
+
+def _dynamic_exclusion(campaign, usage, now) -> str | None:
     day, month = usage.get(campaign.id, ((0, 0), (0, 0)))
     if campaign.daily_cap is not None and day[0] >= campaign.daily_cap:
         return "daily_cap_reached"
@@ -413,91 +497,102 @@ def buyers_who_bought_person(lead: Lead, now: datetime) -> set[int]:
     )
 
 
-def _periods(campaign: Campaign, now: datetime) -> tuple[date, date]:
+def _periods(campaign, now: datetime) -> tuple[date, date]:
     """The campaign's current day and month, in its own timezone."""
     local_day = now.astimezone(ZoneInfo(campaign.timezone)).date()
     return local_day, local_day.replace(day=1)
 
 
-def _usage_by_campaign(campaign_ids, now, campaigns) -> dict[int, tuple]:
-    if not campaign_ids:
+def _usage_by_campaign(campaigns: list, now: datetime) -> dict[int, tuple]:
+    if not campaigns:
         return {}
     wanted = {}
-    month_starts = set()
     for campaign in campaigns:
         day, month = _periods(campaign, now)
-        wanted[(campaign.id, UsagePeriod.DAY, day)] = campaign.id
-        wanted[(campaign.id, UsagePeriod.MONTH, month)] = campaign.id
-        month_starts.add(month)
-    rows = db.session.scalars(
-        select(CampaignUsage).where(
-            CampaignUsage.campaign_id.in_(campaign_ids),
-            CampaignUsage.period_start >= min(month_starts),
+        wanted[(campaign.id, UsagePeriod.DAY, day)] = 0
+        wanted[(campaign.id, UsagePeriod.MONTH, month)] = 1
+    rows = db.session.execute(
+        select(
+            CampaignUsage.campaign_id,
+            CampaignUsage.period,
+            CampaignUsage.period_start,
+            CampaignUsage.leads,
+            CampaignUsage.spent_cents,
+        ).where(
+            CampaignUsage.campaign_id.in_([c.id for c in campaigns]),
+            CampaignUsage.period_start >= min(key[2] for key in wanted),
         )
     )
     usage: dict[int, list] = {}
-    for row in rows:
-        if (row.campaign_id, row.period, row.period_start) in wanted:
-            slot = usage.setdefault(row.campaign_id, [(0, 0), (0, 0)])
-            slot[0 if row.period is UsagePeriod.DAY else 1] = (row.leads, row.spent_cents)
+    for campaign_id, period, start, leads, spent in rows:
+        slot = wanted.get((campaign_id, period, start))
+        if slot is not None:
+            usage.setdefault(campaign_id, [(0, 0), (0, 0)])[slot] = (leads, spent)
     return {key: tuple(value) for key, value in usage.items()}
 
 
-def _insert_ignore(model):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+def _dialect():
+    return postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
 
 
-def _consume(campaign: Campaign, price_cents: int, now: datetime) -> bool:
-    """Take one lead and its price from the campaign's day and month, if they have room."""
+def _consume(campaign, price_cents: int, now: datetime) -> bool:
+    """Take one lead and its price from the campaign's day and month, if they have room.
+
+    One upsert per period: a new row takes the first lead; an existing one is
+    updated only while under its cap and budget, which the database checks in the
+    same statement, so concurrent workers cannot pass them.
+    """
     day, month = _periods(campaign, now)
-    for period, start in ((UsagePeriod.DAY, day), (UsagePeriod.MONTH, month)):
-        db.session.execute(
-            _insert_ignore(CampaignUsage)
-            .values(
-                campaign_id=campaign.id, period=period, period_start=start, leads=0, spent_cents=0
-            )
-            .on_conflict_do_nothing()
-        )
-    consumed = []
     limits = (
         (UsagePeriod.DAY, day, campaign.daily_cap, None),
         (UsagePeriod.MONTH, month, campaign.monthly_cap, campaign.monthly_budget_cents),
     )
+    table = CampaignUsage.__table__
     for period, start, cap, budget in limits:
-        statement = update(CampaignUsage).where(
-            CampaignUsage.campaign_id == campaign.id,
-            CampaignUsage.period == period,
-            CampaignUsage.period_start == start,
+        statement = (
+            _dialect()
+            .insert(table)
+            .values(
+                campaign_id=campaign.id,
+                period=period,
+                period_start=start,
+                leads=1,
+                spent_cents=price_cents,
+            )
         )
+        room = []
         if cap is not None:
-            statement = statement.where(CampaignUsage.leads < cap)
+            room.append(table.c.leads < cap)
         if budget is not None:
-            statement = statement.where(CampaignUsage.spent_cents + price_cents <= budget)
-        result = db.session.execute(
-            statement.values(
-                leads=CampaignUsage.leads + 1,
-                spent_cents=CampaignUsage.spent_cents + price_cents,
-            ).execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            for done_period, done_start in consumed:  # give back what was taken
-                db.session.execute(
-                    update(CampaignUsage)
-                    .where(
-                        CampaignUsage.campaign_id == campaign.id,
-                        CampaignUsage.period == done_period,
-                        CampaignUsage.period_start == done_start,
-                    )
-                    .values(
-                        leads=CampaignUsage.leads - 1,
-                        spent_cents=CampaignUsage.spent_cents - price_cents,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-            return False
-        consumed.append((period, start))
+            room.append(table.c.spent_cents + price_cents <= budget)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.campaign_id, table.c.period, table.c.period_start],
+            set_={"leads": table.c.leads + 1, "spent_cents": table.c.spent_cents + price_cents},
+            where=and_(*room) if room else None,
+        ).returning(table.c.leads)
+        if db.session.execute(statement).first() is None:
+            return False  # the caller's transaction is rolled back to before the sale
     return True
+
+
+def _claim_campaign(campaign, now: datetime) -> bool:
+    """The campaign is still active and its buyer in good standing: mark it served now."""
+    campaigns = Campaign.__table__
+    claimed = db.session.execute(
+        update(campaigns)
+        .where(
+            campaigns.c.id == campaign.id,
+            campaigns.c.status == CampaignStatus.ACTIVE.value,
+            select(Organization.id)
+            .where(
+                Organization.id == campaigns.c.buyer_id,
+                Organization.billing_status == BillingStatus.GOOD,
+            )
+            .exists(),
+        )
+        .values(last_sold_at=now)
+    )
+    return claimed.rowcount == 1
 
 
 def _sell(
@@ -507,55 +602,59 @@ def _sell(
     buyer_id: int,
     price_cents: int,
     currency: str,
-    campaign: Campaign | None = None,
+    share_bps: int,
+    campaign=None,
     exclusive: bool = False,
     source: SaleSource = SaleSource.CAMPAIGN,
-) -> Sale | None:
-    """One sale inside the lead's transaction, or None when a place or a cap is gone.
+) -> int | None:
+    """One sale inside the lead's transaction: its id, or None when a place, the
+    campaign or one of its caps is gone (nothing of the attempt is kept).
 
     The place is taken by a conditional update: a shared sale needs a place left and
-    no exclusive sale; an exclusive one needs no sale at all and closes the lead. A
-    campaign's caps and budget are consumed the same way; a catalogue purchase has none.
+    no exclusive sale; an exclusive one needs no sale at all and closes the lead.
     """
-    places = update(Lead).where(Lead.id == lead.id, Lead.sold_exclusively.is_(False))
+    attempt = db.session.begin_nested()
+    places = update(Lead.__table__).where(
+        Lead.__table__.c.id == lead.id, Lead.__table__.c.sold_exclusively.is_(False)
+    )
     if exclusive:
-        places = places.where(Lead.sales_count == 0).values(
-            sales_count=Lead.sales_count + 1, sold_exclusively=True
+        places = places.where(Lead.__table__.c.sales_count == 0).values(
+            sales_count=Lead.__table__.c.sales_count + 1, sold_exclusively=True
         )
     else:
-        places = places.where(Lead.sales_count < Lead.max_buyers).values(
-            sales_count=Lead.sales_count + 1
+        places = places.where(Lead.__table__.c.sales_count < Lead.__table__.c.max_buyers).values(
+            sales_count=Lead.__table__.c.sales_count + 1
         )
-    taken = db.session.execute(places.execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
-        return None
-    if campaign is not None and not _consume(campaign, price_cents, now):
-        db.session.execute(
-            update(Lead)
-            .where(Lead.id == lead.id)
-            .values(sales_count=Lead.sales_count - 1, sold_exclusively=False)
-            .execution_options(synchronize_session=False)
+    taken = db.session.execute(places).rowcount == 1
+    if campaign is not None and taken:
+        taken = _claim_campaign(campaign, now) and (
+            not campaign.capped or _consume(campaign, price_cents, now)
         )
+    if not taken:
+        attempt.rollback()
         return None
+    sale_id = db.session.execute(
+        insert(Sale.__table__)
+        .values(
+            lead_id=lead.id,
+            buyer_id=buyer_id,
+            campaign_id=campaign.id if campaign is not None else None,
+            source=source,
+            exclusive=exclusive,
+            price_cents=price_cents,
+            currency=currency,
+            created_at=now,
+            rating_reasons=[],
+            first_viewed_at=None,
+        )
+        .returning(Sale.__table__.c.id)
+    ).scalar_one()
+    _book(sale_id, lead, buyer_id, price_cents, currency, share_bps, now)
+    attempt.commit()
     # Mirror the database without marking the row dirty for a second write.
     set_committed_value(lead, "sales_count", lead.sales_count + 1)
     set_committed_value(lead, "sold_exclusively", exclusive)
-    sale = Sale(
-        lead_id=lead.id,
-        buyer_id=buyer_id,
-        campaign_id=campaign.id if campaign is not None else None,
-        source=source,
-        exclusive=exclusive,
-        price_cents=price_cents,
-        currency=currency,
-        created_at=now,
-    )
-    db.session.add(sale)
-    db.session.flush()
-    _book(sale, lead, now)
-    if campaign is not None:
-        campaign.last_sold_at = now
-    return sale
+    return sale_id
 
 
 def sell(
@@ -566,42 +665,67 @@ def sell(
     price_cents: int,
     currency: str,
     source: SaleSource,
-) -> Sale | None:
+) -> int | None:
     """A sale outside distribution (the catalogue), through the same guarded path."""
     return _sell(
-        lead, now, buyer_id=buyer_id, price_cents=price_cents, currency=currency, source=source
+        lead,
+        now,
+        buyer_id=buyer_id,
+        price_cents=price_cents,
+        currency=currency,
+        share_bps=_share_bps(lead.publisher_id),
+        source=source,
     )
 
 
-def _book(sale: Sale, lead: Lead, now: datetime) -> None:
+def _share_bps(publisher_id: int) -> int:
+    return db.session.scalar(
+        select(Organization.revenue_share_bps).where(Organization.id == publisher_id)
+    )
+
+
+def _book(
+    sale_id: int,
+    lead: Lead,
+    buyer_id: int,
+    price_cents: int,
+    currency: str,
+    share_bps: int,
+    now: datetime,
+) -> None:
     """The buyer's debit and the publisher's earning for a sale."""
-    share_bps = db.session.scalar(
-        select(Organization.revenue_share_bps).where(Organization.id == lead.publisher_id)
-    )
-    earning = sale.price_cents * share_bps // 10_000
+    earning = price_cents * share_bps // 10_000
     label = f"Lead #{lead.id} - {lead.sector.slug} - {now.date().isoformat()}"
-    db.session.add(
-        LedgerEntry(
-            entry_key=f"sale:{sale.id}:debit",
-            organization_id=sale.buyer_id,
-            kind=LedgerKind.SALE_DEBIT,
-            amount_cents=-sale.price_cents,
-            currency=sale.currency,
-            sale_id=sale.id,
-            description=label,
-            created_at=now,
-        )
-    )
+    entries = [
+        {
+            "entry_key": f"sale:{sale_id}:debit",
+            "organization_id": buyer_id,
+            "kind": LedgerKind.SALE_DEBIT,
+            "amount_cents": -price_cents,
+        },
+    ]
     if earning:
-        db.session.add(
-            LedgerEntry(
-                entry_key=f"sale:{sale.id}:earning",
-                organization_id=lead.publisher_id,
-                kind=LedgerKind.PUBLISHER_EARNING,
-                amount_cents=earning,
-                currency=sale.currency,
-                sale_id=sale.id,
-                description=label,
-                created_at=now,
-            )
+        entries.append(
+            {
+                "entry_key": f"sale:{sale_id}:earning",
+                "organization_id": lead.publisher_id,
+                "kind": LedgerKind.PUBLISHER_EARNING,
+                "amount_cents": earning,
+            }
         )
+    db.session.execute(
+        insert(LedgerEntry.__table__),
+        [
+            {
+                **entry,
+                "currency": currency,
+                "sale_id": sale_id,
+                "dispute_id": None,
+                "description": label,
+                "created_at": now,
+                "stripe_object_id": None,
+                "mirrored_at": None,
+            }
+            for entry in entries
+        ],
+    )
