@@ -98,6 +98,11 @@ def load_config(instance_path: str) -> dict:
         "RETURN_WINDOW_DAYS": 7,
         # How long a process may reuse what captures read (marketplace/snapshots.py).
         "SNAPSHOT_SECONDS": float(os.environ.get("MARKETPLACE_SNAPSHOT_SECONDS", "10")),
+        # Campaign settings for matching: rechecked at each sale (docs/matching.md), so
+        # only a new campaign waits this long for its first lead.
+        "MATCHING_SNAPSHOT_SECONDS": float(
+            os.environ.get("MARKETPLACE_MATCHING_SNAPSHOT_SECONDS", "60")
+        ),
         # A person needs a few seconds to read and fill a form; a script does not.
         "CAPTURE_MIN_FILL_SECONDS": 2,
         "DEFAULT_REVENUE_SHARE_BPS": 5000,

@@ -200,8 +200,9 @@ def lock_person(lead: Lead) -> None:
     if db.session.get_bind().dialect.name != "postgresql":
         return  # SQLite runs one writer at a time
     keys = sorted({int(value[:15], 16) for value in (lead.email_hash, lead.phone_hash) if value})
-    for key in keys:
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    # One round trip; the locks are taken in key order, so two jobs cannot deadlock.
+    calls = ", ".join(f"pg_advisory_xact_lock(:k{n})" for n in range(len(keys)))
+    db.session.execute(text(f"SELECT {calls}"), {f"k{n}": key for n, key in enumerate(keys)})
 
 
 def _wait_for_opening(lead: Lead, campaigns, outcome: dict, now: datetime) -> bool:
@@ -262,7 +263,14 @@ class CampaignRule:
 def candidate_campaigns(lead: Lead) -> list[CampaignRule]:
     """Active campaigns covering the lead's sector or its parent."""
     sector_ids = (lead.sector_id, lead.sector.parent_id)
-    return list(snapshots.remembered("campaign_rules", sector_ids, lambda: _load_rules(sector_ids)))
+    return list(
+        snapshots.remembered(
+            "campaign_rules",
+            sector_ids,
+            lambda: _load_rules(sector_ids),
+            seconds=current_app.config["MATCHING_SNAPSHOT_SECONDS"],
+        )
+    )
 
 
 def _load_rules(sector_ids: tuple) -> tuple[CampaignRule, ...]:
@@ -548,6 +556,7 @@ def _consume(campaign, price_cents: int, now: datetime) -> bool:
         (UsagePeriod.MONTH, month, campaign.monthly_cap, campaign.monthly_budget_cents),
     )
     table = CampaignUsage.__table__
+    taken = []
     for period, start, cap, budget in limits:
         statement = (
             _dialect()
@@ -571,7 +580,18 @@ def _consume(campaign, price_cents: int, now: datetime) -> bool:
             where=and_(*room) if room else None,
         ).returning(table.c.leads)
         if db.session.execute(statement).first() is None:
-            return False  # the caller's transaction is rolled back to before the sale
+            for done_period, done_start in taken:  # give back what was taken
+                db.session.execute(
+                    update(table)
+                    .where(
+                        table.c.campaign_id == campaign.id,
+                        table.c.period == done_period,
+                        table.c.period_start == done_start,
+                    )
+                    .values(leads=table.c.leads - 1, spent_cents=table.c.spent_cents - price_cents)
+                )
+            return False
+        taken.append((period, start))
     return True
 
 
@@ -608,30 +628,36 @@ def _sell(
     source: SaleSource = SaleSource.CAMPAIGN,
 ) -> int | None:
     """One sale inside the lead's transaction: its id, or None when a place, the
-    campaign or one of its caps is gone (nothing of the attempt is kept).
+    campaign or one of its caps is gone (what the attempt took is given back).
 
     The place is taken by a conditional update: a shared sale needs a place left and
     no exclusive sale; an exclusive one needs no sale at all and closes the lead.
     """
-    attempt = db.session.begin_nested()
-    places = update(Lead.__table__).where(
-        Lead.__table__.c.id == lead.id, Lead.__table__.c.sold_exclusively.is_(False)
+    lead_table = Lead.__table__
+    places = update(lead_table).where(
+        lead_table.c.id == lead.id, lead_table.c.sold_exclusively.is_(False)
     )
     if exclusive:
-        places = places.where(Lead.__table__.c.sales_count == 0).values(
-            sales_count=Lead.__table__.c.sales_count + 1, sold_exclusively=True
+        places = places.where(lead_table.c.sales_count == 0).values(
+            sales_count=lead_table.c.sales_count + 1, sold_exclusively=True
         )
     else:
-        places = places.where(Lead.__table__.c.sales_count < Lead.__table__.c.max_buyers).values(
-            sales_count=Lead.__table__.c.sales_count + 1
+        places = places.where(lead_table.c.sales_count < lead_table.c.max_buyers).values(
+            sales_count=lead_table.c.sales_count + 1
         )
-    taken = db.session.execute(places).rowcount == 1
-    if campaign is not None and taken:
-        taken = _claim_campaign(campaign, now) and (
-            not campaign.capped or _consume(campaign, price_cents, now)
+    if db.session.execute(places).rowcount != 1:
+        return None  # nothing written
+    if campaign is not None and not (
+        _claim_campaign(campaign, now)
+        and (not campaign.capped or _consume(campaign, price_cents, now))
+    ):
+        # Give the place back. A usage counter consumed for the day when the month then
+        # refused is given back inside _consume; a stamped last_sold_at is harmless.
+        db.session.execute(
+            update(lead_table)
+            .where(lead_table.c.id == lead.id)
+            .values(sales_count=lead_table.c.sales_count - 1, sold_exclusively=False)
         )
-    if not taken:
-        attempt.rollback()
         return None
     sale_id = db.session.execute(
         insert(Sale.__table__)
@@ -650,7 +676,6 @@ def _sell(
         .returning(Sale.__table__.c.id)
     ).scalar_one()
     _book(sale_id, lead, buyer_id, price_cents, currency, share_bps, now)
-    attempt.commit()
     # Mirror the database without marking the row dirty for a second write.
     set_committed_value(lead, "sales_count", lead.sales_count + 1)
     set_committed_value(lead, "sold_exclusively", exclusive)

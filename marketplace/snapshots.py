@@ -22,9 +22,13 @@ _lock = threading.Lock()
 _caches: dict[str, TTLCache] = {}
 
 
-def remembered(kind: str, key: Hashable, load: Callable[[], Value]) -> Value:
-    """``load()``'s value for (kind, key), from memory while it is fresh."""
-    seconds = current_app.config["SNAPSHOT_SECONDS"]
+def remembered(
+    kind: str, key: Hashable, load: Callable[[], Value], seconds: float | None = None
+) -> Value:
+    """``load()``'s value for (kind, key), from memory while it is fresh (``seconds``,
+    SNAPSHOT_SECONDS by default)."""
+    if seconds is None or current_app.config["SNAPSHOT_SECONDS"] <= 0:
+        seconds = current_app.config["SNAPSHOT_SECONDS"]
     if seconds <= 0:
         return load()
     with _lock:
