@@ -14,9 +14,13 @@ from sqlalchemy import select
 
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
+from marketplace.matching import filter_reason, sector_ids_with_children
 from marketplace.models import (
     Campaign,
     CampaignStatus,
+    Lead,
+    LeadMagnet,
+    LeadStatus,
     MagnetKind,
     Organization,
     Sector,
@@ -217,9 +221,6 @@ def recent_matches(campaign: Campaign, days: int = 30) -> tuple[int, int]:
     The filters only (sector, geography, size, kind, score): caps and budget apply
     as they stand, the way a buyer reads "at most this much".
     """
-    from marketplace.matching import filter_reason, sector_ids_with_children
-    from marketplace.models import Lead, LeadStatus
-
     sector_ids = sector_ids_with_children([sector.id for sector in campaign.sectors])
     if not sector_ids:
         return 0, 0
@@ -251,8 +252,6 @@ def recent_matches(campaign: Campaign, days: int = 30) -> tuple[int, int]:
 
 
 def _magnet_kinds(magnet_ids: set[int]) -> dict[int, str]:
-    from marketplace.models import LeadMagnet
-
     if not magnet_ids:
         return {}
     return dict(
