@@ -63,6 +63,8 @@ def load_config(instance_path: str) -> dict:
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
         "SMTP_URL": os.environ.get("SMTP_URL") or None,
+        # Buyers' webhooks may not reach our own network unless this is set (tests).
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": env_flag("WEBHOOK_ALLOW_PRIVATE_TARGETS"),
         # Absolute links written into consent texts and e-mails.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         # Where people write to exercise their GDPR rights (shown on /privacy).
