@@ -24,6 +24,8 @@ def test_the_inbox_lists_the_buyer_s_leads_and_opening_one_shows_the_contact(log
     html = page.get_data(as_text=True)
     assert "lead.person@firm.fr" in html
     assert captured.certificate_id in html
+    title = html.split("<title>")[1].split("</title>")[0]
+    assert title.startswith(f"Lead #{captured.lead_id}") and "<" not in title
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.subject_id == captured.lead_id))
     assert (event.action, event.actor_user_id) == ("lead.contact_viewed", user.id)
     assert db.session.get(Sale, sale.id).first_viewed_at is not None
