@@ -295,6 +295,32 @@ def seed(app, database_url: str, campaigns: int, leads: int, rng: random.Random)
         connection.execute("ANALYZE")
 
 
+STATEMENT_TIMES: dict[str, list[float]] = {}
+
+
+def watch_statements(engine) -> None:
+    """Time every statement by its first line (BENCH_STATEMENTS=1), printed at the end."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def started(conn, cursor, statement, parameters, context, executemany):
+        conn.info["started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def ended(conn, cursor, statement, parameters, context, executemany):
+        key = " ".join(statement.split())[:70]
+        STATEMENT_TIMES.setdefault(key, []).append(time.perf_counter() - conn.info["started"])
+
+
+def print_statement_times(leads: int) -> None:
+    rows = sorted(STATEMENT_TIMES.items(), key=lambda item: -sum(item[1]))
+    for key, times in rows[:12]:
+        print(
+            f"{sum(times) / leads * 1000:6.2f} ms/lead {len(times) / leads:5.2f}/lead "
+            f"{statistics.median(times) * 1000:6.2f} ms p50  {key}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaigns", type=int, default=10_000)
@@ -337,6 +363,8 @@ def main() -> int:
             for lead_id in sample[:50]:  # warm the caches and the connection pool
                 distribute_lead(lead_id)
             timings = []
+            if os.environ.get("BENCH_STATEMENTS"):
+                watch_statements(db.engine)
             if os.environ.get("BENCH_PROFILE"):
                 import cProfile
                 import pstats
@@ -346,7 +374,9 @@ def main() -> int:
                 for lead_id in sample[50:150]:
                     distribute_lead(lead_id)
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+                pstats.Stats(profiler).sort_stats(
+                    os.environ.get("BENCH_PROFILE_SORT", "cumulative")
+                ).print_stats(40)
                 sample = sample[150:]
             for lead_id in sample[50:]:
                 began = time.perf_counter()
@@ -371,6 +401,8 @@ def main() -> int:
                 f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'
             )
     total = sum(timings)
+    if STATEMENT_TIMES:
+        print_statement_times(len(timings))
     quantiles = statistics.quantiles(timings, n=100)
     rate = len(timings) / total
     print(f"distributed {len(timings)} leads in {total:.1f} s: {rate:.0f} leads/s per worker")

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import jobs, snapshots
@@ -37,19 +37,30 @@ from marketplace.models import (
     Campaign,
     CampaignStatus,
     CampaignUsage,
+    ConsentRecord,
     Lead,
     LeadMagnet,
     LeadStatus,
-    LedgerEntry,
-    LedgerKind,
+    MagnetKind,
     Organization,
     Sale,
     SaleSource,
+    Sector,
     UsagePeriod,
     campaign_sectors,
     utcnow,
 )
 from marketplace.scoring import score_lead
+from marketplace.selling import (
+    DAILY_CAP,
+    MONTHLY_BUDGET,
+    MONTHLY_CAP,
+    SaleAttempt,
+    known_limit,
+    periods,
+    sale_label,
+    write_sale,
+)
 from marketplace.validation import french_department
 
 log = logging.getLogger(__name__)
@@ -64,6 +75,69 @@ class Verdict:
     reason: str
 
 
+@dataclass(frozen=True)
+class LeadFacts:
+    """What distribution needs beyond the lead's own row, read with it in one query."""
+
+    parent_sector_id: int | None
+    sector_slug: str
+    kind: MagnetKind
+    partner_list_id: int | None
+    share_bps: int
+
+
+LEAD_COLUMNS = (
+    "id",
+    "status",
+    "publisher_id",
+    "sector_id",
+    "max_buyers",
+    "sales_count",
+    "sold_exclusively",
+    "score",
+    "email_hash",
+    "phone_hash",
+    "phone",
+    "company",
+    "company_size",
+    "budget",
+    "timeframe",
+    "postcode",
+    "country",
+    "message",
+    "created_at",
+    "distribute_after",
+)
+
+
+def _lock_lead(lead_id: int) -> tuple[SimpleNamespace, LeadFacts] | None:
+    """The lead's columns that matching reads, its row locked ``FOR NO KEY UPDATE``,
+    with its sector, magnet kind, consent partner list and publisher share: one
+    round trip, and no ORM object to track (its row is written once, at the end)."""
+    leads = Lead.__table__
+    row = db.session.execute(
+        select(
+            *(leads.c[name] for name in LEAD_COLUMNS),
+            Sector.parent_id.label("parent_sector_id"),
+            Sector.slug.label("sector_slug"),
+            LeadMagnet.kind.label("kind"),
+            ConsentRecord.partner_list_id.label("partner_list_id"),
+            Organization.revenue_share_bps.label("share_bps"),
+        )
+        .join(Sector, Sector.id == leads.c.sector_id)
+        .join(LeadMagnet, LeadMagnet.id == leads.c.magnet_id)
+        .join(Organization, Organization.id == leads.c.publisher_id)
+        .outerjoin(ConsentRecord, ConsentRecord.lead_id == leads.c.id)
+        .where(leads.c.id == lead_id)
+        .with_for_update(of=leads, key_share=True)
+    ).first()
+    if row is None:
+        return None
+    values = row._asdict()
+    facts = LeadFacts(*(values.pop(name) for name in LeadFacts.__dataclass_fields__))
+    return SimpleNamespace(**values), facts
+
+
 def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
     """Score a pending lead and sell it to the best eligible campaigns. Idempotent.
 
@@ -71,87 +145,122 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
     pending: a retried job changes nothing).
     """
     now = now or utcnow()
-    lead = db.session.scalar(select(Lead).where(Lead.id == lead_id).with_for_update(key_share=True))
-    if lead is None or lead.status is not LeadStatus.PENDING:
+    locked = _lock_lead(lead_id)
+    if locked is None or locked[0].status is not LeadStatus.PENDING:
         db.session.rollback()
         return []
-    if lead.score is None:
-        score = score_lead(lead)
-        lead.score, lead.temperature, lead.score_explanation = (
-            score.value,
-            score.temperature,
-            score.explanation,
-        )
-
+    lead, facts = locked
     if lead.distribute_after is not None and lead.distribute_after > now:
         db.session.rollback()  # waiting for a campaign's opening hours
         return []
+    changes = {}
+    if lead.score is None:
+        score = score_lead(lead, facts.kind)
+        lead.score = score.value
+        changes.update(
+            score=score.value,
+            temperature=score.temperature,
+            score_explanation=score.explanation,
+        )
     lock_person(lead)
-    campaigns = candidate_campaigns(lead)
-    by_id = {campaign.id: campaign for campaign in campaigns}
-    verdicts = judge(lead, campaigns, now)
+    campaigns = candidate_campaigns(lead, facts.parent_sector_id)
+    verdicts = judge(
+        lead,
+        campaigns,
+        now,
+        kind=facts.kind,
+        allowed=partner_ids(facts.partner_list_id) if facts.partner_list_id else frozenset(),
+        read_usage=False,
+    )
     outcome = {v.campaign_id: v.reason for v in verdicts}
-    eligible = rank([by_id[v.campaign_id] for v in verdicts if v.eligible])
-    sale_ids = []
-    share_bps = _share_bps(lead.publisher_id) if eligible else 0
+    eligible = rank([c for c, v in zip(campaigns, verdicts, strict=True) if v.eligible])
+    sold = _sell_to_best(lead, facts, eligible, outcome, now)
+    changes["distribution_log"] = decision_log(now, campaigns, outcome)
+    waiting_until = None if sold else _opening_to_wait_for(lead, campaigns, outcome, now)
+    if waiting_until is not None:
+        changes["distribute_after"] = waiting_until
+    else:
+        changes.update(
+            status=LeadStatus.DISTRIBUTED if lead.sales_count else LeadStatus.UNSOLD,
+            distributed_at=now,
+            distribute_after=None,
+        )
+    leads = Lead.__table__
+    db.session.execute(update(leads).where(leads.c.id == lead.id).values(**changes))
+    db.session.commit()
+    log.info("lead %s distributed: %d sale(s)", lead_id, len(sold))
+    for sale_id, campaign in sold:
+        if campaign.pushes:
+            _start_delivery(sale_id)
+    return [sale_id for sale_id, _ in sold]
+
+
+def _sell_to_best(lead: Lead, facts: LeadFacts, eligible: list, outcome: dict, now: datetime):
+    """Sell to the exclusive winner, or to the ranked campaigns while places are left.
+
+    Caps and budgets are decided here, by the sale statement itself: a campaign
+    that has reached one is skipped (with the cap as its verdict) and the next
+    takes the place. Returns (sale id, campaign) pairs.
+    """
+    label = sale_label(lead.id, facts.sector_slug, now)
     exclusive = choose_exclusive(lead, eligible)
     if exclusive is not None:
-        sale = _sell(
+        sale_id, refusal = _sell(
             lead,
             now,
             buyer_id=exclusive.buyer_id,
             price_cents=offer_cents(exclusive),
             currency=exclusive.currency,
-            share_bps=share_bps,
+            share_bps=facts.share_bps,
+            label=label,
             campaign=exclusive,
             exclusive=True,
         )
-        if sale is not None:
+        if sale_id is not None:
             outcome[exclusive.id] = "sold_exclusive"
-            sale_ids.append(sale)
-            eligible = []
-        else:
-            outcome[exclusive.id] = "cap_reached_meanwhile"
-            eligible = [campaign for campaign in eligible if campaign is not exclusive]
+            return [(sale_id, exclusive)]
+        outcome[exclusive.id] = refusal
+        eligible = [campaign for campaign in eligible if campaign is not exclusive]
+    sold = []
     for campaign in eligible:
         if lead.sales_count >= lead.max_buyers:
             outcome[campaign.id] = "no_place_left"
             continue
-        sale = _sell(
+        sale_id, refusal = _sell(
             lead,
             now,
             buyer_id=campaign.buyer_id,
             price_cents=campaign.price_cents,
             currency=campaign.currency,
-            share_bps=share_bps,
+            share_bps=facts.share_bps,
+            label=label,
             campaign=campaign,
         )
-        if sale is None:
-            outcome[campaign.id] = "cap_reached_meanwhile"
+        if sale_id is None:
+            outcome[campaign.id] = refusal
         else:
             outcome[campaign.id] = "sold"
-            sale_ids.append(sale)
-    lead.distribution_log = [
-        {
-            "at": now.isoformat(),
-            "campaign_id": campaign.id,
-            "buyer_id": campaign.buyer_id,
-            "price_cents": campaign.price_cents,
-            "verdict": outcome[campaign.id],
-        }
-        for campaign in campaigns
-    ]
-    if not sale_ids and _wait_for_opening(lead, campaigns, outcome, now):
-        db.session.commit()
-        return []
-    lead.status = LeadStatus.DISTRIBUTED if lead.sales_count else LeadStatus.UNSOLD
-    lead.distributed_at = now
-    lead.distribute_after = None
-    db.session.commit()
-    log.info("lead %s distributed: %d sale(s)", lead_id, len(sale_ids))
-    for sale_id in sale_ids:
-        _start_delivery(sale_id)
-    return sale_ids
+            sold.append((sale_id, campaign))
+    return sold
+
+
+SOLD_VERDICTS = ("sold_exclusive", "sold")
+
+
+def decision_log(now: datetime, campaigns: list, outcome: dict) -> dict:
+    """Every campaign considered, grouped by verdict: compact enough to write with
+    each lead (a lead has hundreds of candidates), complete enough to explain it."""
+    by_verdict: dict[str, list[int]] = {}
+    for campaign in campaigns:
+        by_verdict.setdefault(outcome[campaign.id], []).append(campaign.id)
+    return {"at": now.isoformat(), "verdicts": by_verdict}
+
+
+def logged_verdicts(lead: Lead) -> list[tuple[str, list[int]]]:
+    """The lead's decision log as (verdict, campaign ids), the sales first."""
+    verdicts = (lead.distribution_log or {}).get("verdicts", {})
+    order = {verdict: n for n, verdict in enumerate(SOLD_VERDICTS)}
+    return sorted(verdicts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
 
 
 def _start_delivery(sale_id: int) -> None:
@@ -205,8 +314,8 @@ def lock_person(lead: Lead) -> None:
     db.session.execute(text(f"SELECT {calls}"), {f"k{n}": key for n, key in enumerate(keys)})
 
 
-def _wait_for_opening(lead: Lead, campaigns, outcome: dict, now: datetime) -> bool:
-    """Keep the lead pending until the first campaign closed now opens, within its freshness."""
+def _opening_to_wait_for(lead, campaigns, outcome: dict, now: datetime) -> datetime | None:
+    """When the first campaign closed now opens, if the lead is still fresh then."""
     openings = [
         opening
         for campaign in campaigns
@@ -215,19 +324,17 @@ def _wait_for_opening(lead: Lead, campaigns, outcome: dict, now: datetime) -> bo
     ]
     fresh_until = lead.created_at + timedelta(days=current_app.config["LEAD_FRESHNESS_DAYS"])
     if not openings or min(openings) > fresh_until:
-        return False
-    lead.distribute_after = min(openings)
-    return True
+        return None
+    return min(openings)
 
 
 @dataclass(frozen=True)
 class CampaignRule:
     """A campaign as matching reads it: its settings, its buyer's name and standing.
 
-    Kept a few seconds per process (snapshots.py) per sector: matching then costs no
-    query for campaigns. What must be exact is checked again when selling: the
-    campaign still active and its buyer in good standing (``_claim_campaign``), its
-    caps and budget (``_consume``).
+    Kept a few seconds per process (snapshots.py): matching then costs no query for
+    campaigns. What must be exact is decided by the sale itself (selling.py): the
+    campaign still active and its buyer in good standing, its caps and budget.
     """
 
     id: int
@@ -251,66 +358,87 @@ class CampaignRule:
     opening_hours: dict
     timezone: str
     last_sold_at: datetime | None
-
-    @property
-    def capped(self) -> bool:
-        return any(
-            limit is not None
-            for limit in (self.daily_cap, self.monthly_cap, self.monthly_budget_cents)
-        )
+    pushes: bool  # delivers by e-mail or webhook, beyond the portal
+    capped: bool  # has a daily or monthly cap or a monthly budget
+    filtered: bool  # has a geography, size, kind or score filter
 
 
-def candidate_campaigns(lead: Lead) -> list[CampaignRule]:
+def candidate_campaigns(lead, parent_sector_id: int | None = None) -> list[CampaignRule]:
     """Active campaigns covering the lead's sector or its parent."""
-    sector_ids = (lead.sector_id, lead.sector.parent_id)
-    return list(
-        snapshots.remembered(
-            "campaign_rules",
-            sector_ids,
-            lambda: _load_rules(sector_ids),
-            seconds=current_app.config["MATCHING_SNAPSHOT_SECONDS"],
-        )
+    if parent_sector_id is None:
+        parent_sector_id = lead.sector.parent_id
+    by_sector = snapshots.remembered(
+        "campaign_rules",
+        "all",
+        _load_rules,
+        seconds=current_app.config["MATCHING_SNAPSHOT_SECONDS"],
     )
+    own = by_sector.get(lead.sector_id, ())
+    parents = by_sector.get(parent_sector_id, ()) if parent_sector_id else ()
+    if not parents:
+        return list(own)
+    seen = {rule.id for rule in own}
+    return [*own, *(rule for rule in parents if rule.id not in seen)]
 
 
-def _load_rules(sector_ids: tuple) -> tuple[CampaignRule, ...]:
+def _load_rules() -> dict[int, tuple[CampaignRule, ...]]:
+    """Every active campaign's rule, by sector covered: one query for all sectors, so
+    that a worker refreshes its copy at once rather than one sector at a time."""
+    sectors_of: dict[int, list[int]] = {}
+    for campaign_id, sector_id in db.session.execute(
+        select(campaign_sectors.c.campaign_id, campaign_sectors.c.sector_id)
+        .join(Campaign, Campaign.id == campaign_sectors.c.campaign_id)
+        .where(Campaign.status == CampaignStatus.ACTIVE)
+    ):
+        sectors_of.setdefault(campaign_id, []).append(sector_id)
     rows = db.session.execute(
         select(Campaign, Organization.name, Organization.billing_status)
         .join(Organization, Organization.id == Campaign.buyer_id)
-        .where(
-            Campaign.status == CampaignStatus.ACTIVE,
-            Campaign.id.in_(
-                select(campaign_sectors.c.campaign_id).where(
-                    campaign_sectors.c.sector_id.in_([s for s in sector_ids if s])
-                )
-            ),
-        )
+        .where(Campaign.status == CampaignStatus.ACTIVE)
     ).all()
-    return tuple(
-        CampaignRule(
-            id=c.id,
-            name=c.name,
-            buyer_id=c.buyer_id,
-            buyer_name=name,
-            buyer_good=standing is BillingStatus.GOOD,
-            price_cents=c.price_cents,
-            currency=c.currency,
-            countries=tuple(c.countries),
-            departments=tuple(c.departments),
-            postcode_prefixes=tuple(c.postcode_prefixes),
-            company_sizes=tuple(c.company_sizes),
-            magnet_kinds=tuple(c.magnet_kinds),
-            min_score=c.min_score,
-            wants_exclusive=c.wants_exclusive,
-            exclusive_price_cents=c.exclusive_price_cents,
-            daily_cap=c.daily_cap,
-            monthly_cap=c.monthly_cap,
-            monthly_budget_cents=c.monthly_budget_cents,
-            opening_hours=dict(c.opening_hours),
-            timezone=c.timezone,
-            last_sold_at=c.last_sold_at,
-        )
-        for c, name, standing in rows
+    by_sector: dict[int, list[CampaignRule]] = {}
+    for c, name, standing in rows:
+        rule = _rule(c, name, standing)
+        for sector_id in sectors_of.get(c.id, ()):
+            by_sector.setdefault(sector_id, []).append(rule)
+    return {sector_id: tuple(rules) for sector_id, rules in by_sector.items()}
+
+
+def _rule(c: Campaign, name: str, standing: BillingStatus) -> CampaignRule:
+    return CampaignRule(
+        id=c.id,
+        name=c.name,
+        buyer_id=c.buyer_id,
+        buyer_name=name,
+        buyer_good=standing is BillingStatus.GOOD,
+        price_cents=c.price_cents,
+        currency=c.currency,
+        countries=tuple(c.countries),
+        departments=tuple(c.departments),
+        postcode_prefixes=tuple(c.postcode_prefixes),
+        company_sizes=tuple(c.company_sizes),
+        magnet_kinds=tuple(c.magnet_kinds),
+        min_score=c.min_score,
+        wants_exclusive=c.wants_exclusive,
+        exclusive_price_cents=c.exclusive_price_cents,
+        daily_cap=c.daily_cap,
+        monthly_cap=c.monthly_cap,
+        monthly_budget_cents=c.monthly_budget_cents,
+        opening_hours=dict(c.opening_hours),
+        timezone=c.timezone,
+        last_sold_at=c.last_sold_at,
+        pushes=bool(c.email_recipients or c.webhook_url),
+        capped=any(
+            limit is not None for limit in (c.daily_cap, c.monthly_cap, c.monthly_budget_cents)
+        ),
+        filtered=bool(
+            c.countries
+            or c.departments
+            or c.postcode_prefixes
+            or c.company_sizes
+            or c.magnet_kinds
+            or c.min_score
+        ),
     )
 
 
@@ -328,28 +456,52 @@ def partner_ids(partner_list_id: int) -> frozenset[int]:
 
 
 def judge(
-    lead: Lead, campaigns: list, now: datetime, *, partners: list[dict] | None = None
+    lead: Lead,
+    campaigns: list,
+    now: datetime,
+    *,
+    partners: list[dict] | None = None,
+    kind: MagnetKind | None = None,
+    allowed: frozenset[int] | None = None,
+    read_usage: bool = True,
 ) -> list[Verdict]:
     """A verdict for each candidate campaign, with the first rule that excluded it.
 
     ``partners`` replaces the lead's consent snapshot for a lead not yet captured
-    (an estimate), which has no person to dedupe against either.
+    (an estimate), which has no person to dedupe against either. ``kind`` and
+    ``allowed`` (the partner ids of its consent) spare the lookups when the caller
+    read them with the lead. Without ``read_usage`` (distribution), caps and
+    budgets are left to the sale statement, which decides them exactly, except
+    those this process already saw reached.
     """
-    if partners is None:
-        allowed = partner_ids(lead.consent.partner_list_id) if lead.consent else frozenset()
-        buyers_with_person = buyers_who_bought_person(lead, now)
-    else:
+    if partners is not None:
         allowed = frozenset(partner.get("id") for partner in partners)
         buyers_with_person = set()
-    kind = lead.magnet.kind
+    else:
+        if allowed is None:
+            allowed = partner_ids(lead.consent.partner_list_id) if lead.consent else frozenset()
+        buyers_with_person = buyers_who_bought_person(lead, now)
+    if kind is None:
+        kind = lead.magnet.kind
+    kind = getattr(kind, "value", kind)
     reasons = {}
     for campaign in campaigns:
-        reasons[campaign.id] = _static_exclusion(lead, kind, campaign, allowed, buyers_with_person)
+        # The checks that cost nothing first: most campaigns have no filter.
+        if not campaign.buyer_good:
+            reasons[campaign.id] = "buyer_billing_standing"
+        elif campaign.buyer_id not in allowed:
+            reasons[campaign.id] = "not_in_consent_partner_list"
+        elif campaign.buyer_id in buyers_with_person:
+            reasons[campaign.id] = "buyer_already_has_this_person"
+        elif campaign.filtered:
+            reasons[campaign.id] = filter_reason(campaign, lead, kind)
+        else:
+            reasons[campaign.id] = None
     # Usage is read only for the capped campaigns still in the running.
     capped = [c for c in campaigns if reasons[c.id] is None and c.capped]
-    usage = _usage_by_campaign(capped, now)
+    usage = _usage_by_campaign(capped, now) if read_usage else None
     for campaign in campaigns:
-        if reasons[campaign.id] is None:
+        if reasons[campaign.id] is None and (campaign.capped or campaign.opening_hours):
             reasons[campaign.id] = _dynamic_exclusion(campaign, usage, now)
     return [Verdict(c.id, reasons[c.id] is None, reasons[c.id] or "eligible") for c in campaigns]
 
@@ -464,27 +616,22 @@ def sector_ids_with_children(sector_ids: list[int]) -> list[int]:
     return sorted(set(sector_ids) | set(children))
 
 
-def _static_exclusion(lead, kind, campaign, allowed, buyers_with_person) -> str | None:
-    if not campaign.buyer_good:
-        return "buyer_billing_standing"
-    if campaign.buyer_id not in allowed:
-        return "not_in_consent_partner_list"
-    if campaign.buyer_id in buyers_with_person:
-        return "buyer_already_has_this_person"
-    return filter_reason(campaign, lead, kind)
-
-
-def _dynamic_exclusion(campaign, usage, now) -> str | None:
-    day, month = usage.get(campaign.id, ((0, 0), (0, 0)))
-    if campaign.daily_cap is not None and day[0] >= campaign.daily_cap:
-        return "daily_cap_reached"
-    if campaign.monthly_cap is not None and month[0] >= campaign.monthly_cap:
-        return "monthly_cap_reached"
-    if (
-        campaign.monthly_budget_cents is not None
-        and month[1] + campaign.price_cents > campaign.monthly_budget_cents
-    ):
-        return "monthly_budget_reached"
+def _dynamic_exclusion(campaign, usage: dict | None, now) -> str | None:
+    if usage is None:
+        reached = known_limit(campaign, campaign.price_cents, now) if campaign.capped else None
+        if reached is not None:
+            return reached
+    else:
+        day, month = usage.get(campaign.id, ((0, 0), (0, 0)))
+        if campaign.daily_cap is not None and day[0] >= campaign.daily_cap:
+            return DAILY_CAP
+        if campaign.monthly_cap is not None and month[0] >= campaign.monthly_cap:
+            return MONTHLY_CAP
+        if (
+            campaign.monthly_budget_cents is not None
+            and month[1] + campaign.price_cents > campaign.monthly_budget_cents
+        ):
+            return MONTHLY_BUDGET
     # Last, so that a campaign excluded only by its hours is one worth waiting for.
     if not is_open(campaign, now):
         return "closed_now"
@@ -505,18 +652,12 @@ def buyers_who_bought_person(lead: Lead, now: datetime) -> set[int]:
     )
 
 
-def _periods(campaign, now: datetime) -> tuple[date, date]:
-    """The campaign's current day and month, in its own timezone."""
-    local_day = now.astimezone(ZoneInfo(campaign.timezone)).date()
-    return local_day, local_day.replace(day=1)
-
-
 def _usage_by_campaign(campaigns: list, now: datetime) -> dict[int, tuple]:
     if not campaigns:
         return {}
     wanted = {}
     for campaign in campaigns:
-        day, month = _periods(campaign, now)
+        day, month = periods(campaign, now)
         wanted[(campaign.id, UsagePeriod.DAY, day)] = 0
         wanted[(campaign.id, UsagePeriod.MONTH, month)] = 1
     rows = db.session.execute(
@@ -539,82 +680,6 @@ def _usage_by_campaign(campaigns: list, now: datetime) -> dict[int, tuple]:
     return {key: tuple(value) for key, value in usage.items()}
 
 
-def _dialect():
-    return postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-
-
-def _consume(campaign, price_cents: int, now: datetime) -> bool:
-    """Take one lead and its price from the campaign's day and month, if they have room.
-
-    One upsert per period: a new row takes the first lead; an existing one is
-    updated only while under its cap and budget, which the database checks in the
-    same statement, so concurrent workers cannot pass them.
-    """
-    day, month = _periods(campaign, now)
-    limits = (
-        (UsagePeriod.DAY, day, campaign.daily_cap, None),
-        (UsagePeriod.MONTH, month, campaign.monthly_cap, campaign.monthly_budget_cents),
-    )
-    table = CampaignUsage.__table__
-    taken = []
-    for period, start, cap, budget in limits:
-        statement = (
-            _dialect()
-            .insert(table)
-            .values(
-                campaign_id=campaign.id,
-                period=period,
-                period_start=start,
-                leads=1,
-                spent_cents=price_cents,
-            )
-        )
-        room = []
-        if cap is not None:
-            room.append(table.c.leads < cap)
-        if budget is not None:
-            room.append(table.c.spent_cents + price_cents <= budget)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.campaign_id, table.c.period, table.c.period_start],
-            set_={"leads": table.c.leads + 1, "spent_cents": table.c.spent_cents + price_cents},
-            where=and_(*room) if room else None,
-        ).returning(table.c.leads)
-        if db.session.execute(statement).first() is None:
-            for done_period, done_start in taken:  # give back what was taken
-                db.session.execute(
-                    update(table)
-                    .where(
-                        table.c.campaign_id == campaign.id,
-                        table.c.period == done_period,
-                        table.c.period_start == done_start,
-                    )
-                    .values(leads=table.c.leads - 1, spent_cents=table.c.spent_cents - price_cents)
-                )
-            return False
-        taken.append((period, start))
-    return True
-
-
-def _claim_campaign(campaign, now: datetime) -> bool:
-    """The campaign is still active and its buyer in good standing: mark it served now."""
-    campaigns = Campaign.__table__
-    claimed = db.session.execute(
-        update(campaigns)
-        .where(
-            campaigns.c.id == campaign.id,
-            campaigns.c.status == CampaignStatus.ACTIVE.value,
-            select(Organization.id)
-            .where(
-                Organization.id == campaigns.c.buyer_id,
-                Organization.billing_status == BillingStatus.GOOD,
-            )
-            .exists(),
-        )
-        .values(last_sold_at=now)
-    )
-    return claimed.rowcount == 1
-
-
 def _sell(
     lead: Lead,
     now: datetime,
@@ -623,63 +688,36 @@ def _sell(
     price_cents: int,
     currency: str,
     share_bps: int,
+    label: str,
     campaign=None,
     exclusive: bool = False,
     source: SaleSource = SaleSource.CAMPAIGN,
-) -> int | None:
-    """One sale inside the lead's transaction: its id, or None when a place, the
-    campaign or one of its caps is gone (what the attempt took is given back).
-
-    The place is taken by a conditional update: a shared sale needs a place left and
-    no exclusive sale; an exclusive one needs no sale at all and closes the lead.
-    """
-    lead_table = Lead.__table__
-    places = update(lead_table).where(
-        lead_table.c.id == lead.id, lead_table.c.sold_exclusively.is_(False)
-    )
-    if exclusive:
-        places = places.where(lead_table.c.sales_count == 0).values(
-            sales_count=lead_table.c.sales_count + 1, sold_exclusively=True
-        )
-    else:
-        places = places.where(lead_table.c.sales_count < lead_table.c.max_buyers).values(
-            sales_count=lead_table.c.sales_count + 1
-        )
-    if db.session.execute(places).rowcount != 1:
-        return None  # nothing written
-    if campaign is not None and not (
-        _claim_campaign(campaign, now)
-        and (not campaign.capped or _consume(campaign, price_cents, now))
-    ):
-        # Give the place back. A usage counter consumed for the day when the month then
-        # refused is given back inside _consume; a stamped last_sold_at is harmless.
-        db.session.execute(
-            update(lead_table)
-            .where(lead_table.c.id == lead.id)
-            .values(sales_count=lead_table.c.sales_count - 1, sold_exclusively=False)
-        )
-        return None
-    sale_id = db.session.execute(
-        insert(Sale.__table__)
-        .values(
+) -> tuple[int | None, str | None]:
+    """One sale inside the lead's transaction (selling.py): (its id, None), or
+    (None, why not) with nothing kept."""
+    sale_id, refusal = write_sale(
+        SaleAttempt(
             lead_id=lead.id,
+            publisher_id=lead.publisher_id,
             buyer_id=buyer_id,
-            campaign_id=campaign.id if campaign is not None else None,
-            source=source,
-            exclusive=exclusive,
             price_cents=price_cents,
             currency=currency,
-            created_at=now,
-            rating_reasons=[],
-            first_viewed_at=None,
-        )
-        .returning(Sale.__table__.c.id)
-    ).scalar_one()
-    _book(sale_id, lead, buyer_id, price_cents, currency, share_bps, now)
-    # Mirror the database without marking the row dirty for a second write.
-    set_committed_value(lead, "sales_count", lead.sales_count + 1)
-    set_committed_value(lead, "sold_exclusively", exclusive)
-    return sale_id
+            earning_cents=price_cents * share_bps // 10_000,
+            label=label,
+            campaign=campaign,
+            exclusive=exclusive,
+            source=source,
+        ),
+        now,
+    )
+    if sale_id is not None and isinstance(lead, Lead):
+        # Mirror the database without marking the row dirty for a second write.
+        set_committed_value(lead, "sales_count", lead.sales_count + 1)
+        set_committed_value(lead, "sold_exclusively", exclusive)
+    elif sale_id is not None:
+        lead.sales_count += 1
+        lead.sold_exclusively = exclusive
+    return sale_id, refusal
 
 
 def sell(
@@ -692,65 +730,20 @@ def sell(
     source: SaleSource,
 ) -> int | None:
     """A sale outside distribution (the catalogue), through the same guarded path."""
-    return _sell(
+    sale_id, _refusal = _sell(
         lead,
         now,
         buyer_id=buyer_id,
         price_cents=price_cents,
         currency=currency,
         share_bps=_share_bps(lead.publisher_id),
+        label=sale_label(lead.id, lead.sector.slug, now),
         source=source,
     )
+    return sale_id
 
 
 def _share_bps(publisher_id: int) -> int:
     return db.session.scalar(
         select(Organization.revenue_share_bps).where(Organization.id == publisher_id)
-    )
-
-
-def _book(
-    sale_id: int,
-    lead: Lead,
-    buyer_id: int,
-    price_cents: int,
-    currency: str,
-    share_bps: int,
-    now: datetime,
-) -> None:
-    """The buyer's debit and the publisher's earning for a sale."""
-    earning = price_cents * share_bps // 10_000
-    label = f"Lead #{lead.id} - {lead.sector.slug} - {now.date().isoformat()}"
-    entries = [
-        {
-            "entry_key": f"sale:{sale_id}:debit",
-            "organization_id": buyer_id,
-            "kind": LedgerKind.SALE_DEBIT,
-            "amount_cents": -price_cents,
-        },
-    ]
-    if earning:
-        entries.append(
-            {
-                "entry_key": f"sale:{sale_id}:earning",
-                "organization_id": lead.publisher_id,
-                "kind": LedgerKind.PUBLISHER_EARNING,
-                "amount_cents": earning,
-            }
-        )
-    db.session.execute(
-        insert(LedgerEntry.__table__),
-        [
-            {
-                **entry,
-                "currency": currency,
-                "sale_id": sale_id,
-                "dispute_id": None,
-                "description": label,
-                "created_at": now,
-                "stripe_object_id": None,
-                "mirrored_at": None,
-            }
-            for entry in entries
-        ],
     )

@@ -34,10 +34,10 @@ class Score:
     explanation: list[dict]
 
 
-def score_lead(lead: Lead) -> Score:
-    parts: list[tuple[str, int]] = [
-        ("intent:" + lead.magnet.kind.value, INTENT_POINTS[lead.magnet.kind])
-    ]
+def score_lead(lead: Lead, kind: MagnetKind | None = None) -> Score:
+    """``kind``: the lead's magnet kind, when the caller already has it."""
+    kind = MagnetKind(kind or lead.magnet.kind)
+    parts: list[tuple[str, int]] = [("intent:" + kind.value, INTENT_POINTS[kind])]
     if lead.phone:
         parts.append(("phone_given", 10))
     if lead.company:

@@ -43,6 +43,26 @@ def remembered(
     return value
 
 
+def note(kind: str, key: Hashable, value, seconds: float) -> None:
+    """Keep ``value`` for (kind, key) for ``seconds`` (nothing when copies are off)."""
+    if current_app.config["SNAPSHOT_SECONDS"] <= 0 or seconds <= 0:
+        return
+    with _lock:
+        cache = _caches.get(kind)
+        if cache is None or cache.ttl != seconds:
+            cache = _caches[kind] = TTLCache(maxsize=100_000, ttl=seconds)
+        cache[key] = value
+
+
+def recall(kind: str, key: Hashable, default=None):
+    """What ``note`` kept for (kind, key), while fresh."""
+    cache = _caches.get(kind)
+    if cache is None:
+        return default
+    with _lock:
+        return cache.get(key, default)
+
+
 def forget_all() -> None:
     """Drop every copy (tests, and after a change that must show at once in this process)."""
     with _lock:

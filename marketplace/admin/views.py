@@ -11,7 +11,7 @@ from marketplace import audit
 from marketplace.auth.decorators import admin_required
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.matching import candidate_campaigns, judge
+from marketplace.matching import candidate_campaigns, judge, logged_verdicts
 from marketplace.models import Campaign, Lead, LeadStatus, OutboxMail, Sale, utcnow
 
 blueprint = Blueprint("admin", __name__)
@@ -69,6 +69,8 @@ def lead(lead_id: int):
         lead=found,
         sales=sales,
         verdicts=[(by_id[v.campaign_id], v) for v in verdicts],
+        logged_verdicts=logged_verdicts(found),
+        campaigns_by_id=by_id,
         Campaign=Campaign,
     )
 

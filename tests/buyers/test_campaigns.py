@@ -183,7 +183,7 @@ def test_a_lead_waits_for_the_opening_hours_then_is_sold():
     lead = db.session.get(Lead, captured.lead_id)
     assert lead.status is LeadStatus.PENDING
     assert lead.distribute_after == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 09:00 Paris
-    assert lead.distribution_log[0]["verdict"] == "closed_now"
+    assert lead.distribution_log["verdicts"] == {"closed_now": [campaign.id]}
     assert distribute_lead(captured.lead_id, now=sunday_night) == []  # still waiting
 
     monday_morning = datetime(2026, 11, 23, 8, 5, tzinfo=UTC)
@@ -191,12 +191,9 @@ def test_a_lead_waits_for_the_opening_hours_then_is_sold():
     assert len(sold) == 1
     lead = db.session.get(Lead, captured.lead_id)
     assert lead.status is LeadStatus.DISTRIBUTED and lead.distribute_after is None
-    assert lead.distribution_log[0] == {
+    assert lead.distribution_log == {
         "at": monday_morning.isoformat(),
-        "campaign_id": campaign.id,
-        "buyer_id": campaign.buyer_id,
-        "price_cents": 5000,
-        "verdict": "sold",
+        "verdicts": {"sold": [campaign.id]},
     }
     assert sweep_pending_leads() == 0
 

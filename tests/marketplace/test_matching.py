@@ -236,8 +236,7 @@ def test_an_exclusive_offer_above_the_shared_total_takes_the_lead_alone():
         )
         == 20000
     )
-    verdicts = {entry["campaign_id"]: entry["verdict"] for entry in lead.distribution_log}
-    assert verdicts[rich.id] == "sold_exclusive"
+    assert lead.distribution_log["verdicts"]["sold_exclusive"] == [rich.id]
 
 
 def test_an_exclusive_offer_below_the_shared_total_loses_to_shared_sales():
