@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -9,7 +10,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
-from marketplace.models import Organization, OrganizationKind, User, UserRole, utcnow
+from marketplace.models import (
+    BillingStatus,
+    Organization,
+    OrganizationKind,
+    User,
+    UserRole,
+    utcnow,
+)
 
 # Checked against when the e-mail is unknown, so a wrong e-mail costs the same time
 # as a wrong password and does not reveal which accounts exist.
@@ -43,7 +51,13 @@ def sign_up(
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise EmailTaken()
     organization = Organization(
-        kind=kind, name=company_name.strip(), revenue_share_bps=revenue_share_bps
+        kind=kind,
+        name=company_name.strip(),
+        revenue_share_bps=revenue_share_bps,
+        # With Stripe configured, a buyer receives leads once it can pay for them.
+        billing_status=BillingStatus.NO_PAYMENT_METHOD
+        if kind is OrganizationKind.BUYER and current_app.config.get("STRIPE_API_KEY")
+        else BillingStatus.GOOD,
     )
     user = User(
         organization=organization,

@@ -118,6 +118,8 @@ def worker_app() -> Flask:
 PERIODIC_JOBS = [
     ("marketplace.capture.service:sweep_pending_leads", 60),
     ("marketplace.delivery:send_due_deliveries", 60),
+    # The Stripe mirror of the ledger (does nothing while Stripe is not configured).
+    ("billing.mirror:mirror_ledger", 60),
 ]
 
 

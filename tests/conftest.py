@@ -268,3 +268,61 @@ def chromium_path():
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
     return shutil.which("chromium") or CHROMIUM
+
+
+LOCALSTRIPE = (
+    "import sys\n"
+    "from aiohttp import web\n"
+    "from localstripe.server import app\n"
+    "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n"
+)
+
+
+@pytest.fixture(scope="session")
+def localstripe_url():
+    """A localstripe server (the fake Stripe of field-notes.md) on a free loopback port."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", LOCALSTRIPE, str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("localstripe did not start")
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
+
+
+@pytest.fixture
+def stripe_on(app, localstripe_url):
+    """Stripe configured for this test, against localstripe; off again afterwards."""
+    saved = {key: app.config.get(key) for key in STRIPE_KEYS}
+    app.config.update(
+        STRIPE_API_KEY="sk_test_marketplace",
+        STRIPE_API_BASE=localstripe_url,
+        STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+    )
+    yield localstripe_url
+    app.config.update(saved)
+
+
+STRIPE_KEYS = ("STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET")

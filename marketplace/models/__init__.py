@@ -1,5 +1,6 @@
 """The domain model of domain.md, one module per aggregate."""
 
+from marketplace.models.billing import StripeEvent
 from marketplace.models.campaigns import (
     Campaign,
     CampaignStatus,
@@ -91,6 +92,7 @@ __all__ = [
     "Sale",
     "SaleSource",
     "Sector",
+    "StripeEvent",
     "SuppressionEntry",
     "Temperature",
     "UsagePeriod",

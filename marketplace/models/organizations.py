@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
-from marketplace.models.types import UTCDateTime, str_enum, utcnow
+from marketplace.models.types import JSONType, UTCDateTime, str_enum, utcnow
 
 
 class OrganizationKind(enum.StrEnum):
@@ -54,6 +54,14 @@ class Organization(db.Model):
     # Publishers are approved by an admin before their leads are sold (domain.md).
     approved: Mapped[bool] = mapped_column(default=True)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A buyer's billing details (issue 6): what its invoices are addressed to.
+    billing_email: Mapped[str | None] = mapped_column(String(254))
+    billing_address: Mapped[dict] = mapped_column(JSONType, default=dict)
+    stripe_payment_method_id: Mapped[str | None] = mapped_column(String(64))
+    # Unbilled debits above this are invoiced at once, not at the month's end.
+    invoice_threshold_cents: Mapped[int] = mapped_column(default=50_000)
+    # Set by an admin: the buyer is held once its unpaid total passes it.
+    credit_limit_cents: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organization")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -78,6 +78,9 @@ class LedgerKind(enum.StrEnum):
     PAYOUT = "payout"
 
 
+UNMIRRORED = "stripe_object_id IS NULL AND kind IN ('sale_debit', 'dispute_credit')"
+
+
 class LedgerEntry(db.Model):
     """An append-only money movement, in signed integer cents.
 
@@ -91,6 +94,13 @@ class LedgerEntry(db.Model):
     __table_args__ = (
         CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
         Index("ix_ledger_entries_organization_id_created_at", "organization_id", "created_at"),
+        # The Stripe mirror's backlog: the buyer entries not yet on Stripe.
+        Index(
+            "ix_ledger_entries_unmirrored",
+            "organization_id",
+            postgresql_where=text(UNMIRRORED),
+            sqlite_where=text(UNMIRRORED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,6 +121,9 @@ class LedgerEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The Stripe object mirroring this entry, once mirrored (billing/).
     stripe_object_id: Mapped[str | None] = mapped_column(String(64))
+    # Set before the Stripe call: an entry with it and no stripe_object_id may have
+    # reached Stripe, so a retry looks for its object there before creating one.
+    mirror_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mirrored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organization: Mapped[Organization] = relationship()

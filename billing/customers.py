@@ -1,0 +1,109 @@
+"""A buyer's billing details, its Stripe customer and its payment method."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from billing import stripe_gateway
+from billing.stripe_gateway import BillingDetails, StripeUnavailable
+from marketplace.extensions import db
+from marketplace.models import BillingStatus, Organization
+
+log = logging.getLogger(__name__)
+
+
+class NotABuyer(Exception):
+    pass
+
+
+def _buyer(organization_id: int) -> Organization:
+    organization = db.session.get(Organization, organization_id)
+    if organization is None or not organization.is_buyer:
+        raise NotABuyer()
+    return organization
+
+
+def details_of(organization: Organization) -> BillingDetails | None:
+    """What a Stripe customer is made from; None until the buyer has given it."""
+    if not organization.billing_email:
+        return None
+    return BillingDetails(
+        organization_id=organization.id,
+        name=organization.name,
+        email=organization.billing_email,
+        address=dict(organization.billing_address or {}),
+        vat_number=organization.vat_number,
+    )
+
+
+def save_billing_details(
+    organization_id: int,
+    *,
+    company_name: str,
+    email: str,
+    address: dict,
+    vat_number: str | None,
+) -> Organization:
+    """Store the details (committed first: they are ours), then mirror them to Stripe
+    when it is configured; if Stripe is down the mirror job makes the customer later."""
+    organization = _buyer(organization_id)
+    organization.name = company_name
+    organization.billing_email = email
+    organization.billing_address = address
+    organization.vat_number = vat_number
+    db.session.commit()
+    if stripe_gateway.configured():
+        try:
+            ensure_customer(organization_id)
+        except StripeUnavailable as error:
+            log.warning("buyer %s: Stripe customer not saved yet: %s", organization_id, error)
+    return organization
+
+
+def ensure_customer(organization_id: int) -> str | None:
+    """The buyer's Stripe customer id, created (or updated) from its details; None
+    while the buyer has given no billing details."""
+    organization = _buyer(organization_id)
+    details = details_of(organization)
+    if details is None:
+        return None
+    if organization.stripe_customer_id:
+        stripe_gateway.update_customer(organization.stripe_customer_id, details)
+        return organization.stripe_customer_id
+    customer_id = stripe_gateway.create_customer(details)
+    organization.stripe_customer_id = customer_id
+    db.session.commit()
+    return customer_id
+
+
+def add_payment_method(organization_id: int, payment_method_id: str) -> str:
+    """Attach a payment method (a card or a SEPA mandate collected by Stripe.js, or a
+    test method) as the buyer's default; a buyer held only for lack of one is good
+    again. Raises StripeRefused, StripeUnavailable, or ValueError without details."""
+    customer_id = ensure_customer(organization_id)
+    if customer_id is None:
+        raise ValueError("billing details come first")
+    attached = stripe_gateway.attach_payment_method(customer_id, payment_method_id)
+    payment_method_set(organization_id, attached)
+    db.session.commit()
+    return attached
+
+
+def payment_method_set(organization_id: int, payment_method_id: str) -> str:
+    """Record the default payment method (no commit: the caller's transaction)."""
+    organization = db.session.get(Organization, organization_id, with_for_update=True)
+    organization.stripe_payment_method_id = payment_method_id
+    if organization.billing_status is BillingStatus.NO_PAYMENT_METHOD:
+        organization.billing_status = BillingStatus.GOOD
+        return f"buyer {organization_id}: payment method set, in good standing"
+    return f"buyer {organization_id}: payment method set"
+
+
+def buyer_of_customer(customer_id: str | None) -> Organization | None:
+    if not customer_id:
+        return None
+    return db.session.scalar(
+        select(Organization).where(Organization.stripe_customer_id == customer_id)
+    )

@@ -1,0 +1,159 @@
+"""``POST /billing/stripe/webhook``: Stripe's events, verified, each processed once.
+
+The event row (unique Stripe event id) and what the event changes are committed in
+one transaction: a repeated event finds its row and changes nothing; two deliveries
+of one event at once meet on the unique index.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from billing import customers, stripe_gateway
+from marketplace.extensions import db
+from marketplace.models import (
+    BillingStatus,
+    LedgerEntry,
+    LedgerKind,
+    Organization,
+    StripeEvent,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("billing_webhooks", __name__)
+
+MAX_PAYLOAD = 512 * 1024
+
+
+@blueprint.route("/billing/stripe/webhook", methods=["POST"])
+def stripe_webhook():
+    if (request.content_length or 0) > MAX_PAYLOAD:
+        return _error("payload_too_large", "The event is larger than 512 KB."), 413
+    try:
+        event = stripe_gateway.verified_event(
+            request.get_data(), request.headers.get("Stripe-Signature")
+        )
+    except ValueError:
+        return _error("bad_signature", "The Stripe-Signature header does not verify."), 400
+    processed, outcome = process_event(event)
+    return jsonify({"received": True, "processed": processed, "outcome": outcome})
+
+
+def _error(code: str, message: str):
+    return jsonify({"error": {"code": code, "message": message, "fields": {}}})
+
+
+def process_event(event: dict) -> tuple[bool, str]:
+    """(True, what it did) the first time an event is seen; (False, ...) after."""
+    event_id = str(event.get("id") or "")
+    if not event_id:
+        return False, "no event id"
+    if db.session.scalar(select(StripeEvent.id).where(StripeEvent.event_id == event_id)):
+        return False, "already processed"
+    data = (event.get("data") or {}).get("object") or {}
+    kind = str(event.get("type") or "")
+    handler = HANDLERS.get(kind)
+    outcome = handler(data) if handler else "ignored: not an event we act on"
+    db.session.add(
+        StripeEvent(
+            event_id=event_id,
+            type=kind[:100],
+            object_id=str(data.get("id") or "")[:255] or None,
+            outcome=outcome[:300],
+        )
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # the same event, delivered twice at once: the other won
+        return False, "already processed"
+    log.info("stripe event %s (%s): %s", event_id, kind, outcome)
+    return True, outcome
+
+
+def _buyer_locked(customer_id) -> Organization | None:
+    buyer = customers.buyer_of_customer(customer_id)
+    if buyer is None:
+        return None
+    return db.session.get(Organization, buyer.id, with_for_update=True)
+
+
+def _invoice_paid(invoice: dict) -> str:
+    buyer = _buyer_locked(invoice.get("customer"))
+    if buyer is None:
+        return "ignored: unknown customer"
+    paid = int(invoice.get("amount_paid") or invoice.get("total") or 0)
+    entry_key = f"stripe:{invoice['id']}:paid"[:80]
+    # Stripe sends invoice.paid and invoice.payment_succeeded for one payment.
+    already = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.entry_key == entry_key))
+    if paid and not already:
+        db.session.add(
+            LedgerEntry(
+                entry_key=entry_key,
+                organization_id=buyer.id,
+                kind=LedgerKind.PAYMENT,
+                amount_cents=paid,
+                currency=str(invoice.get("currency") or "eur").upper(),
+                description=f"Payment of invoice {invoice.get('number') or invoice['id']}",
+                stripe_object_id=invoice["id"],
+                mirrored_at=utcnow(),
+            )
+        )
+    if buyer.billing_status is BillingStatus.PAYMENT_FAILED:
+        buyer.billing_status = BillingStatus.GOOD
+        return f"buyer {buyer.id}: paid {paid} cents, back in good standing"
+    return f"buyer {buyer.id}: paid {paid} cents"
+
+
+def _invoice_payment_failed(invoice: dict) -> str:
+    buyer = _buyer_locked(invoice.get("customer"))
+    if buyer is None:
+        return "ignored: unknown customer"
+    if buyer.billing_status is not BillingStatus.SUSPENDED:
+        buyer.billing_status = BillingStatus.PAYMENT_FAILED
+    return f"buyer {buyer.id}: payment failed, held"
+
+
+def _payment_method_attached(method: dict) -> str:
+    buyer = _buyer_locked(method.get("customer"))
+    if buyer is None:
+        return "ignored: unknown customer"
+    return customers.payment_method_set(buyer.id, method["id"])
+
+
+def _setup_intent_succeeded(intent: dict) -> str:
+    buyer = _buyer_locked(intent.get("customer"))
+    method = intent.get("payment_method")
+    if buyer is None or not method:
+        return "ignored: unknown customer or no payment method"
+    return customers.payment_method_set(buyer.id, method)
+
+
+def _customer_updated(customer: dict) -> str:
+    buyer = _buyer_locked(customer.get("id"))
+    if buyer is None:
+        return "ignored: unknown customer"
+    default = (customer.get("invoice_settings") or {}).get("default_payment_method")
+    if default and default != buyer.stripe_payment_method_id:
+        return customers.payment_method_set(buyer.id, default)
+    return f"buyer {buyer.id}: nothing to change"
+
+
+def _invoice_noted(invoice: dict) -> str:
+    return f"noted invoice {invoice.get('id')}"
+
+
+HANDLERS = {
+    "invoice.paid": _invoice_paid,
+    "invoice.payment_succeeded": _invoice_paid,
+    "invoice.payment_failed": _invoice_payment_failed,
+    "invoice.finalized": _invoice_noted,
+    "payment_method.attached": _payment_method_attached,
+    "setup_intent.succeeded": _setup_intent_succeeded,
+    "customer.updated": _customer_updated,
+}

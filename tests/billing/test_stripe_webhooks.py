@@ -1,0 +1,148 @@
+"""``POST /billing/stripe/webhook``: signature, once-only processing, buyer standing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.models import (
+    BillingStatus,
+    LedgerEntry,
+    LedgerKind,
+    Organization,
+    Sale,
+    StripeEvent,
+)
+from tests import factories
+from tests.conftest import STRIPE_WEBHOOK_SECRET
+
+URL = "/billing/stripe/webhook"
+
+
+def signed(event: dict, secret: str = STRIPE_WEBHOOK_SECRET) -> tuple[bytes, dict]:
+    """The body and the Stripe-Signature header Stripe would send."""
+    payload = json.dumps(event).encode()
+    timestamp = int(time.time())
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
+    return payload, {
+        "Stripe-Signature": f"t={timestamp},v1={digest.hexdigest()}",
+        "Content-Type": "application/json",
+    }
+
+
+def event(event_id: str, kind: str, data: dict) -> dict:
+    return {"id": event_id, "object": "event", "type": kind, "data": {"object": data}}
+
+
+def buyer_with_customer(**kwargs) -> Organization:
+    buyer = factories.BuyerFactory(stripe_customer_id=f"cus_test{secrets.token_hex(6)}", **kwargs)
+    db.session.commit()
+    return buyer
+
+
+def test_a_bad_signature_is_a_400_and_changes_nothing(client, stripe_on):
+    buyer = buyer_with_customer()
+    payload, headers = signed(
+        event(
+            "evt_1", "invoice.payment_failed", {"id": "in_1", "customer": buyer.stripe_customer_id}
+        ),
+        secret="whsec_someone_else",
+    )
+    response = client.post(URL, data=payload, headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_signature"
+    assert client.post(URL, data=payload).status_code == 400  # no header at all
+    assert db.session.get(Organization, buyer.id).billing_status is BillingStatus.GOOD
+    assert db.session.scalar(select(func.count(StripeEvent.id))) == 0
+
+
+def test_a_failed_payment_holds_the_buyer_and_a_paid_invoice_releases_it(client, stripe_on):
+    buyer = buyer_with_customer()
+    factories.campaign(buyer)
+    failed = event(
+        "evt_failed", "invoice.payment_failed", {"id": "in_9", "customer": buyer.stripe_customer_id}
+    )
+    response = client.post(URL, data=signed(failed)[0], headers=signed(failed)[1])
+    assert response.status_code == 200 and response.get_json()["processed"] is True
+    assert db.session.get(Organization, buyer.id).billing_status is BillingStatus.PAYMENT_FAILED
+
+    factories.lead()  # the held buyer's campaign gets nothing
+    assert db.session.scalar(select(func.count(Sale.id))) == 0
+
+    paid = event(
+        "evt_paid",
+        "invoice.paid",
+        {
+            "id": "in_9",
+            "customer": buyer.stripe_customer_id,
+            "amount_paid": 6000,
+            "currency": "eur",
+        },
+    )
+    assert client.post(URL, data=signed(paid)[0], headers=signed(paid)[1]).status_code == 200
+    assert db.session.get(Organization, buyer.id).billing_status is BillingStatus.GOOD
+    payment = db.session.scalar(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.PAYMENT))
+    assert (payment.organization_id, payment.amount_cents, payment.currency) == (
+        buyer.id,
+        6000,
+        "EUR",
+    )
+
+
+def test_the_same_event_twice_is_processed_once(client, stripe_on):
+    buyer = buyer_with_customer()
+    paid = event(
+        "evt_twice",
+        "invoice.paid",
+        {
+            "id": "in_2",
+            "customer": buyer.stripe_customer_id,
+            "amount_paid": 4500,
+            "currency": "eur",
+        },
+    )
+    first = client.post(URL, data=signed(paid)[0], headers=signed(paid)[1]).get_json()
+    second = client.post(URL, data=signed(paid)[0], headers=signed(paid)[1]).get_json()
+    assert (first["processed"], second["processed"]) == (True, False)
+    # invoice.payment_succeeded for the same invoice books no second payment either.
+    succeeded = event("evt_other", "invoice.payment_succeeded", paid["data"]["object"])
+    client.post(URL, data=signed(succeeded)[0], headers=signed(succeeded)[1])
+    payments = select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == LedgerKind.PAYMENT)
+    assert db.session.scalar(payments) == 1
+    assert db.session.scalar(select(func.count(StripeEvent.id))) == 2
+
+
+def test_a_payment_method_set_up_in_stripe_releases_a_buyer_that_had_none(client, stripe_on):
+    buyer = buyer_with_customer(billing_status=BillingStatus.NO_PAYMENT_METHOD)
+    succeeded = event(
+        "evt_si",
+        "setup_intent.succeeded",
+        {"id": "seti_1", "customer": buyer.stripe_customer_id, "payment_method": "pm_123"},
+    )
+    assert (
+        client.post(URL, data=signed(succeeded)[0], headers=signed(succeeded)[1]).status_code == 200
+    )
+    buyer = db.session.get(Organization, buyer.id)
+    assert (buyer.billing_status, buyer.stripe_payment_method_id) == (BillingStatus.GOOD, "pm_123")
+
+
+def test_events_we_do_not_act_on_and_unknown_customers_are_recorded_and_ignored(client, stripe_on):
+    for kind, data in (
+        ("charge.dispute.created", {"id": "dp_1"}),
+        ("invoice.payment_failed", {"id": "in_x", "customer": "cus_nobody"}),
+    ):
+        body = event(f"evt_{kind}", kind, data)
+        response = client.post(URL, data=signed(body)[0], headers=signed(body)[1])
+        assert response.status_code == 200
+        assert response.get_json()["outcome"].startswith("ignored")
+
+
+def test_a_webhook_without_a_configured_secret_is_refused(client):
+    body = event("evt_x", "invoice.paid", {"id": "in_1"})
+    assert client.post(URL, data=signed(body)[0], headers=signed(body)[1]).status_code == 400
