@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -19,7 +20,7 @@ from marketplace.extensions import db
 from marketplace.forms import show_field_errors
 from marketplace.i18n import money
 from marketplace.labels import COMPANY_SIZE_LABELS, KIND_LABELS, country_choices
-from marketplace.models import Campaign, CampaignStatus, utcnow
+from marketplace.models import BillingStatus, Campaign, CampaignStatus, Organization, utcnow
 from marketplace.sectors import sector_options
 
 blueprint = Blueprint("buyers", __name__)
@@ -83,7 +84,27 @@ def campaign_list():
         .options(selectinload(Campaign.sectors))
         .order_by(Campaign.status, Campaign.created_at.desc())
     )
-    return render_template("buyers/campaigns.html", campaigns=list(rows))
+    buyer = db.session.get(Organization, current_user.organization_id)
+    return render_template(
+        "buyers/campaigns.html",
+        campaigns=list(rows),
+        held_because=HELD_BECAUSE.get(buyer.billing_status),
+    )
+
+
+# What the portal tells a buyer whose campaigns are held by its billing standing.
+HELD_BECAUSE = {
+    BillingStatus.NO_PAYMENT_METHOD: _l(
+        "Your campaigns receive no leads until a payment method is set up for your company."
+    ),
+    BillingStatus.PAYMENT_FAILED: _l(
+        "Your campaigns receive no leads: your last payment failed. "
+        "They resume as soon as a payment succeeds."
+    ),
+    BillingStatus.SUSPENDED: _l(
+        "Your campaigns receive no leads: your account is suspended. Please contact us."
+    ),
+}
 
 
 # The use case's settings that the form spreads over other fields.

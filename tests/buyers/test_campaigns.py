@@ -210,3 +210,17 @@ def test_a_lead_that_would_wait_past_its_freshness_is_unsold():
     assert distribute_lead(captured.lead_id, now=sunday_night) == []
     lead = db.session.get(Lead, captured.lead_id)
     assert lead.status is LeadStatus.UNSOLD and lead.distribute_after is None
+
+
+def test_the_campaigns_page_says_why_a_held_buyer_gets_no_leads(login_as):
+    from marketplace.models import BillingStatus
+
+    user = factories.buyer_user()
+    http = login_as(user)
+    assert 'id="billing-hold"' not in http.get("/buyers/campaigns").get_data(as_text=True)
+
+    user.organization.billing_status = BillingStatus.PAYMENT_FAILED
+    db.session.commit()
+    page = http.get("/buyers/campaigns").get_data(as_text=True)
+    assert 'id="billing-hold"' in page
+    assert "your last payment failed" in page
