@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from billing import stripe_gateway
 from billing.stripe_gateway import BillingDetails, StripeUnavailable
 from marketplace.extensions import db
-from marketplace.models import BillingStatus, Organization
+from marketplace.models import BillingStatus, Invoice, Organization
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,16 @@ def payment_method_set(organization_id: int, payment_method_id: str) -> str:
     """Record the default payment method (no commit: the caller's transaction)."""
     organization = db.session.get(Organization, organization_id, with_for_update=True)
     organization.stripe_payment_method_id = payment_method_id
+    # An invoice whose charge failed is charged again, on the new method, at the next run.
+    db.session.execute(
+        update(Invoice)
+        .where(
+            Invoice.buyer_id == organization_id,
+            Invoice.status == "open",
+            Invoice.payment_error.is_not(None),
+        )
+        .values(payment_error=None)
+    )
     if organization.billing_status is BillingStatus.NO_PAYMENT_METHOD:
         organization.billing_status = BillingStatus.GOOD
         return f"buyer {organization_id}: payment method set, in good standing"

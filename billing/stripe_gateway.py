@@ -156,3 +156,168 @@ def verified_event(payload: bytes, signature: str | None) -> dict:
     except stripe.SignatureVerificationError as error:
         raise ValueError("bad signature") from error
     return event.to_dict()
+
+
+VAT_RATE_KEY = "FR-20"
+
+
+def french_vat_rate() -> str:
+    """The id of our 20 % French VAT tax rate, made once (found by its metadata)."""
+    client = _client()
+    rates = _call(client.v1.tax_rates.list, params={"limit": 100})
+    for rate in rates.auto_paging_iter():
+        metadata = rate.metadata.to_dict() if rate.metadata else {}
+        if metadata.get("marketplace_vat") == VAT_RATE_KEY and rate.active:
+            return rate.id
+    rate = _call(
+        client.v1.tax_rates.create,
+        params={
+            "display_name": "TVA",
+            "description": "TVA France 20 %",
+            "jurisdiction": "FR",
+            "percentage": 20.0,
+            "inclusive": False,
+            "metadata": {"marketplace_vat": VAT_RATE_KEY},
+        },
+        options={"idempotency_key": f"tax-rate:{VAT_RATE_KEY}"},
+    )
+    return rate.id
+
+
+@dataclass(frozen=True)
+class StripeInvoice:
+    id: str
+    status: str
+    currency: str
+    subtotal_cents: int
+    tax_cents: int
+    total_cents: int
+    amount_paid_cents: int
+    hosted_invoice_url: str | None
+    invoice_pdf: str | None
+    payment_intent: str | None
+
+
+def _invoice(invoice) -> StripeInvoice:
+    data = invoice.to_dict()
+    tax = data.get("tax")
+    if tax is None:  # newer API versions: the sum of total_taxes
+        tax = sum(part.get("amount", 0) for part in data.get("total_taxes") or [])
+    intent = data.get("payment_intent")
+    return StripeInvoice(
+        id=data["id"],
+        status=data.get("status") or "draft",
+        currency=str(data.get("currency") or "eur").upper(),
+        subtotal_cents=int(data.get("subtotal") or 0),
+        tax_cents=int(tax or 0),
+        total_cents=int(data.get("total") or 0),
+        amount_paid_cents=int(data.get("amount_paid") or 0),
+        hosted_invoice_url=data.get("hosted_invoice_url"),
+        invoice_pdf=data.get("invoice_pdf"),
+        payment_intent=intent if isinstance(intent, str) else (intent or {}).get("id"),
+    )
+
+
+@dataclass(frozen=True)
+class InvoiceRequest:
+    organization_id: int
+    customer_id: str
+    run_key: str
+    tax_rate_ids: tuple[str, ...]
+    description: str
+
+
+def create_invoice(request: InvoiceRequest) -> StripeInvoice:
+    """A draft invoice sweeping in the customer's pending invoice items; we finalise
+    and charge it ourselves (no auto_advance), so a run knows each step's outcome."""
+    params = {
+        "customer": request.customer_id,
+        "collection_method": "charge_automatically",
+        "auto_advance": False,
+        "pending_invoice_items_behavior": "include",
+        "description": request.description,
+        "metadata": {
+            "run_key": request.run_key,
+            "organization_id": str(request.organization_id),
+        },
+    }
+    if request.tax_rate_ids:
+        params["default_tax_rates"] = list(request.tax_rate_ids)
+    invoice = _call(
+        _client().v1.invoices.create,
+        params=params,
+        options={"idempotency_key": f"invoice:{request.organization_id}:{request.run_key}"},
+    )
+    return _invoice(invoice)
+
+
+def find_invoice(customer_id: str, run_key: str) -> StripeInvoice | None:
+    invoices = _call(_client().v1.invoices.list, params={"customer": customer_id, "limit": 100})
+    for invoice in invoices.auto_paging_iter():
+        metadata = invoice.metadata.to_dict() if invoice.metadata else {}
+        if metadata.get("run_key") == run_key:
+            return _invoice(invoice)
+    return None
+
+
+def invoice_entry_keys(invoice_id: str) -> list[str]:
+    """The ledger entry keys of the invoice items an invoice carries."""
+    lines = _call(_client().v1.invoices.line_items.list, invoice_id, params={"limit": 100})
+    keys = []
+    for line in lines.auto_paging_iter():
+        metadata = line.metadata.to_dict() if line.metadata else {}
+        if metadata.get("entry_key"):
+            keys.append(metadata["entry_key"])
+    return keys
+
+
+def finalize_invoice(invoice_id: str) -> StripeInvoice:
+    return _invoice(
+        _call(
+            _client().v1.invoices.finalize_invoice,
+            invoice_id,
+            params={"auto_advance": False},
+        )
+    )
+
+
+def pay_invoice(invoice_id: str) -> StripeInvoice:
+    """Charge the default payment method. A decline is StripeRefused (Stripe answers
+    402), or an invoice still open (a server that records the failure instead)."""
+    return _invoice(_call(_client().v1.invoices.pay, invoice_id))
+
+
+def retrieve_invoice(invoice_id: str) -> StripeInvoice:
+    return _invoice(_call(_client().v1.invoices.retrieve, invoice_id))
+
+
+def invoice_items(customer_id: str) -> list[dict]:
+    """Every invoice item of a customer: id, amount, currency, invoice, entry key."""
+    items = _call(_client().v1.invoice_items.list, params={"customer": customer_id, "limit": 100})
+    found = []
+    for item in items.auto_paging_iter():
+        data = item.to_dict()
+        found.append(
+            {
+                "id": data["id"],
+                "amount": int(data.get("amount") or 0),
+                "currency": str(data.get("currency") or "").upper(),
+                "invoice": data.get("invoice"),
+                "entry_key": (data.get("metadata") or {}).get("entry_key"),
+            }
+        )
+    return found
+
+
+def refund(payment_intent_id: str, amount_cents: int, key: str) -> str:
+    """A refund of part of an invoice's payment, once per ``key``."""
+    made = _call(
+        _client().v1.refunds.create,
+        params={
+            "payment_intent": payment_intent_id,
+            "amount": amount_cents,
+            "metadata": {"refund_key": key},
+        },
+        options={"idempotency_key": f"refund:{key}"},
+    )
+    return made.id

@@ -13,16 +13,9 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from billing import customers, stripe_gateway
+from billing import customers, standing, stripe_gateway
 from marketplace.extensions import db
-from marketplace.models import (
-    BillingStatus,
-    LedgerEntry,
-    LedgerKind,
-    Organization,
-    StripeEvent,
-    utcnow,
-)
+from marketplace.models import Invoice, Organization, StripeEvent, utcnow
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("billing_webhooks", __name__)
@@ -87,36 +80,38 @@ def _invoice_paid(invoice: dict) -> str:
     buyer = _buyer_locked(invoice.get("customer"))
     if buyer is None:
         return "ignored: unknown customer"
-    paid = int(invoice.get("amount_paid") or invoice.get("total") or 0)
-    entry_key = f"stripe:{invoice['id']}:paid"[:80]
-    # Stripe sends invoice.paid and invoice.payment_succeeded for one payment.
-    already = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.entry_key == entry_key))
-    if paid and not already:
-        db.session.add(
-            LedgerEntry(
-                entry_key=entry_key,
-                organization_id=buyer.id,
-                kind=LedgerKind.PAYMENT,
-                amount_cents=paid,
-                currency=str(invoice.get("currency") or "eur").upper(),
-                description=f"Payment of invoice {invoice.get('number') or invoice['id']}",
-                stripe_object_id=invoice["id"],
-                mirrored_at=utcnow(),
-            )
-        )
-    if buyer.billing_status is BillingStatus.PAYMENT_FAILED:
-        buyer.billing_status = BillingStatus.GOOD
-        return f"buyer {buyer.id}: paid {paid} cents, back in good standing"
-    return f"buyer {buyer.id}: paid {paid} cents"
+    tax = invoice.get("tax")
+    if tax is None:
+        tax = sum(part.get("amount", 0) for part in invoice.get("total_taxes") or [])
+    # The ledger is net of VAT: the payment covers the debits, the VAT is the state's.
+    paid = int(invoice.get("amount_paid") or invoice.get("total") or 0) - int(tax or 0)
+    standing.book_payment(
+        buyer,
+        invoice["id"],
+        paid,
+        str(invoice.get("currency") or "eur"),
+        f"Payment of invoice {invoice.get('number') or invoice['id']}",
+    )
+    _mark_invoice(invoice["id"], "paid")
+    standing.payment_succeeded(buyer)
+    return f"buyer {buyer.id}: paid {paid} cents, {buyer.billing_status.value}"
 
 
 def _invoice_payment_failed(invoice: dict) -> str:
     buyer = _buyer_locked(invoice.get("customer"))
     if buyer is None:
         return "ignored: unknown customer"
-    if buyer.billing_status is not BillingStatus.SUSPENDED:
-        buyer.billing_status = BillingStatus.PAYMENT_FAILED
+    standing.payment_failed(buyer)
     return f"buyer {buyer.id}: payment failed, held"
+
+
+def _mark_invoice(stripe_invoice_id: str, status: str) -> None:
+    invoice = db.session.scalar(
+        select(Invoice).where(Invoice.stripe_invoice_id == stripe_invoice_id)
+    )
+    if invoice is not None and invoice.status != "paid":
+        invoice.status = status
+        invoice.paid_at = utcnow() if status == "paid" else invoice.paid_at
 
 
 def _payment_method_attached(method: dict) -> str:

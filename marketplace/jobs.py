@@ -120,6 +120,7 @@ PERIODIC_JOBS = [
     ("marketplace.delivery:send_due_deliveries", 60),
     # The Stripe mirror of the ledger (does nothing while Stripe is not configured).
     ("billing.mirror:mirror_ledger", 60),
+    ("billing.invoicing:run_invoicing", 600),
 ]
 
 

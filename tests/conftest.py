@@ -270,17 +270,10 @@ def chromium_path():
     return shutil.which("chromium") or CHROMIUM
 
 
-LOCALSTRIPE = (
-    "import sys\n"
-    "from aiohttp import web\n"
-    "from localstripe.server import app\n"
-    "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n"
-)
-
-
 @pytest.fixture(scope="session")
 def localstripe_url():
-    """A localstripe server (the fake Stripe of field-notes.md) on a free loopback port."""
+    """localstripe (the fake Stripe of field-notes.md) with the invoice endpoints it
+    lacks (tests/stripe_server.py), on a free loopback port."""
     import socket
     import subprocess
     import sys
@@ -290,7 +283,7 @@ def localstripe_url():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-c", LOCALSTRIPE, str(port)],
+        [sys.executable, os.path.join(os.path.dirname(__file__), "stripe_server.py"), str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -314,7 +307,13 @@ STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
 
 @pytest.fixture
 def stripe_on(app, localstripe_url):
-    """Stripe configured for this test, against localstripe; off again afterwards."""
+    """Stripe configured for this test, against a fresh localstripe; off afterwards."""
+    import urllib.request
+
+    for path in ("/_config/data", "/_config/recorded"):
+        urllib.request.urlopen(
+            urllib.request.Request(localstripe_url + path, method="DELETE"), timeout=5
+        ).close()
     saved = {key: app.config.get(key) for key in STRIPE_KEYS}
     app.config.update(
         STRIPE_API_KEY="sk_test_marketplace",

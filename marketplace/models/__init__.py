@@ -1,6 +1,6 @@
 """The domain model of domain.md, one module per aggregate."""
 
-from marketplace.models.billing import StripeEvent
+from marketplace.models.billing import Invoice, StripeEvent, VatTreatment
 from marketplace.models.campaigns import (
     Campaign,
     CampaignStatus,
@@ -76,6 +76,7 @@ __all__ = [
     "GdprRequestKind",
     "GdprRequestStatus",
     "IdempotentRequest",
+    "Invoice",
     "Lead",
     "LeadMagnet",
     "LeadStatus",
@@ -98,6 +99,7 @@ __all__ = [
     "UsagePeriod",
     "User",
     "UserRole",
+    "VatTreatment",
     "campaign_sectors",
     "utcnow",
 ]

@@ -24,6 +24,7 @@ class BillingStatus(enum.StrEnum):
     GOOD = "good"
     NO_PAYMENT_METHOD = "no_payment_method"
     PAYMENT_FAILED = "payment_failed"
+    OVER_CREDIT_LIMIT = "over_credit_limit"
     SUSPENDED = "suspended"
 
 

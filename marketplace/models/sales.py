@@ -125,6 +125,10 @@ class LedgerEntry(db.Model):
     # reached Stripe, so a retry looks for its object there before creating one.
     mirror_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mirrored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The invoice that carried this entry's invoice item, once invoiced.
+    invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT"), index=True
+    )
 
     organization: Mapped[Organization] = relationship()
     sale: Mapped[Sale | None] = relationship()
@@ -163,6 +167,10 @@ class Dispute(db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An accepted dispute is a credit on the next invoice, or (the admin's choice, for
+    # a lead already invoiced and paid) a refund through Stripe.
+    refund: Mapped[bool] = mapped_column(default=False)
+    stripe_refund_id: Mapped[str | None] = mapped_column(String(64))
 
     sale: Mapped[Sale] = relationship()
     resolved_by: Mapped[User | None] = relationship()
