@@ -1,5 +1,5 @@
 """The ledger's mirror on Stripe: each buyer debit (and credit) becomes one invoice
-item, never two.
+item, never two; a credit the admin chose to refund becomes a Stripe refund instead.
 
 The ledger is the truth (domain.md). An entry is claimed (``mirror_started_at``,
 committed) before Stripe is called, and its Stripe id stored after. A retry of an
@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from billing import customers, stripe_gateway
+from billing import credits, customers, stripe_gateway
 from billing.stripe_gateway import InvoiceLine, StripeRefused, StripeUnavailable
 from marketplace.extensions import db
 from marketplace.models import LedgerEntry, LedgerKind, Organization, utcnow
@@ -72,12 +72,21 @@ def mirror_entry(entry_id: int, waiting_buyers: set[int] | None = None) -> bool:
     earlier_claim = entry.mirror_started_at
     if not _claim(entry):
         return False
+    refund = credits.refund_for(entry)
     item_id = None
     if earlier_claim is not None:
-        item_id = stripe_gateway.find_invoice_item(customer_id, entry.entry_key)
+        item_id = (
+            stripe_gateway.find_refund(refund.payment_intent, entry.entry_key)
+            if refund is not None
+            else stripe_gateway.find_invoice_item(customer_id, entry.entry_key)
+        )
     if item_id is None:
         try:
-            item_id = stripe_gateway.create_invoice_item(_line(entry, customer_id))
+            item_id = (
+                stripe_gateway.refund(refund.payment_intent, refund.amount_cents, entry.entry_key)
+                if refund is not None
+                else stripe_gateway.create_invoice_item(_line(entry, customer_id))
+            )
         except StripeRefused as error:
             log.error("ledger entry %s refused by Stripe: %s", entry.entry_key, error)
             _end_claim(entry_id)
@@ -92,6 +101,8 @@ def mirror_entry(entry_id: int, waiting_buyers: set[int] | None = None) -> bool:
         .where(LedgerEntry.id == entry_id, LedgerEntry.stripe_object_id.is_(None))
         .values(stripe_object_id=item_id, mirrored_at=utcnow())
     )
+    if refund is not None:
+        credits.refunded(entry_id, item_id)
     db.session.commit()
     return True
 

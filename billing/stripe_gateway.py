@@ -321,3 +321,14 @@ def refund(payment_intent_id: str, amount_cents: int, key: str) -> str:
         options={"idempotency_key": f"refund:{key}"},
     )
     return made.id
+
+
+def find_refund(payment_intent_id: str, key: str) -> str | None:
+    refunds = _call(
+        _client().v1.refunds.list, params={"payment_intent": payment_intent_id, "limit": 100}
+    )
+    for made in refunds.auto_paging_iter():
+        metadata = made.metadata.to_dict() if made.metadata else {}
+        if metadata.get("refund_key") == key:
+            return made.id
+    return None
