@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from billing import credits, customers, stripe_gateway
 from billing.stripe_gateway import InvoiceLine, StripeRefused, StripeUnavailable
 from marketplace.extensions import db
-from marketplace.models import LedgerEntry, LedgerKind, Organization, utcnow
+from marketplace.models import Invoice, LedgerEntry, LedgerKind, Organization, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -72,30 +72,24 @@ def mirror_entry(entry_id: int, waiting_buyers: set[int] | None = None) -> bool:
     earlier_claim = entry.mirror_started_at
     if not _claim(entry):
         return False
-    refund = credits.refund_for(entry)
-    item_id = None
-    if earlier_claim is not None:
-        item_id = (
-            stripe_gateway.find_refund(refund.payment_intent, entry.entry_key)
-            if refund is not None
-            else stripe_gateway.find_invoice_item(customer_id, entry.entry_key)
-        )
-    if item_id is None:
-        try:
+    try:
+        refund = credits.refund_for(entry)
+        item_id = _made_earlier(entry, customer_id, refund) if earlier_claim else None
+        if item_id is None:
             item_id = (
                 stripe_gateway.refund(refund.payment_intent, refund.amount_cents, entry.entry_key)
                 if refund is not None
                 else stripe_gateway.create_invoice_item(_line(entry, customer_id))
             )
-        except StripeRefused as error:
-            log.error("ledger entry %s refused by Stripe: %s", entry.entry_key, error)
-            _end_claim(entry_id)
-            return False
-        except StripeUnavailable:
-            # The request may have reached Stripe: the claim stays (so the retry looks
-            # for the item first), but no longer blocks that retry.
-            _end_claim(entry_id)
-            raise
+    except StripeRefused as error:
+        log.error("ledger entry %s refused by Stripe: %s", entry.entry_key, error)
+        _end_claim(entry_id)
+        return False
+    except StripeUnavailable:
+        # The request may have reached Stripe: the claim stays (so the retry looks
+        # for what it made first), but no longer blocks that retry.
+        _end_claim(entry_id)
+        raise
     db.session.execute(
         update(LedgerEntry)
         .where(LedgerEntry.id == entry_id, LedgerEntry.stripe_object_id.is_(None))
@@ -105,6 +99,18 @@ def mirror_entry(entry_id: int, waiting_buyers: set[int] | None = None) -> bool:
         credits.refunded(entry_id, item_id)
     db.session.commit()
     return True
+
+
+def _made_earlier(entry: LedgerEntry, customer_id: str, refund) -> str | None:
+    """The Stripe object an earlier, unconfirmed attempt made for the entry, if any:
+    a refund, a pending item, or an item an invoice has swept in since."""
+    if refund is not None:
+        return stripe_gateway.find_refund(refund.payment_intent, entry.entry_key)
+    found = stripe_gateway.find_invoice_item(customer_id, entry.entry_key)
+    if found is None and entry.invoice_id is not None:
+        invoice = db.session.get(Invoice, entry.invoice_id)
+        found = stripe_gateway.invoice_item_on(invoice.stripe_invoice_id, entry.entry_key)
+    return found
 
 
 def _claim(entry: LedgerEntry) -> bool:

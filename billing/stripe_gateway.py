@@ -262,13 +262,7 @@ def find_invoice(customer_id: str, run_key: str) -> StripeInvoice | None:
 
 def invoice_entry_keys(invoice_id: str) -> list[str]:
     """The ledger entry keys of the invoice items an invoice carries."""
-    lines = _call(_client().v1.invoices.line_items.list, invoice_id, params={"limit": 100})
-    keys = []
-    for line in lines.auto_paging_iter():
-        metadata = line.metadata.to_dict() if line.metadata else {}
-        if metadata.get("entry_key"):
-            keys.append(metadata["entry_key"])
-    return keys
+    return [key for key, _amount in invoice_lines(invoice_id) if key]
 
 
 def finalize_invoice(invoice_id: str) -> StripeInvoice:
@@ -332,3 +326,27 @@ def find_refund(payment_intent_id: str, key: str) -> str | None:
         if metadata.get("refund_key") == key:
             return made.id
     return None
+
+
+def invoice_lines(invoice_id: str) -> list[tuple[str | None, int]]:
+    """(ledger entry key, amount) of each line of an invoice."""
+    return [(key, amount) for key, amount, _item in _lines(invoice_id)]
+
+
+def invoice_item_on(invoice_id: str, entry_key: str) -> str | None:
+    """The id of the invoice item an invoice carries for a ledger entry."""
+    for key, _amount, item_id in _lines(invoice_id):
+        if key == entry_key:
+            return item_id
+    return None
+
+
+def _lines(invoice_id: str) -> list[tuple[str | None, int, str | None]]:
+    lines = _call(_client().v1.invoices.line_items.list, invoice_id, params={"limit": 100})
+    found = []
+    for line in lines.auto_paging_iter():
+        data = line.to_dict()
+        parent = (data.get("parent") or {}).get("invoice_item_details") or {}
+        item_id = data.get("invoice_item") or parent.get("invoice_item")
+        found.append(((data.get("metadata") or {}).get("entry_key"), int(data["amount"]), item_id))
+    return found

@@ -121,6 +121,7 @@ PERIODIC_JOBS = [
     # The Stripe mirror of the ledger (does nothing while Stripe is not configured).
     ("billing.mirror:mirror_ledger", 60),
     ("billing.invoicing:run_invoicing", 600),
+    ("billing.reconcile:reconcile", 86_400),
 ]
 
 

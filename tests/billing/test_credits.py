@@ -98,7 +98,9 @@ def test_a_credit_before_invoicing_offsets_the_sale_on_the_next_invoice(stripe_o
     assert run_invoicing() == 1
     invoice = db.session.scalar(select(Invoice))
     assert (invoice.subtotal_cents, invoice.total_cents) == (5000, 6000)  # 5000 + 5000 - 5000
-    lines = stripe_client(stripe_on).v1.invoices.line_items.list(invoice.stripe_invoice_id)
+    lines = stripe_client(stripe_on).v1.invoices.line_items.list(
+        invoice.stripe_invoice_id, params={"limit": 100}
+    )
     assert sorted(line.amount for line in lines.auto_paging_iter()) == [-5000, 5000, 5000]
 
 
@@ -116,7 +118,9 @@ def test_a_credit_after_invoicing_lowers_the_next_invoice(stripe_on):
     assert run_invoicing() == 1
     second = db.session.scalars(select(Invoice).order_by(Invoice.id)).all()[1]
     assert second.subtotal_cents == 5000  # two sales of 5000, less the credit of 5000
-    lines = stripe_client(stripe_on).v1.invoices.line_items.list(second.stripe_invoice_id)
+    lines = stripe_client(stripe_on).v1.invoices.line_items.list(
+        second.stripe_invoice_id, params={"limit": 100}
+    )
     assert sorted(line.amount for line in lines.auto_paging_iter()) == [-5000, 5000, 5000]
     assert balance(buyer.id) == 0
 
