@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import logging
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from stdnum.eu import vat as eu_vat
 
 from billing import stripe_gateway
 from billing.stripe_gateway import BillingDetails, StripeUnavailable
+from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import BillingStatus, Invoice, Organization
+from marketplace.validation import (
+    FieldInvalid,
+    clean_text,
+    normalise_country,
+    normalise_email,
+    normalise_postcode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,48 @@ def details_of(organization: Organization) -> BillingDetails | None:
     )
 
 
+def validated(
+    *, company_name: str, email: str, address: dict, vat_number: str | None
+) -> tuple[str, str, dict, str | None]:
+    """The details normalised, or ValidationFailed naming each bad field."""
+    fields, clean = {}, {}
+    checks = {
+        "company_name": lambda: clean_text(company_name, max_length=200, required=True),
+        "email": lambda: normalise_email(email),
+        "line1": lambda: clean_text(address.get("line1"), max_length=200, required=True),
+        "city": lambda: clean_text(address.get("city"), max_length=100, required=True),
+        "country": lambda: normalise_country(address.get("country")),
+        "vat_number": lambda: _vat(vat_number),
+    }
+    for name, check in checks.items():
+        try:
+            clean[name] = check()
+        except FieldInvalid as error:
+            fields[name] = str(error.message)
+    if "country" in clean:
+        try:
+            clean["postal_code"] = normalise_postcode(address.get("postal_code"), clean["country"])
+        except FieldInvalid as error:
+            fields["postal_code"] = str(error.message)
+    if fields:
+        raise ValidationFailed(fields=fields)
+    return (
+        clean["company_name"],
+        clean["email"],
+        {key: clean[key] for key in ("line1", "postal_code", "city", "country")},
+        clean["vat_number"],
+    )
+
+
+def _vat(value: str | None) -> str | None:
+    value = eu_vat.compact(value or "") if value else ""
+    if not value:
+        return None
+    if not eu_vat.is_valid(value):
+        raise FieldInvalid(_l("Enter a valid EU VAT number, like FR40303265045."))
+    return value
+
+
 def save_billing_details(
     organization_id: int,
     *,
@@ -46,8 +98,12 @@ def save_billing_details(
     address: dict,
     vat_number: str | None,
 ) -> Organization:
-    """Store the details (committed first: they are ours), then mirror them to Stripe
-    when it is configured; if Stripe is down the mirror job makes the customer later."""
+    """Validate and store the details (committed first: they are ours), then mirror
+    them to Stripe when it is configured; if Stripe is down the mirror job makes the
+    customer later."""
+    company_name, email, address, vat_number = validated(
+        company_name=company_name, email=email, address=address, vat_number=vat_number
+    )
     organization = _buyer(organization_id)
     organization.name = company_name
     organization.billing_email = email
@@ -89,6 +145,28 @@ def add_payment_method(organization_id: int, payment_method_id: str) -> str:
     payment_method_set(organization_id, attached)
     db.session.commit()
     return attached
+
+
+def start_payment_method_setup(organization_id: int, success_url: str, cancel_url: str) -> str:
+    """The address of Stripe's page where the buyer sets up its payment method."""
+    customer_id = ensure_customer(organization_id)
+    if customer_id is None:
+        raise ValidationFailed(fields={"billing": str(_l("Enter your billing details first."))})
+    return stripe_gateway.start_payment_method_setup(customer_id, success_url, cancel_url)
+
+
+def use_payment_method(organization_id: int, payment_method_id: str) -> str:
+    """A method set up on Stripe's side (Checkout, a webhook) becomes the default for
+    the buyer's invoices there and here. No commit: the caller's transaction."""
+    organization = db.session.get(Organization, organization_id)
+    if organization.stripe_customer_id:
+        try:
+            stripe_gateway.set_default_payment_method(
+                organization.stripe_customer_id, payment_method_id
+            )
+        except stripe_gateway.StripeRefused as refusal:
+            return f"buyer {organization_id}: Stripe refused {payment_method_id}: {refusal}"
+    return payment_method_set(organization_id, payment_method_id)
 
 
 def payment_method_set(organization_id: int, payment_method_id: str) -> str:

@@ -350,3 +350,35 @@ def _lines(invoice_id: str) -> list[tuple[str | None, int, str | None]]:
         item_id = data.get("invoice_item") or parent.get("invoice_item")
         found.append(((data.get("metadata") or {}).get("entry_key"), int(data["amount"]), item_id))
     return found
+
+
+def start_payment_method_setup(customer_id: str, success_url: str, cancel_url: str) -> str:
+    """A Stripe Checkout page (setup mode) where the buyer enters a card or a SEPA
+    mandate on Stripe's own site; returns its address. Stripe then sends
+    ``checkout.session.completed`` with the SetupIntent."""
+    session = _call(
+        _client().v1.checkout.sessions.create,
+        params={
+            "mode": "setup",
+            "customer": customer_id,
+            "currency": "eur",
+            "payment_method_types": ["card", "sepa_debit"],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        },
+    )
+    return session.url
+
+
+def setup_intent_payment_method(setup_intent_id: str) -> str | None:
+    intent = _call(_client().v1.setup_intents.retrieve, setup_intent_id)
+    method = intent.payment_method
+    return method if isinstance(method, str) or method is None else method.id
+
+
+def set_default_payment_method(customer_id: str, payment_method_id: str) -> None:
+    _call(
+        _client().v1.customers.update,
+        customer_id,
+        params={"invoice_settings": {"default_payment_method": payment_method_id}},
+    )

@@ -33,7 +33,11 @@ def stripe_webhook():
         )
     except ValueError:
         return _error("bad_signature", "The Stripe-Signature header does not verify."), 400
-    processed, outcome = process_event(event)
+    try:
+        processed, outcome = process_event(event)
+    except stripe_gateway.StripeUnavailable:
+        db.session.rollback()  # not recorded: Stripe sends the event again
+        return _error("stripe_unavailable", "Stripe could not be reached; retry later."), 503
     return jsonify({"received": True, "processed": processed, "outcome": outcome})
 
 
@@ -126,7 +130,20 @@ def _setup_intent_succeeded(intent: dict) -> str:
     method = intent.get("payment_method")
     if buyer is None or not method:
         return "ignored: unknown customer or no payment method"
-    return customers.payment_method_set(buyer.id, method)
+    return customers.use_payment_method(buyer.id, method)
+
+
+def _checkout_completed(session: dict) -> str:
+    """The buyer finished Stripe's payment-method page (setup mode)."""
+    if session.get("mode") != "setup" or not session.get("setup_intent"):
+        return "ignored: not a payment-method set-up"
+    buyer = _buyer_locked(session.get("customer"))
+    if buyer is None:
+        return "ignored: unknown customer"
+    method = stripe_gateway.setup_intent_payment_method(session["setup_intent"])
+    if method is None:
+        return f"buyer {buyer.id}: set-up without a payment method"
+    return customers.use_payment_method(buyer.id, method)
 
 
 def _customer_updated(customer: dict) -> str:
@@ -150,5 +167,6 @@ HANDLERS = {
     "invoice.finalized": _invoice_noted,
     "payment_method.attached": _payment_method_attached,
     "setup_intent.succeeded": _setup_intent_succeeded,
+    "checkout.session.completed": _checkout_completed,
     "customer.updated": _customer_updated,
 }

@@ -173,3 +173,26 @@ def cents(amount) -> int | None:
 
 
 KIND_CHOICES = [(kind.value, kind.value) for kind in MagnetKind]
+
+
+class BillingDetailsForm(FlaskForm):
+    """A buyer's billing details; the service validates them (billing/customers.py)."""
+
+    company_name = StringField(_l("Company name"), validators=[DataRequired(), Length(max=200)])
+    email = StringField(_l("Billing e-mail"), validators=[DataRequired(), Length(max=254)])
+    line1 = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
+    postal_code = StringField(_l("Postcode"), validators=[DataRequired(), Length(max=10)])
+    city = StringField(_l("City"), validators=[DataRequired(), Length(max=100)])
+    country = SelectField(_l("Country"), default="FR")
+    vat_number = StringField(
+        _l("VAT number"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("An EU VAT number outside France means no French VAT (reverse charge)."),
+    )
+    submit = SubmitField(_l("Save billing details"))
+
+
+class DisputeForm(FlaskForm):
+    reason = SelectField(_l("Reason"))
+    comment = StringField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Dispute this lead"))

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,15 +22,20 @@ from sqlalchemy.orm import selectinload
 
 from billing.ledger import balances
 from buyers import purchases
-from buyers.forms import CampaignForm
-from marketplace import campaigns, delivery, lead_catalogue
+from buyers.forms import CampaignForm, DisputeForm
+from marketplace import campaigns, delivery, disputes, lead_catalogue
 from marketplace.api_key_pages import api_key_page, revoke_api_key_and_return
 from marketplace.auth.decorators import buyer_required
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import show_field_errors
 from marketplace.i18n import money
-from marketplace.labels import COMPANY_SIZE_LABELS, KIND_LABELS, country_choices
+from marketplace.labels import (
+    COMPANY_SIZE_LABELS,
+    DISPUTE_REASON_LABELS,
+    KIND_LABELS,
+    country_choices,
+)
 from marketplace.models import BillingStatus, Campaign, CampaignStatus, Organization, utcnow
 from marketplace.sectors import sector_options
 
@@ -41,11 +57,20 @@ def inbox():
 @buyer_required
 def purchase(sale_id: int):
     sale = purchases.open_purchase(current_user.organization_id, sale_id, current_user.id)
+    dispute_form = DisputeForm()
+    dispute_form.reason.choices = list(DISPUTE_REASON_LABELS.items())
+    window = timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
     return render_template(
         "buyers/purchase.html",
         sale=sale,
         lead=sale.lead,
         deliveries=delivery.deliveries_of(sale.id),
+        dispute=disputes.dispute_of(sale.id),
+        credit=disputes.credit_of(sale.id),
+        dispute_form=dispute_form,
+        dispute_until=sale.created_at + window,
+        can_dispute=utcnow() <= sale.created_at + window,
+        reason_labels=DISPUTE_REASON_LABELS,
     )
 
 
@@ -255,3 +280,7 @@ def keys():
 @buyer_required
 def revoke_key(key_id: int):
     return revoke_api_key_and_return(current_user.organization_id, key_id, "buyers.keys")
+
+
+# The billing and dispute pages add their routes to this blueprint.
+from buyers import billing_pages  # noqa: E402, F401

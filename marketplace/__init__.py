@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     # The one place where the core reaches the role packages (architecture.md).
+    from billing.admin_pages import blueprint as billing_admin_blueprint
     from billing.webhooks import blueprint as billing_webhooks_blueprint
     from buyers.api import blueprint as buyer_api_blueprint
     from buyers.views import blueprint as buyers_blueprint
@@ -91,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(buyers_blueprint, url_prefix="/buyers")
     app.register_blueprint(publishers_blueprint, url_prefix="/publishers")
     app.register_blueprint(magnet_pages_blueprint)
+    app.register_blueprint(billing_admin_blueprint)
     # The API authenticates each call with a bearer key, not a session cookie: no CSRF.
     # Stripe signs its webhook calls (verified in the view) and sends no cookie.
     for api_blueprint in (publisher_api_blueprint, buyer_api_blueprint, billing_webhooks_blueprint):

@@ -185,6 +185,10 @@ def _book_credit(dispute: Dispute, now: datetime) -> None:
     db.session.add_all(entries)
 
 
+def dispute_of(sale_id: int) -> Dispute | None:
+    return db.session.scalar(select(Dispute).where(Dispute.sale_id == sale_id))
+
+
 def credit_of(sale_id: int) -> LedgerEntry | None:
     """The credit booked against a sale by an accepted dispute, if any."""
     return db.session.scalar(

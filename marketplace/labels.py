@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from marketplace.models import MagnetKind
+from marketplace.models import DisputeReason, MagnetKind
 from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, TIMEFRAMES
 
 KIND_LABELS = {
@@ -61,3 +61,13 @@ def country_choices() -> list[tuple[str, str]]:
     """The countries the forms offer, named in the current language."""
     names = get_locale().territories
     return sorted(((code, names.get(code, code)) for code in COUNTRIES), key=lambda c: c[1])
+
+
+DISPUTE_REASON_LABELS = {
+    DisputeReason.INVALID_CONTACT.value: _l("Invalid contact details"),
+    DisputeReason.DUPLICATE.value: _l("Duplicate of a lead we already had"),
+    DisputeReason.OUT_OF_TARGET.value: _l("Out of our target"),
+    DisputeReason.NO_CONSENT.value: _l("The person never asked to be contacted"),
+    DisputeReason.FAKE.value: _l("Fake or test submission"),
+    DisputeReason.OTHER.value: _l("Other (say why)"),
+}

@@ -6,7 +6,7 @@ invoice requests the SDK sends.
 localstripe 1.15.10 (field-notes.md, docs/billing.md) cannot make a one-off invoice
 (``POST /v1/invoices`` without a subscription answers 404 "No upcoming invoices"),
 refuses ``auto_advance``, ``collection_method`` and ``pending_invoice_items_behavior``,
-and has no ``POST /v1/invoices/{id}/finalize``. This script fills those gaps with
+has no ``POST /v1/invoices/{id}/finalize`` and no Checkout. This script fills those gaps with
 localstripe's own Invoice (which sweeps the customer's pending items in, as Stripe
 does) and records every invoice request (path, form fields, Idempotency-Key) at
 ``GET /_config/recorded`` so that the tests can check what the SDK sent. Everything
@@ -82,6 +82,22 @@ async def record(request, handler):
     return await handler(request)
 
 
+async def checkout_session(request):
+    """Stripe Checkout is not in localstripe: a session with an address, recorded."""
+    data = await get_post_data(request) or {}
+    RECORDED.append({"path": request.path, "data": data, "idempotency_key": None})
+    number = len(RECORDED)
+    return web.json_response(
+        {
+            "id": f"cs_test_{number}",
+            "object": "checkout.session",
+            "mode": data.get("mode"),
+            "customer": data.get("customer"),
+            "url": f"https://checkout.stripe.test/c/pay/cs_test_{number}",
+        }
+    )
+
+
 async def recorded(_request):
     return web.json_response(RECORDED)
 
@@ -96,6 +112,7 @@ async def forget(_request):
 
 app.middlewares.append(record)
 app.router.add_get("/_config/recorded", recorded)
+app.router.add_post("/v1/checkout/sessions", checkout_session)
 app.router.add_delete("/_config/recorded", forget)
 
 if __name__ == "__main__":

@@ -81,3 +81,7 @@ def outbox():
     """Every mail the platform sent or kept (without SMTP_URL, the outbox is the delivery)."""
     mails = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc()).limit(PAGE_SIZE))
     return render_template("admin/outbox.html", mails=list(mails))
+
+
+# The dispute queue adds its routes to this blueprint.
+from marketplace.admin import disputes as _dispute_pages  # noqa: E402, F401

@@ -8,6 +8,7 @@ import json
 import secrets
 import time
 
+import stripe
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
@@ -119,17 +120,40 @@ def test_the_same_event_twice_is_processed_once(client, stripe_on):
 
 
 def test_a_payment_method_set_up_in_stripe_releases_a_buyer_that_had_none(client, stripe_on):
-    buyer = buyer_with_customer(billing_status=BillingStatus.NO_PAYMENT_METHOD)
+    from billing import customers
+
+    buyer = factories.BuyerFactory(billing_status=BillingStatus.NO_PAYMENT_METHOD)
+    customers.save_billing_details(
+        buyer.id,
+        company_name="Acme",
+        email="compta@example.fr",
+        address={"line1": "1 rue A", "postal_code": "75001", "city": "Paris", "country": "FR"},
+        vat_number=None,
+    )
+    customer_id = db.session.get(Organization, buyer.id).stripe_customer_id
+    sdk = stripe.StripeClient("sk_test_marketplace", base_addresses={"api": stripe_on})
+    method = sdk.v1.payment_methods.attach("pm_card_visa", params={"customer": customer_id})
     succeeded = event(
         "evt_si",
         "setup_intent.succeeded",
-        {"id": "seti_1", "customer": buyer.stripe_customer_id, "payment_method": "pm_123"},
+        {"id": "seti_1", "customer": customer_id, "payment_method": method.id},
     )
     assert (
         client.post(URL, data=signed(succeeded)[0], headers=signed(succeeded)[1]).status_code == 200
     )
     buyer = db.session.get(Organization, buyer.id)
-    assert (buyer.billing_status, buyer.stripe_payment_method_id) == (BillingStatus.GOOD, "pm_123")
+    assert (buyer.billing_status, buyer.stripe_payment_method_id) == (BillingStatus.GOOD, method.id)
+    customer = sdk.v1.customers.retrieve(customer_id)
+    assert customer.invoice_settings.default_payment_method == method.id
+
+    unknown = event(
+        "evt_si_2",
+        "setup_intent.succeeded",
+        {"id": "seti_2", "customer": customer_id, "payment_method": "pm_nobody"},
+    )
+    answer = client.post(URL, data=signed(unknown)[0], headers=signed(unknown)[1])
+    assert answer.status_code == 200 and "refused" in answer.get_json()["outcome"]
+    assert db.session.get(Organization, buyer.id).stripe_payment_method_id == method.id
 
 
 def test_events_we_do_not_act_on_and_unknown_customers_are_recorded_and_ignored(client, stripe_on):
