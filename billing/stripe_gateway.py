@@ -382,3 +382,18 @@ def set_default_payment_method(customer_id: str, payment_method_id: str) -> None
         customer_id,
         params={"invoice_settings": {"default_payment_method": payment_method_id}},
     )
+
+
+def transfer(account_id: str, amount_cents: int, currency: str, key: str) -> str:
+    """A Connect transfer to a publisher's account, once per ``key``."""
+    made = _call(
+        _client().v1.transfers.create,
+        params={
+            "amount": amount_cents,
+            "currency": currency.lower(),
+            "destination": account_id,
+            "metadata": {"ledger_key": key},
+        },
+        options={"idempotency_key": f"ledger:{key}"},
+    )
+    return made.id

@@ -165,3 +165,7 @@ def preview(magnet_id: int):
     own = magnet_service.own_magnet(current_user.organization_id, magnet_id)
     variant = "b" if request.args.get("variant") == "b" else "a"
     return render_form_page(own, CaptureForm(), variant=variant, preview=True)
+
+
+# The statements add their routes to this blueprint.
+from publishers import statements as _statement_pages  # noqa: E402, F401

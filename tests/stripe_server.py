@@ -6,7 +6,8 @@ invoice requests the SDK sends.
 localstripe 1.15.10 (field-notes.md, docs/billing.md) cannot make a one-off invoice
 (``POST /v1/invoices`` without a subscription answers 404 "No upcoming invoices"),
 refuses ``auto_advance``, ``collection_method`` and ``pending_invoice_items_behavior``,
-has no ``POST /v1/invoices/{id}/finalize`` and no Checkout. This script fills those gaps with
+has no ``POST /v1/invoices/{id}/finalize``, no Checkout and no Connect transfers. This
+script fills those gaps with
 localstripe's own Invoice (which sweeps the customer's pending items in, as Stripe
 does) and records every invoice request (path, form fields, Idempotency-Key) at
 ``GET /_config/recorded`` so that the tests can check what the SDK sent. Everything
@@ -98,6 +99,38 @@ async def checkout_session(request):
     )
 
 
+async def transfer(request):
+    """Connect is not in localstripe: a transfer to an ``acct_`` destination, recorded;
+    ``acct_refuses...`` stands for an account Stripe will not pay yet."""
+    data = await get_post_data(request) or {}
+    RECORDED.append(
+        {
+            "path": request.path,
+            "data": data,
+            "idempotency_key": request.headers.get("Idempotency-Key"),
+        }
+    )
+    if str(data.get("destination", "")).startswith("acct_refuses"):
+        return web.json_response(
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "This account cannot receive transfers yet.",
+                }
+            },
+            status=400,
+        )
+    return web.json_response(
+        {
+            "id": f"tr_test_{len(RECORDED)}",
+            "object": "transfer",
+            "amount": int(data["amount"]),
+            "currency": data["currency"],
+            "destination": data["destination"],
+        }
+    )
+
+
 async def recorded(_request):
     return web.json_response(RECORDED)
 
@@ -113,6 +146,7 @@ async def forget(_request):
 app.middlewares.append(record)
 app.router.add_get("/_config/recorded", recorded)
 app.router.add_post("/v1/checkout/sessions", checkout_session)
+app.router.add_post("/v1/transfers", transfer)
 app.router.add_delete("/_config/recorded", forget)
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ class Organization(db.Model):
     invoice_threshold_cents: Mapped[int] = mapped_column(default=50_000)
     # Set by an admin: the buyer is held once its unpaid total passes it.
     credit_limit_cents: Mapped[int | None] = mapped_column()
+    # A publisher's connected Stripe account (Connect), paid by transfers when set.
+    stripe_account_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organization")

@@ -17,7 +17,7 @@ from marketplace.models import (
 )
 from tests import factories
 
-ADMIN_PAGES = ("/admin/disputes", "/admin/billing")
+ADMIN_PAGES = ("/admin/disputes", "/admin/billing", "/admin/billing/payouts")
 
 
 def disputed_sale():
@@ -131,10 +131,13 @@ def test_only_admins_reach_the_dispute_queue_and_the_billing_console(login_as, c
         http = login_as(user)
         for page in ADMIN_PAGES:
             assert http.get(page).status_code == 403
+        publisher = factories.PublisherFactory()
         for url in (
             f"/admin/disputes/{dispute.id}",
             "/admin/billing/reconcile",
             f"/admin/billing/buyers/{buyer.id}/credit-limit",
+            f"/admin/billing/publishers/{publisher.id}/account",
+            f"/admin/billing/publishers/{publisher.id}/payout",
         ):
             assert http.post(url, data={"decision": "accept"}).status_code in (400, 403)
     for page in ADMIN_PAGES:
