@@ -156,15 +156,34 @@ def _customer_updated(customer: dict) -> str:
     return f"buyer {buyer.id}: nothing to change"
 
 
-def _invoice_noted(invoice: dict) -> str:
-    return f"noted invoice {invoice.get('id')}"
+def _invoice_finalized(invoice: dict) -> str:
+    """Keep our copy's status and document links as Stripe has them."""
+    found = db.session.scalar(select(Invoice).where(Invoice.stripe_invoice_id == invoice.get("id")))
+    if found is None:
+        return "ignored: not an invoice of ours"
+    if found.status in ("creating", "draft"):
+        found.status = invoice.get("status") or "open"
+    found.hosted_invoice_url = invoice.get("hosted_invoice_url") or found.hosted_invoice_url
+    found.invoice_pdf = invoice.get("invoice_pdf") or found.invoice_pdf
+    return f"invoice {found.id}: finalized"
+
+
+def _charge_refunded(charge: dict) -> str:
+    """Refunds we make are booked when made (billing/credits.py); one made elsewhere
+    (the Stripe dashboard) is noted for the reconciliation and the admins."""
+    buyer = customers.buyer_of_customer(charge.get("customer"))
+    refunded = int(charge.get("amount_refunded") or 0)
+    if buyer is None:
+        return "ignored: unknown customer"
+    return f"buyer {buyer.id}: charge {charge.get('id')} refunded {refunded} cents in all"
 
 
 HANDLERS = {
     "invoice.paid": _invoice_paid,
     "invoice.payment_succeeded": _invoice_paid,
     "invoice.payment_failed": _invoice_payment_failed,
-    "invoice.finalized": _invoice_noted,
+    "invoice.finalized": _invoice_finalized,
+    "charge.refunded": _charge_refunded,
     "payment_method.attached": _payment_method_attached,
     "setup_intent.succeeded": _setup_intent_succeeded,
     "checkout.session.completed": _checkout_completed,

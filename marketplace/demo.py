@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from marketplace import api_keys, campaigns, magnets
+from marketplace import api_keys, campaigns, disputes, magnets
 from marketplace.capture import CaptureContext, capture_lead, capture_target, validate_submission
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
@@ -23,12 +23,14 @@ from marketplace.matching import distribute_lead
 from marketplace.models import (
     ApiKey,
     Campaign,
+    Dispute,
     Lead,
     LeadMagnet,
     LeadStatus,
     MagnetKind,
     Organization,
     OrganizationKind,
+    Sale,
     Sector,
     User,
     utcnow,
@@ -151,12 +153,50 @@ def seed() -> dict:
         ):
             api_keys.issue_api_key(_org_of(owner_email), "Demo key", raw=raw)
     _seed_leads()
+    _seed_billing_details()
+    _seed_disputes(admin.id)
     return {
         "leads": db.session.scalar(select(func.count(Lead.id))),
         "distributed": db.session.scalar(
             select(func.count(Lead.id)).where(Lead.status == LeadStatus.DISTRIBUTED)
         ),
     }
+
+
+def _seed_billing_details() -> None:
+    """Billing details for the demo buyers, as they would enter them on /buyers/billing."""
+    for n, (email, _person, company, *_rest) in enumerate(BUYERS):
+        buyer = db.session.get(Organization, _org_of(email))
+        if buyer.billing_email is None:
+            buyer.billing_email = f"compta@{company.lower().replace(' ', '-')}.example"
+            buyer.billing_address = {
+                "line1": f"{10 + n} rue de la République",
+                "postal_code": "69002",
+                "city": "Lyon",
+                "country": "FR",
+            }
+    db.session.commit()
+
+
+def _seed_disputes(admin_id: int) -> None:
+    """One dispute waiting for the admin, one accepted (its credit on the ledger)."""
+    if db.session.scalar(select(func.count(Dispute.id))):
+        return
+    buyer_id = _org_of(BUYERS[0][0])
+    recent = db.session.scalars(
+        select(Sale.id)
+        .where(Sale.buyer_id == buyer_id, Sale.created_at >= utcnow() - timedelta(days=6))
+        .order_by(Sale.created_at.desc())
+        .limit(2)
+    ).all()
+    if len(recent) < 2:
+        return
+    waiting, accepted = recent
+    disputes.open_dispute(buyer_id, waiting, "invalid_contact", "The phone number rings nowhere.")
+    dispute = disputes.open_dispute(buyer_id, accepted, "duplicate", "Already bought last week.")
+    disputes.resolve_dispute(
+        dispute.id, admin_user_id=admin_id, accept=True, note="Duplicate confirmed."
+    )
 
 
 def describe(summary: dict, database_url: str) -> str:

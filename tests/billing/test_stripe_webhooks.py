@@ -170,3 +170,46 @@ def test_events_we_do_not_act_on_and_unknown_customers_are_recorded_and_ignored(
 def test_a_webhook_without_a_configured_secret_is_refused(client):
     body = event("evt_x", "invoice.paid", {"id": "in_1"})
     assert client.post(URL, data=signed(body)[0], headers=signed(body)[1]).status_code == 400
+
+
+def test_invoice_finalized_and_charge_refunded_are_recorded(client, stripe_on):
+    from marketplace.models import Invoice, VatTreatment
+
+    buyer = buyer_with_customer()
+    invoice = Invoice(
+        buyer_id=buyer.id,
+        run_key="month:2026-10",
+        vat=VatTreatment.FRENCH_VAT,
+        stripe_invoice_id="in_final",
+        status="draft",
+    )
+    db.session.add(invoice)
+    db.session.commit()
+    finalized = event(
+        "evt_fin",
+        "invoice.finalized",
+        {
+            "id": "in_final",
+            "customer": buyer.stripe_customer_id,
+            "status": "open",
+            "hosted_invoice_url": "https://invoice.stripe.test/i/in_final",
+            "invoice_pdf": "https://invoice.stripe.test/i/in_final/pdf",
+        },
+    )
+    assert (
+        client.post(URL, data=signed(finalized)[0], headers=signed(finalized)[1]).status_code == 200
+    )
+    invoice = db.session.get(Invoice, invoice.id)
+    assert (invoice.status, invoice.invoice_pdf) == (
+        "open",
+        "https://invoice.stripe.test/i/in_final/pdf",
+    )
+    refunded = event(
+        "evt_ref",
+        "charge.refunded",
+        {"id": "ch_1", "customer": buyer.stripe_customer_id, "amount_refunded": 1200},
+    )
+    answer = client.post(URL, data=signed(refunded)[0], headers=signed(refunded)[1])
+    assert "refunded 1200 cents" in answer.get_json()["outcome"]
+    recorded = db.session.scalar(select(StripeEvent).where(StripeEvent.event_id == "evt_ref"))
+    assert recorded.type == "charge.refunded"

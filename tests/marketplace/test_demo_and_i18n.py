@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from marketplace import create_app
 from marketplace.extensions import db
-from marketplace.models import ApiKey, Lead, LeadMagnet, LedgerEntry, Sale, User
+from marketplace.models import ApiKey, Dispute, Lead, LeadMagnet, LedgerEntry, Sale, User
 from tests.conftest import csrf_token_from, english_client, test_config
 
 TRANSLATIONS = Path(__file__).parents[2] / "marketplace" / "translations" / "fr" / "LC_MESSAGES"
@@ -41,6 +41,8 @@ def test_demo_builds_a_database_with_working_logins_and_is_idempotent(tmp_path, 
         assert counts[0] >= 300 and counts[1] >= 300
         assert db.session.scalar(select(LeadMagnet).where(LeadMagnet.key == "demo-quote-it"))
         assert db.session.scalar(select(func.count(ApiKey.id))) == 2
+        statuses = sorted(d.status.value for d in db.session.scalars(select(Dispute)))
+        assert statuses == ["accepted", "open"]  # the admin's queue and a credit to see
 
     second = invoke()
     assert second.exit_code == 0, second.output
@@ -65,6 +67,8 @@ def test_demo_builds_a_database_with_working_logins_and_is_idempotent(tmp_path, 
         )
         assert response.headers["Location"] == home, email
         assert http.get(home).status_code == 200
+        if home == "/buyers/":
+            assert http.get("/buyers/billing").status_code == 200
     with demo_app.app_context():
         db.session.remove()
         db.engine.dispose()
