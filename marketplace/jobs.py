@@ -8,9 +8,12 @@ idempotent: RQ delivers at least once (field-notes.md).
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -133,10 +136,26 @@ def run_once_per_period(name: str, seconds: int) -> bool:
     return bool(redis_connection().set(lock, "1", nx=True, ex=max(1, seconds - 5)))
 
 
-def run_periodic_jobs() -> None:
-    """Run every periodic job now, inline: for a deployment without Redis (cron)."""
-    for name, _seconds in PERIODIC_JOBS:
+def run_periodic_jobs(now: float | None = None) -> list[str]:
+    """Run the periodic jobs that are due, inline: for a deployment without Redis, from
+    cron every minute. When each last ran is kept in the instance folder, so the daily
+    reconciliation runs daily however often cron calls. Returns the jobs run."""
+    now = time.time() if now is None else now
+    state = Path(current_app.instance_path) / "periodic-runs.json"
+    try:
+        last_runs = json.loads(state.read_text())
+    except (OSError, ValueError):
+        last_runs = {}
+    ran = []
+    for name, seconds in PERIODIC_JOBS:
+        if now - last_runs.get(name, 0) < seconds - 5:
+            continue
         resolve(name)()
+        last_runs[name] = now
+        ran.append(name)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps(last_runs))
+    return ran
 
 
 def _cron_loop(app: Flask, stop: threading.Event) -> None:

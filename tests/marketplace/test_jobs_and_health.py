@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -166,7 +169,14 @@ def test_run_periodic_runs_the_sweep_once_without_redis(app, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", None)
     factories.campaign()
     old = factories.lead(distribute=False, now=utcnow() - timedelta(minutes=5))
+    (Path(app.instance_path) / "periodic-runs.json").unlink(missing_ok=True)
     result = app.test_cli_runner().invoke(args=["run-periodic"])
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert db.session.get(Lead, old.lead_id).status is LeadStatus.DISTRIBUTED
+    # Called again a minute later, the daily reconciliation is not due yet.
+    later = time.time() + 61
+    ran = jobs.run_periodic_jobs(now=later)
+    assert "marketplace.capture.service:sweep_pending_leads" in ran
+    assert "billing.reconcile:reconcile" not in ran
+    assert "billing.reconcile:reconcile" in jobs.run_periodic_jobs(now=later + 86_400)
