@@ -396,10 +396,13 @@ def main() -> int:
                 select(func.count(Lead.id)).where(Lead.sales_count > Lead.max_buyers)
             )
     finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(
-                f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'
-            )
+        if os.environ.get("BENCH_KEEP_DB"):
+            print("kept the database:", make_url(database_url).database)
+        else:
+            with psycopg.connect(admin, autocommit=True) as connection:
+                connection.execute(
+                    f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'
+                )
     total = sum(timings)
     if STATEMENT_TIMES:
         print_statement_times(len(timings))

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import jobs, snapshots
@@ -110,12 +110,9 @@ LEAD_COLUMNS = (
 )
 
 
-def _lock_lead(lead_id: int) -> tuple[SimpleNamespace, LeadFacts] | None:
-    """The lead's columns that matching reads, its row locked ``FOR NO KEY UPDATE``,
-    with its sector, magnet kind, consent partner list and publisher share: one
-    round trip, and no ORM object to track (its row is written once, at the end)."""
+def _lock_lead_statement():
     leads = Lead.__table__
-    row = db.session.execute(
+    return (
         select(
             *(leads.c[name] for name in LEAD_COLUMNS),
             Sector.parent_id.label("parent_sector_id"),
@@ -128,9 +125,20 @@ def _lock_lead(lead_id: int) -> tuple[SimpleNamespace, LeadFacts] | None:
         .join(LeadMagnet, LeadMagnet.id == leads.c.magnet_id)
         .join(Organization, Organization.id == leads.c.publisher_id)
         .outerjoin(ConsentRecord, ConsentRecord.lead_id == leads.c.id)
-        .where(leads.c.id == lead_id)
+        .where(leads.c.id == bindparam("lead_id"))
         .with_for_update(of=leads, key_share=True)
-    ).first()
+    )
+
+
+# Built once: a lead's distribution runs it, and building it costs as much as running it.
+_LOCK_LEAD = _lock_lead_statement()
+
+
+def _lock_lead(lead_id: int) -> tuple[SimpleNamespace, LeadFacts] | None:
+    """The lead's columns that matching reads, its row locked ``FOR NO KEY UPDATE``,
+    with its sector, magnet kind, consent partner list and publisher share: one
+    round trip, and no ORM object to track (its row is written once, at the end)."""
+    row = db.session.execute(_LOCK_LEAD, {"lead_id": lead_id}).first()
     if row is None:
         return None
     values = row._asdict()
@@ -164,7 +172,7 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
         )
     lock_person(lead)
     campaigns = candidate_campaigns(lead, facts.parent_sector_id)
-    verdicts = judge(
+    outcome = exclusions(
         lead,
         campaigns,
         now,
@@ -172,8 +180,10 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
         allowed=partner_ids(facts.partner_list_id) if facts.partner_list_id else frozenset(),
         read_usage=False,
     )
-    outcome = {v.campaign_id: v.reason for v in verdicts}
-    eligible = rank([c for c, v in zip(campaigns, verdicts, strict=True) if v.eligible])
+    eligible = rank([c for c in campaigns if outcome[c.id] is None])
+    for campaign in campaigns:
+        if outcome[campaign.id] is None:  # until sold or left without a place, or the
+            outcome[campaign.id] = "eligible"  # buyer's other campaign ranked higher
     sold = _sell_to_best(lead, facts, eligible, outcome, now)
     changes["distribution_log"] = decision_log(now, campaigns, outcome)
     waiting_until = None if sold else _opening_to_wait_for(lead, campaigns, outcome, now)
@@ -455,7 +465,14 @@ def partner_ids(partner_list_id: int) -> frozenset[int]:
     return snapshots.remembered("partner_ids", partner_list_id, load)
 
 
-def judge(
+def judge(lead: Lead, campaigns: list, now: datetime, **options) -> list[Verdict]:
+    """A verdict for each candidate campaign, with the first rule that excluded it
+    (the options are exclusions')."""
+    reasons = exclusions(lead, campaigns, now, **options)
+    return [Verdict(c.id, reasons[c.id] is None, reasons[c.id] or "eligible") for c in campaigns]
+
+
+def exclusions(
     lead: Lead,
     campaigns: list,
     now: datetime,
@@ -464,8 +481,8 @@ def judge(
     kind: MagnetKind | None = None,
     allowed: frozenset[int] | None = None,
     read_usage: bool = True,
-) -> list[Verdict]:
-    """A verdict for each candidate campaign, with the first rule that excluded it.
+) -> dict[int, str | None]:
+    """For each candidate campaign's id, the first rule that excludes it, or None.
 
     ``partners`` replaces the lead's consent snapshot for a lead not yet captured
     (an estimate), which has no person to dedupe against either. ``kind`` and
@@ -503,7 +520,7 @@ def judge(
     for campaign in campaigns:
         if reasons[campaign.id] is None and (campaign.capped or campaign.opening_hours):
             reasons[campaign.id] = _dynamic_exclusion(campaign, usage, now)
-    return [Verdict(c.id, reasons[c.id] is None, reasons[c.id] or "eligible") for c in campaigns]
+    return reasons
 
 
 def estimate(magnet: LeadMagnet, qualification: dict, now: datetime) -> tuple[int, int]:
@@ -638,18 +655,27 @@ def _dynamic_exclusion(campaign, usage: dict | None, now) -> str | None:
     return None
 
 
-def buyers_who_bought_person(lead: Lead, now: datetime) -> set[int]:
-    window_start = now - timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
-    same_person = [Lead.email_hash == lead.email_hash]
-    if lead.phone_hash:
-        same_person.append(Lead.phone_hash == lead.phone_hash)
-    return set(
-        db.session.scalars(
-            select(Sale.buyer_id)
-            .join(Lead, Lead.id == Sale.lead_id)
-            .where(or_(*same_person), Sale.created_at >= window_start)
-        )
+def _person_buyers_statement(with_phone: bool):
+    same_person = Lead.email_hash == bindparam("email_hash")
+    if with_phone:
+        same_person = or_(same_person, Lead.phone_hash == bindparam("phone_hash"))
+    return (
+        select(Sale.buyer_id)
+        .join(Lead, Lead.id == Sale.lead_id)
+        .where(same_person, Sale.created_at >= bindparam("window_start"))
     )
+
+
+_PERSON_BUYERS = {phone: _person_buyers_statement(phone) for phone in (False, True)}
+
+
+def buyers_who_bought_person(lead: Lead, now: datetime) -> set[int]:
+    """The buyers that bought this person (same e-mail or phone) within the window."""
+    window_start = now - timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
+    params = {"email_hash": lead.email_hash, "window_start": window_start}
+    if lead.phone_hash:
+        params["phone_hash"] = lead.phone_hash
+    return set(db.session.scalars(_PERSON_BUYERS[bool(lead.phone_hash)], params))
 
 
 def _usage_by_campaign(campaigns: list, now: datetime) -> dict[int, tuple]:

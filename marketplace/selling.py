@@ -26,6 +26,7 @@ that delay), so later leads skip the campaign without asking the database.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -103,24 +104,40 @@ def monthly_refusal(campaign) -> str:
     return f"{MONTHLY_CAP}_or_{MONTHLY_BUDGET}"
 
 
+# (campaign id, period, period start) -> (the lowest price refused, until when to
+# believe it, in time.monotonic()). A plain dict: matching reads it for every capped
+# candidate of every lead, so a read is one dict lookup, without a lock.
+_REFUSED: dict[tuple, tuple[int, float]] = snapshots.register_store({})
+_REFUSED_MAX = 100_000
+
+
 def known_limit(campaign, price_cents: int, now: datetime) -> str | None:
     """The cap or budget this process saw reached for the campaign's current period."""
+    if not _REFUSED:
+        return None
     day, month = periods(campaign, now)
+    clock = time.monotonic()
     for period, start in ((UsagePeriod.DAY, day), (UsagePeriod.MONTH, month)):
-        refused_from = snapshots.recall("usage_refused", (campaign.id, period, start))
-        if refused_from is not None and price_cents >= refused_from:
+        known = _REFUSED.get((campaign.id, period, start))
+        if known is not None and price_cents >= known[0] and clock < known[1]:
             return DAILY_CAP if period is UsagePeriod.DAY else monthly_refusal(campaign)
     return None
 
 
 def _remember_refusal(campaign, period: UsagePeriod, start: date, price_cents: int) -> None:
     """A cap refuses any price from now on; a budget, this price and dearer ones."""
+    seconds = current_app.config["MATCHING_SNAPSHOT_SECONDS"]
+    if current_app.config["SNAPSHOT_SECONDS"] <= 0 or seconds <= 0:
+        return  # copies off (tests): every sale asks the database
+    if len(_REFUSED) > _REFUSED_MAX:
+        _REFUSED.clear()  # past periods' entries, mostly
     budget_only = period is UsagePeriod.MONTH and campaign.monthly_cap is None
     key = (campaign.id, period, start)
     refused_from = price_cents if budget_only else 0
-    seconds = current_app.config["MATCHING_SNAPSHOT_SECONDS"]
-    earlier = snapshots.recall("usage_refused", key)
-    snapshots.note("usage_refused", key, min(refused_from, earlier or refused_from), seconds)
+    earlier = _REFUSED.get(key)
+    if earlier is not None:
+        refused_from = min(refused_from, earlier[0])
+    _REFUSED[key] = (refused_from, time.monotonic() + seconds)
 
 
 # --- PostgreSQL: one statement -------------------------------------------------

@@ -20,6 +20,7 @@ Value = TypeVar("Value")
 _MISSING = object()
 _lock = threading.Lock()
 _caches: dict[str, TTLCache] = {}
+_stores: list[dict] = []
 
 
 def remembered(
@@ -43,24 +44,10 @@ def remembered(
     return value
 
 
-def note(kind: str, key: Hashable, value, seconds: float) -> None:
-    """Keep ``value`` for (kind, key) for ``seconds`` (nothing when copies are off)."""
-    if current_app.config["SNAPSHOT_SECONDS"] <= 0 or seconds <= 0:
-        return
-    with _lock:
-        cache = _caches.get(kind)
-        if cache is None or cache.ttl != seconds:
-            cache = _caches[kind] = TTLCache(maxsize=100_000, ttl=seconds)
-        cache[key] = value
-
-
-def recall(kind: str, key: Hashable, default=None):
-    """What ``note`` kept for (kind, key), while fresh."""
-    cache = _caches.get(kind)
-    if cache is None:
-        return default
-    with _lock:
-        return cache.get(key, default)
+def register_store(store: dict) -> dict:
+    """A module's own per-process store, emptied with the snapshots by forget_all."""
+    _stores.append(store)
+    return store
 
 
 def forget_all() -> None:
@@ -68,3 +55,5 @@ def forget_all() -> None:
     with _lock:
         for cache in _caches.values():
             cache.clear()
+        for store in _stores:
+            store.clear()
