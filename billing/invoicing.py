@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +39,7 @@ from marketplace.extensions import db
 from marketplace.models import Invoice, LedgerEntry, Organization, VatTreatment, utcnow
 
 log = logging.getLogger(__name__)
+PARIS = ZoneInfo("Europe/Paris")
 
 EU_COUNTRIES = frozenset(
     [
@@ -90,7 +92,8 @@ def run_invoicing(now: datetime | None = None) -> int:
     if not stripe_gateway.configured():
         return 0
     now = now or utcnow()
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    # Months are French months: the platform's first market invoices by them.
+    month_start = now.astimezone(PARIS).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     pending = db.session.execute(
         select(
             LedgerEntry.organization_id,
@@ -118,7 +121,9 @@ def run_invoicing(now: datetime | None = None) -> int:
         if owed <= 0:
             continue  # credits carried to the next invoice
         if oldest < month_start:
-            due.append((buyer_id, f"month:{oldest:%Y-%m}"))
+            # The newest entry in the key: an entry of a past month mirrored late (an
+            # outage) makes a new run, not a return to the month's finished invoice.
+            due.append((buyer_id, f"month:{oldest.astimezone(PARIS):%Y-%m}:{newest}"))
         elif owed >= thresholds[buyer_id]:
             due.append((buyer_id, f"threshold:{newest}"))
     db.session.rollback()

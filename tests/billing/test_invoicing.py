@@ -167,3 +167,26 @@ def test_a_credit_limit_holds_a_buyer_that_owes_more(stripe_on):
     db.session.commit()
     run_invoicing()
     assert db.session.get(Organization, buyer.id).billing_status is BillingStatus.GOOD
+
+
+def test_an_entry_of_a_past_month_mirrored_late_gets_its_own_invoice(app, stripe_on):
+    buyer = paying_buyer()
+    sell_leads(buyer, 1, 5000)
+    next_month = datetime(2100, 1, 1, 1, tzinfo=UTC)
+    assert run_invoicing(now=next_month) == 1
+    # A sale of the same past month whose item reached Stripe only after that run.
+    app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"
+    factories.lead()
+    mirror_ledger()
+    app.config["STRIPE_API_BASE"] = stripe_on
+    mirror_ledger()
+    assert run_invoicing(now=next_month) == 1
+    assert db.session.scalar(select(func.count(Invoice.id))) == 2
+    assert (
+        db.session.scalar(
+            select(func.count(LedgerEntry.id)).where(
+                LedgerEntry.kind == LedgerKind.SALE_DEBIT, LedgerEntry.invoice_id.is_(None)
+            )
+        )
+        == 0
+    )
