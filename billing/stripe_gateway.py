@@ -38,6 +38,12 @@ def _client() -> stripe.StripeClient:
     )
 
 
+def _metadata(stripe_object) -> dict:
+    """A Stripe object's metadata as a plain dict (empty when it has none)."""
+    metadata = getattr(stripe_object, "metadata", None)
+    return metadata.to_dict() if metadata else {}
+
+
 def _call(method, *args, **kwargs):
     try:
         return method(*args, **kwargs)
@@ -140,8 +146,7 @@ def find_invoice_item(customer_id: str, entry_key: str) -> str | None:
     """The customer's invoice item already made for a ledger entry, if one was."""
     items = _call(_client().v1.invoice_items.list, params={"customer": customer_id, "limit": 100})
     for item in items.auto_paging_iter():
-        metadata = item.metadata.to_dict() if item.metadata else {}
-        if metadata.get("entry_key") == entry_key:
+        if _metadata(item).get("entry_key") == entry_key:
             return item.id
     return None
 
@@ -166,8 +171,7 @@ def french_vat_rate() -> str:
     client = _client()
     rates = _call(client.v1.tax_rates.list, params={"limit": 100})
     for rate in rates.auto_paging_iter():
-        metadata = rate.metadata.to_dict() if rate.metadata else {}
-        if metadata.get("marketplace_vat") == VAT_RATE_KEY and rate.active:
+        if _metadata(rate).get("marketplace_vat") == VAT_RATE_KEY and rate.active:
             return rate.id
     rate = _call(
         client.v1.tax_rates.create,
@@ -254,8 +258,7 @@ def create_invoice(request: InvoiceRequest) -> StripeInvoice:
 def find_invoice(customer_id: str, run_key: str) -> StripeInvoice | None:
     invoices = _call(_client().v1.invoices.list, params={"customer": customer_id, "limit": 100})
     for invoice in invoices.auto_paging_iter():
-        metadata = invoice.metadata.to_dict() if invoice.metadata else {}
-        if metadata.get("run_key") == run_key:
+        if _metadata(invoice).get("run_key") == run_key:
             return _invoice(invoice)
     return None
 
@@ -322,8 +325,7 @@ def find_refund(payment_intent_id: str, key: str) -> str | None:
         _client().v1.refunds.list, params={"payment_intent": payment_intent_id, "limit": 100}
     )
     for made in refunds.auto_paging_iter():
-        metadata = made.metadata.to_dict() if made.metadata else {}
-        if metadata.get("refund_key") == key:
+        if _metadata(made).get("refund_key") == key:
             return made.id
     return None
 

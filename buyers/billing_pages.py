@@ -10,14 +10,14 @@ from sqlalchemy import select
 
 from billing import customers, standing, stripe_gateway
 from billing.stripe_gateway import StripeRefused, StripeUnavailable
-from buyers.forms import BillingDetailsForm, DisputeForm
-from buyers.views import HELD_BECAUSE, blueprint
+from buyers.forms import BillingDetailsForm
+from buyers.views import HELD_BECAUSE, blueprint, dispute_form, purchase_page
 from marketplace import disputes
 from marketplace.auth.decorators import buyer_required
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import show_field_errors
-from marketplace.labels import DISPUTE_REASON_LABELS, country_choices
+from marketplace.labels import country_choices
 from marketplace.models import Invoice, Organization
 
 ADDRESS_FIELDS = ("line1", "postal_code", "city", "country")
@@ -89,20 +89,17 @@ def set_up_payment_method():
 @blueprint.route("/purchases/<int:sale_id>/dispute", methods=["POST"])
 @buyer_required
 def dispute_purchase(sale_id: int):
-    form = DisputeForm()
-    form.reason.choices = list(DISPUTE_REASON_LABELS.items())
+    """Open a dispute; a refused one shows the purchase again with the errors at the
+    fields (a window that has closed, which no field holds, as a message)."""
+    form = dispute_form()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(str(message), "danger")
-        return redirect(url_for("buyers.purchase", sale_id=sale_id))
+        return purchase_page(sale_id, form, 422)
     try:
         disputes.open_dispute(
             current_user.organization_id, sale_id, form.reason.data, form.comment.data
         )
     except ValidationFailed as error:
-        for message in error.fields.values():
-            flash(str(message), "danger")
-    else:
-        flash(_("Your dispute is recorded: an administrator will decide on it."), "success")
+        show_field_errors(form, error)
+        return purchase_page(sale_id, form, 422)
+    flash(_("Your dispute is recorded: an administrator will decide on it."), "success")
     return redirect(url_for("buyers.purchase", sale_id=sale_id))

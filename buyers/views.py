@@ -56,22 +56,32 @@ def inbox():
 @blueprint.route("/purchases/<int:sale_id>")
 @buyer_required
 def purchase(sale_id: int):
+    return purchase_page(sale_id, dispute_form())
+
+
+def dispute_form() -> DisputeForm:
+    form = DisputeForm()
+    form.reason.choices = list(DISPUTE_REASON_LABELS.items())
+    return form
+
+
+def purchase_page(sale_id: int, form: DisputeForm, status: int = 200):
+    """A purchase with its lead, deliveries and dispute (``form`` may carry errors)."""
     sale = purchases.open_purchase(current_user.organization_id, sale_id, current_user.id)
-    dispute_form = DisputeForm()
-    dispute_form.reason.choices = list(DISPUTE_REASON_LABELS.items())
     window = timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
-    return render_template(
+    page = render_template(
         "buyers/purchase.html",
         sale=sale,
         lead=sale.lead,
         deliveries=delivery.deliveries_of(sale.id),
         dispute=disputes.dispute_of(sale.id),
         credit=disputes.credit_of(sale.id),
-        dispute_form=dispute_form,
+        dispute_form=form,
         dispute_until=sale.created_at + window,
         can_dispute=utcnow() <= sale.created_at + window,
         reason_labels=DISPUTE_REASON_LABELS,
     )
+    return page, status
 
 
 @blueprint.route("/deliveries/<int:delivery_id>/redeliver", methods=["POST"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from datetime import timedelta
 
@@ -164,4 +165,26 @@ def test_a_dispute_after_the_window_or_on_another_buyers_lead_is_refused(login_a
         follow_redirects=True,
     )
     assert "return window" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Dispute.id)) is None
+
+
+def test_a_bad_dispute_is_answered_at_its_fields(login_as, submit_form):
+    user = factories.buyer_user()
+    sale = purchase_of(user)
+    http = login_as(user)
+    for data, field in (
+        ({"reason": "other", "comment": " "}, "comment"),
+        ({"reason": "because"}, "reason"),
+        ({"reason": "duplicate", "comment": "x" * 3000}, "comment"),
+    ):
+        response = submit_form(
+            f"/buyers/purchases/{sale.id}/dispute",
+            data,
+            page_url=f"/buyers/purchases/{sale.id}",
+            http=http,
+        )
+        assert response.status_code == 422, data
+        page = response.get_data(as_text=True)
+        field_tag = re.search(rf'<(input|select|textarea)[^>]*id="{field}"[^>]*>', page)
+        assert field_tag and "is-invalid" in field_tag.group(0), data
     assert db.session.scalar(select(Dispute.id)) is None
