@@ -8,8 +8,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from buyers import purchases
-from buyers.api_schemas import Catalog, CatalogQuery, Purchase, Purchases, PurchasesQuery
-from marketplace import lead_catalogue
+from buyers.api_schemas import (
+    Catalog,
+    CatalogQuery,
+    DisputeIn,
+    Purchase,
+    Purchases,
+    PurchasesQuery,
+)
+from marketplace import disputes, lead_catalogue
 from marketplace.api import api_organization, token_auth
 from marketplace.extensions import db
 from marketplace.models import Sector, utcnow
@@ -92,3 +99,18 @@ def list_purchases(query: PurchasesQuery):
 def get_purchase(sale_id: int):
     buyer_id = api_organization("buyer")
     return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id))
+
+
+@blueprint.post("/purchases/<int:sale_id>/dispute")
+@blueprint.auth_required(token_auth)
+@blueprint.input(DisputeIn, arg_name="body")
+@blueprint.output(Purchase, status_code=201)
+@blueprint.doc(
+    summary="Dispute one of your purchases",
+    description="Within the return window. An accepted dispute credits the price.",
+    responses={404: "Not your purchase", 409: "Outside the return window, or already disputed"},
+)
+def dispute_purchase(sale_id: int, body: DisputeIn):
+    buyer_id = api_organization("buyer")
+    disputes.open_dispute(buyer_id, sale_id, body.reason, body.comment)
+    return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id)), 201

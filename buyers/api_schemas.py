@@ -81,6 +81,25 @@ class Outcome(BaseModel):
     amount_cents: int | None
 
 
+class Dispute(BaseModel):
+    id: int
+    status: Literal["open", "accepted", "rejected"]
+    reason: str
+    comment: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+    resolution_note: str | None
+    credit_cents: int
+    refunded: bool
+
+
+class DisputeIn(BaseModel):
+    """A claim on one purchase, within the return window (7 days)."""
+
+    reason: Literal["invalid_contact", "duplicate", "out_of_target", "no_consent", "fake", "other"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
 class Purchase(BaseModel):
     id: int
     lead_id: int
@@ -98,7 +117,7 @@ class Purchase(BaseModel):
     consent_certificate_id: str | None
     rating: Rating
     outcome: Outcome
-    dispute: dict | None
+    dispute: Dispute | None
 
 
 class Purchases(BaseModel):

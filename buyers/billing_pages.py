@@ -101,5 +101,8 @@ def dispute_purchase(sale_id: int):
     except ValidationFailed as error:
         show_field_errors(form, error)
         return purchase_page(sale_id, form, 422)
+    except disputes.DisputeRefused as refused:
+        flash(refused.message, "danger")
+        return purchase_page(sale_id, form, 409)
     flash(_("Your dispute is recorded: an administrator will decide on it."), "success")
     return redirect(url_for("buyers.purchase", sale_id=sale_id))

@@ -36,13 +36,15 @@ from marketplace.representations import purchase_json
 log = logging.getLogger(__name__)
 
 PURCHASE_CREATED = "purchase.created"
+PURCHASE_CREDITED = "purchase.credited"  # an accepted dispute (webhook only: the
+# buyer's owners are also told by e-mail, by disputes.py)
 # Exponential backoff: 1 min, 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 6 h, 8 h, 8 h: about
 # 30 hours in all, then the delivery is marked failed (the buyer can redeliver by hand).
 RETRY_DELAYS = (60, 300, 900, 1800, 3600, 7200, 14400, 21600, 28800, 28800)
 
 
-def deliver_sale(sale_id: int) -> list[int]:
-    """Create the sale's deliveries (once) and send the new ones. Idempotent."""
+def deliver_sale(sale_id: int, event_type: str = PURCHASE_CREATED) -> list[int]:
+    """Create the sale's deliveries of an event (once) and send the new ones. Idempotent."""
     sale = db.session.scalar(
         select(Sale).where(Sale.id == sale_id).options(joinedload(Sale.campaign))
     )
@@ -50,7 +52,7 @@ def deliver_sale(sale_id: int) -> list[int]:
         return []  # a catalogue purchase: bought in the portal or the API, nothing to push
     campaign: Campaign = sale.campaign
     wanted = []
-    if campaign.email_recipients:
+    if campaign.email_recipients and event_type == PURCHASE_CREATED:
         wanted.append((DeliveryChannel.EMAIL, ", ".join(campaign.email_recipients)))
     if campaign.webhook_url:
         wanted.append((DeliveryChannel.WEBHOOK, campaign.webhook_url))
@@ -61,7 +63,7 @@ def deliver_sale(sale_id: int) -> list[int]:
             .values(
                 sale_id=sale.id,
                 channel=channel,
-                event=PURCHASE_CREATED,
+                event=event_type,
                 target=target,
                 status=DeliveryStatus.PENDING,
                 attempts=0,
@@ -74,6 +76,7 @@ def deliver_sale(sale_id: int) -> list[int]:
         db.session.scalars(
             select(Delivery.id).where(
                 Delivery.sale_id == sale.id,
+                Delivery.event == event_type,
                 Delivery.attempts == 0,
                 Delivery.status == DeliveryStatus.PENDING,
             )

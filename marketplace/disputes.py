@@ -10,13 +10,14 @@ the admin chose it for a lead already invoiced and paid.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from marketplace import audit, mail
+from marketplace import audit, jobs, mail
 from marketplace.errors import DomainError, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import (
@@ -31,7 +32,15 @@ from marketplace.models import (
     utcnow,
 )
 
+log = logging.getLogger(__name__)
 MAX_COMMENT = 2000
+
+
+class DisputeRefused(DomainError):
+    """Outside the return window, or already disputed (409)."""
+
+    code = "dispute_refused"
+    default_message = _l("This lead cannot be disputed.")
 
 
 class DisputeClosed(DomainError):
@@ -57,18 +66,15 @@ def open_dispute(
         fields["comment"] = str(_l("At most %(n)d characters.", n=MAX_COMMENT))
     if reason == DisputeReason.OTHER and not comment:
         fields["comment"] = str(_l("Say what is wrong with this lead."))
-    window = timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
-    if now - sale.created_at > window:
-        fields["sale"] = str(
-            _l(
-                "The return window (%(days)d days) for this lead has closed.",
-                days=window.days,
-            )
-        )
-    if db.session.scalar(select(Dispute.id).where(Dispute.sale_id == sale_id)):
-        fields["sale"] = str(_l("This lead is already disputed."))
     if fields:
         raise ValidationFailed(fields=fields)
+    window = timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
+    if db.session.scalar(select(Dispute.id).where(Dispute.sale_id == sale_id)):
+        raise DisputeRefused(str(_l("This lead is already disputed.")))
+    if now - sale.created_at > window:
+        raise DisputeRefused(
+            str(_l("The return window (%(days)d days) for this lead has closed.", days=window.days))
+        )
     dispute = Dispute(
         sale_id=sale.id,
         buyer_id=buyer_id,
@@ -123,6 +129,11 @@ def resolve_dispute(
     )
     db.session.commit()
     _tell_buyer(dispute)
+    if accept:
+        try:  # the buyer's webhook hears of the credit, as of the sale
+            jobs.enqueue("marketplace.delivery:deliver_sale", dispute.sale_id, "purchase.credited")
+        except jobs.EnqueueFailed:
+            log.warning("dispute %s: purchase.credited not enqueued", dispute.id)
     return dispute
 
 

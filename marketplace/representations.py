@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marketplace.models import Sale
+from marketplace.models import DisputeStatus, Sale
 
 
 def purchase_json(sale: Sale) -> dict:
@@ -47,5 +47,25 @@ def purchase_json(sale: Sale) -> dict:
             "status": sale.outcome.value if sale.outcome else None,
             "amount_cents": sale.outcome_amount_cents,
         },
-        "dispute": None,
+        "dispute": dispute_json(sale),
+    }
+
+
+def dispute_json(sale: Sale) -> dict | None:
+    """The purchase's dispute, and what it was credited (an accepted dispute credits
+    the price: on the next invoice, or refunded)."""
+    dispute = sale.dispute
+    if dispute is None:
+        return None
+    accepted = dispute.status is DisputeStatus.ACCEPTED
+    return {
+        "id": dispute.id,
+        "status": dispute.status.value,
+        "reason": dispute.reason.value,
+        "comment": dispute.comment,
+        "created_at": dispute.created_at,
+        "resolved_at": dispute.resolved_at,
+        "resolution_note": dispute.resolution_note,
+        "credit_cents": sale.price_cents if accepted else 0,
+        "refunded": bool(accepted and dispute.refund),
     }

@@ -66,6 +66,9 @@ class Sale(db.Model):
     lead: Mapped[Lead] = relationship()
     buyer: Mapped[Organization] = relationship()
     campaign: Mapped[Campaign | None] = relationship()
+    dispute: Mapped[Dispute | None] = relationship(
+        primaryjoin="Sale.id == foreign(Dispute.sale_id)", viewonly=True, uselist=False
+    )
 
 
 class LedgerKind(enum.StrEnum):
