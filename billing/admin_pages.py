@@ -35,7 +35,7 @@ def overview():
         "admin/billing.html",
         report=reconcile.last_report(),
         buyers=buyers,
-        owed={buyer.id: standing.owed_cents(buyer.id) for buyer in buyers},
+        owed=standing.owed_by([buyer.id for buyer in buyers]),
         stripe_on=stripe_gateway.configured(),
     )
 

@@ -52,12 +52,19 @@ def payment_failed(buyer: Organization) -> None:
 def owed_cents(organization_id: int) -> int:
     """What the buyer owes: its debits less its credits and payments (all currencies
     summed: buyers are billed in euros)."""
-    balance = db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-            LedgerEntry.organization_id == organization_id
-        )
+    return owed_by([organization_id])[organization_id]
+
+
+def owed_by(organization_ids: list[int]) -> dict[int, int]:
+    """owed_cents for many buyers in one query (the admins' list)."""
+    balances = dict(
+        db.session.execute(
+            select(LedgerEntry.organization_id, func.sum(LedgerEntry.amount_cents))
+            .where(LedgerEntry.organization_id.in_(organization_ids))
+            .group_by(LedgerEntry.organization_id)
+        ).all()
     )
-    return max(0, -int(balance))
+    return {id_: max(0, -int(balances.get(id_) or 0)) for id_ in organization_ids}
 
 
 def apply_credit_limit(buyer: Organization) -> None:
