@@ -340,8 +340,8 @@ def main() -> int:
     from sqlalchemy import func, select
 
     from marketplace import create_app, jobs
+    from marketplace.distribution import distribute_lead
     from marketplace.extensions import db
-    from marketplace.matching import distribute_lead
     from marketplace.models import Lead, LedgerEntry, LedgerKind, Sale
 
     app = create_app({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})

@@ -17,9 +17,9 @@ from werkzeug.security import generate_password_hash
 
 from marketplace import api_keys, campaigns, disputes, magnets
 from marketplace.capture import CaptureContext, capture_lead, capture_target, validate_submission
+from marketplace.distribution import distribute_lead
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
-from marketplace.matching import distribute_lead
 from marketplace.models import (
     ApiKey,
     Campaign,

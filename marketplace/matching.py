@@ -1,20 +1,17 @@
-"""Matching and the atomic sale: which campaigns may have a lead, and selling it.
+"""Matching: which campaigns may have a lead, and in what order (docs/matching.md).
 
-Rules (docs/matching.md):
 - eligible: the campaign is active and covers the lead's sector; its buyer is in
   good billing standing and on the lead's consent partner list; every filter of
   the campaign matches; the buyer has not bought this lead, nor this person
-  (e-mail or phone hash) within the dedupe window; caps and budget have room.
+  (e-mail or phone hash) within the dedupe window; caps and budget have room;
+  it is open now.
 - ranked by price (highest first), then by the campaign served least recently,
   one campaign per buyer, up to the places left on the lead.
-- each sale, its cap and budget consumption, the buyer's debit and the
-  publisher's earning are written in the lead's one transaction.
 
-Concurrency: the lead row is locked ``FOR NO KEY UPDATE`` (concurrent inserts of
-sales referencing it keep their foreign-key checks unblocked), its
-``sales_count`` only moves through a conditional update, and each cap through a
-conditional update of its usage counter; a unique (lead, buyer) index makes a
-double sale impossible even if every other guard failed.
+The rules come from a per-process copy of every active campaign (``RuleBook``),
+refreshed every ``MATCHING_SNAPSHOT_SECONDS``; what must be exact is decided by
+the sale itself (selling.py). distribution.py runs the job that uses them; the
+catalogue's sale (``sell``) and the campaign editor's estimate use them too.
 """
 
 from __future__ import annotations
@@ -22,14 +19,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy import bindparam, or_, select, text
 from sqlalchemy.orm.attributes import set_committed_value
 
-from marketplace import jobs, snapshots
+from marketplace import snapshots
 from marketplace.consent import partners_now
 from marketplace.extensions import db
 from marketplace.models import (
@@ -37,10 +33,8 @@ from marketplace.models import (
     Campaign,
     CampaignStatus,
     CampaignUsage,
-    ConsentRecord,
     Lead,
     LeadMagnet,
-    LeadStatus,
     MagnetKind,
     Organization,
     Sale,
@@ -48,7 +42,6 @@ from marketplace.models import (
     Sector,
     UsagePeriod,
     campaign_sectors,
-    utcnow,
 )
 from marketplace.scoring import score_lead
 from marketplace.selling import (
@@ -73,212 +66,6 @@ class Verdict:
     campaign_id: int
     eligible: bool
     reason: str
-
-
-@dataclass(frozen=True)
-class LeadFacts:
-    """What distribution needs beyond the lead's own row, read with it in one query."""
-
-    parent_sector_id: int | None
-    sector_slug: str
-    kind: MagnetKind
-    partner_list_id: int | None
-    share_bps: int
-
-
-LEAD_COLUMNS = (
-    "id",
-    "status",
-    "publisher_id",
-    "sector_id",
-    "max_buyers",
-    "sales_count",
-    "sold_exclusively",
-    "score",
-    "email_hash",
-    "phone_hash",
-    "phone",
-    "company",
-    "company_size",
-    "budget",
-    "timeframe",
-    "postcode",
-    "country",
-    "message",
-    "created_at",
-    "distribute_after",
-)
-
-
-def _lock_lead_statement():
-    leads = Lead.__table__
-    return (
-        select(
-            *(leads.c[name] for name in LEAD_COLUMNS),
-            Sector.parent_id.label("parent_sector_id"),
-            Sector.slug.label("sector_slug"),
-            LeadMagnet.kind.label("kind"),
-            ConsentRecord.partner_list_id.label("partner_list_id"),
-            Organization.revenue_share_bps.label("share_bps"),
-        )
-        .join(Sector, Sector.id == leads.c.sector_id)
-        .join(LeadMagnet, LeadMagnet.id == leads.c.magnet_id)
-        .join(Organization, Organization.id == leads.c.publisher_id)
-        .outerjoin(ConsentRecord, ConsentRecord.lead_id == leads.c.id)
-        .where(leads.c.id == bindparam("lead_id"))
-        .with_for_update(of=leads, key_share=True)
-    )
-
-
-# Built once: a lead's distribution runs it, and building it costs as much as running it.
-_LOCK_LEAD = _lock_lead_statement()
-
-
-def _lock_lead(lead_id: int) -> tuple[SimpleNamespace, LeadFacts] | None:
-    """The lead's columns that matching reads, its row locked ``FOR NO KEY UPDATE``,
-    with its sector, magnet kind, consent partner list and publisher share: one
-    round trip, and no ORM object to track (its row is written once, at the end)."""
-    row = db.session.execute(_LOCK_LEAD, {"lead_id": lead_id}).first()
-    if row is None:
-        return None
-    values = row._asdict()
-    facts = LeadFacts(*(values.pop(name) for name in LeadFacts.__dataclass_fields__))
-    return SimpleNamespace(**values), facts
-
-
-def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
-    """Score a pending lead and sell it to the best eligible campaigns. Idempotent.
-
-    Returns the ids of the sales made by this call (none when the lead was not
-    pending: a retried job changes nothing).
-    """
-    now = now or utcnow()
-    locked = _lock_lead(lead_id)
-    if locked is None or locked[0].status is not LeadStatus.PENDING:
-        db.session.rollback()
-        return []
-    lead, facts = locked
-    if lead.distribute_after is not None and lead.distribute_after > now:
-        db.session.rollback()  # waiting for a campaign's opening hours
-        return []
-    changes = {}
-    if lead.score is None:
-        score = score_lead(lead, facts.kind)
-        lead.score = score.value
-        changes.update(
-            score=score.value,
-            temperature=score.temperature,
-            score_explanation=score.explanation,
-        )
-    lock_person(lead)
-    campaigns = candidate_campaigns(lead, facts.parent_sector_id)
-    outcome = exclusions(
-        lead,
-        campaigns,
-        now,
-        kind=facts.kind,
-        allowed=partner_ids(facts.partner_list_id) if facts.partner_list_id else frozenset(),
-        read_usage=False,
-    )
-    eligible = rank([c for c in campaigns if outcome[c.id] is None])
-    for campaign in campaigns:
-        if outcome[campaign.id] is None:  # until sold or left without a place, or the
-            outcome[campaign.id] = "eligible"  # buyer's other campaign ranked higher
-    sold = _sell_to_best(lead, facts, eligible, outcome, now)
-    changes["distribution_log"] = decision_log(now, campaigns, outcome)
-    waiting_until = None if sold else _opening_to_wait_for(lead, campaigns, outcome, now)
-    if waiting_until is not None:
-        changes["distribute_after"] = waiting_until
-    else:
-        changes.update(
-            status=LeadStatus.DISTRIBUTED if lead.sales_count else LeadStatus.UNSOLD,
-            distributed_at=now,
-            distribute_after=None,
-        )
-    leads = Lead.__table__
-    db.session.execute(update(leads).where(leads.c.id == lead.id).values(**changes))
-    db.session.commit()
-    log.info("lead %s distributed: %d sale(s)", lead_id, len(sold))
-    for sale_id, campaign in sold:
-        if campaign.pushes:
-            _start_delivery(sale_id)
-    return [sale_id for sale_id, _ in sold]
-
-
-def _sell_to_best(lead: Lead, facts: LeadFacts, eligible: list, outcome: dict, now: datetime):
-    """Sell to the exclusive winner, or to the ranked campaigns while places are left.
-
-    Caps and budgets are decided here, by the sale statement itself: a campaign
-    that has reached one is skipped (with the cap as its verdict) and the next
-    takes the place. Returns (sale id, campaign) pairs.
-    """
-    label = sale_label(lead.id, facts.sector_slug, now)
-    exclusive = choose_exclusive(lead, eligible)
-    if exclusive is not None:
-        sale_id, refusal = _sell(
-            lead,
-            now,
-            buyer_id=exclusive.buyer_id,
-            price_cents=offer_cents(exclusive),
-            currency=exclusive.currency,
-            share_bps=facts.share_bps,
-            label=label,
-            campaign=exclusive,
-            exclusive=True,
-        )
-        if sale_id is not None:
-            outcome[exclusive.id] = "sold_exclusive"
-            return [(sale_id, exclusive)]
-        outcome[exclusive.id] = refusal
-        eligible = [campaign for campaign in eligible if campaign is not exclusive]
-    sold = []
-    for campaign in eligible:
-        if lead.sales_count >= lead.max_buyers:
-            outcome[campaign.id] = "no_place_left"
-            continue
-        sale_id, refusal = _sell(
-            lead,
-            now,
-            buyer_id=campaign.buyer_id,
-            price_cents=campaign.price_cents,
-            currency=campaign.currency,
-            share_bps=facts.share_bps,
-            label=label,
-            campaign=campaign,
-        )
-        if sale_id is None:
-            outcome[campaign.id] = refusal
-        else:
-            outcome[campaign.id] = "sold"
-            sold.append((sale_id, campaign))
-    return sold
-
-
-SOLD_VERDICTS = ("sold_exclusive", "sold")
-
-
-def decision_log(now: datetime, campaigns: list, outcome: dict) -> dict:
-    """Every campaign considered, grouped by verdict: compact enough to write with
-    each lead (a lead has hundreds of candidates), complete enough to explain it."""
-    by_verdict: dict[str, list[int]] = {}
-    for campaign in campaigns:
-        by_verdict.setdefault(outcome[campaign.id], []).append(campaign.id)
-    return {"at": now.isoformat(), "verdicts": by_verdict}
-
-
-def logged_verdicts(lead: Lead) -> list[tuple[str, list[int]]]:
-    """The lead's decision log as (verdict, campaign ids), the sales first."""
-    verdicts = (lead.distribution_log or {}).get("verdicts", {})
-    order = {verdict: n for n, verdict in enumerate(SOLD_VERDICTS)}
-    return sorted(verdicts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
-
-
-def _start_delivery(sale_id: int) -> None:
-    """The sale is committed; its e-mail and webhook go out in their own job."""
-    try:
-        jobs.enqueue("marketplace.delivery:deliver_sale", sale_id)
-    except jobs.EnqueueFailed:
-        log.warning("sale %s: delivery not enqueued; the portal and the API have it", sale_id)
 
 
 def offer_cents(campaign: Campaign) -> int:
@@ -314,7 +101,8 @@ def lock_person(lead: Lead) -> None:
 
     Two leads of the same person (e-mail or phone) distributed at once by two
     workers could each see that a buyer has not bought that person yet; the lock,
-    held to the end of the transaction, makes the second wait for the first.
+    held to the end of the transaction, makes the second wait for the first. The
+    distribution job takes the same keys (distribution._LOCK_PERSON_SQL).
     """
     if db.session.get_bind().dialect.name != "postgresql":
         return  # SQLite runs one writer at a time
@@ -322,20 +110,6 @@ def lock_person(lead: Lead) -> None:
     # One round trip; the locks are taken in key order, so two jobs cannot deadlock.
     calls = ", ".join(f"pg_advisory_xact_lock(:k{n})" for n in range(len(keys)))
     db.session.execute(text(f"SELECT {calls}"), {f"k{n}": key for n, key in enumerate(keys)})
-
-
-def _opening_to_wait_for(lead, campaigns, outcome: dict, now: datetime) -> datetime | None:
-    """When the first campaign closed now opens, if the lead is still fresh then."""
-    openings = [
-        opening
-        for campaign in campaigns
-        if outcome[campaign.id] == "closed_now"
-        and (opening := next_opening(campaign, now)) is not None
-    ]
-    fresh_until = lead.created_at + timedelta(days=current_app.config["LEAD_FRESHNESS_DAYS"])
-    if not openings or min(openings) > fresh_until:
-        return None
-    return min(openings)
 
 
 @dataclass(frozen=True)
@@ -377,21 +151,72 @@ def candidate_campaigns(lead, parent_sector_id: int | None = None) -> list[Campa
     """Active campaigns covering the lead's sector or its parent."""
     if parent_sector_id is None:
         parent_sector_id = lead.sector.parent_id
-    by_sector = snapshots.remembered(
+    return list(_rule_book().candidates(lead.sector_id, parent_sector_id))
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A sector's candidate campaigns in the order distribution walks them."""
+
+    by_price: tuple[tuple[CampaignRule, ...], ...]  # equal prices together, dearest first
+    exclusive: tuple[CampaignRule, ...]  # those that want leads alone
+    count: int
+
+
+def ranking_for(sector_id: int, parent_sector_id: int | None) -> Ranking:
+    """The campaigns covering a sector (or its parent) grouped by price, dearest first:
+    built once per copy of the rules, so that a lead costs no sort of hundreds of
+    campaigns (the order within a price is the fairness order, decided per lead)."""
+    return _rule_book().ranking(sector_id, parent_sector_id)
+
+
+class RuleBook:
+    """Every active campaign's rule by sector covered, with each sector's ranking."""
+
+    def __init__(self, by_sector: dict[int, tuple[CampaignRule, ...]]):
+        self.by_sector = by_sector
+        self._rankings: dict[tuple, Ranking] = {}
+
+    def candidates(self, sector_id: int, parent_sector_id: int | None) -> tuple:
+        own = self.by_sector.get(sector_id, ())
+        parents = self.by_sector.get(parent_sector_id, ()) if parent_sector_id else ()
+        if not parents:
+            return own
+        seen = {rule.id for rule in own}
+        return (*own, *(rule for rule in parents if rule.id not in seen))
+
+    def ranking(self, sector_id: int, parent_sector_id: int | None) -> Ranking:
+        key = (sector_id, parent_sector_id)
+        ranking = self._rankings.get(key)
+        if ranking is None:
+            rules = sorted(
+                self.candidates(sector_id, parent_sector_id),
+                key=lambda rule: (-rule.price_cents, rule.id),
+            )
+            groups: list[list[CampaignRule]] = []
+            for rule in rules:
+                if groups and groups[-1][0].price_cents == rule.price_cents:
+                    groups[-1].append(rule)
+                else:
+                    groups.append([rule])
+            ranking = self._rankings[key] = Ranking(
+                by_price=tuple(tuple(group) for group in groups),
+                exclusive=tuple(rule for rule in rules if rule.wants_exclusive),
+                count=len(rules),
+            )
+        return ranking
+
+
+def _rule_book() -> RuleBook:
+    return snapshots.remembered(
         "campaign_rules",
         "all",
         _load_rules,
         seconds=current_app.config["MATCHING_SNAPSHOT_SECONDS"],
     )
-    own = by_sector.get(lead.sector_id, ())
-    parents = by_sector.get(parent_sector_id, ()) if parent_sector_id else ()
-    if not parents:
-        return list(own)
-    seen = {rule.id for rule in own}
-    return [*own, *(rule for rule in parents if rule.id not in seen)]
 
 
-def _load_rules() -> dict[int, tuple[CampaignRule, ...]]:
+def _load_rules() -> RuleBook:
     """Every active campaign's rule, by sector covered: one query for all sectors, so
     that a worker refreshes its copy at once rather than one sector at a time."""
     sectors_of: dict[int, list[int]] = {}
@@ -411,7 +236,7 @@ def _load_rules() -> dict[int, tuple[CampaignRule, ...]]:
         rule = _rule(c, name, standing)
         for sector_id in sectors_of.get(c.id, ()):
             by_sector.setdefault(sector_id, []).append(rule)
-    return {sector_id: tuple(rules) for sector_id, rules in by_sector.items()}
+    return RuleBook({sector_id: tuple(rules) for sector_id, rules in by_sector.items()})
 
 
 def _rule(c: Campaign, name: str, standing: BillingStatus) -> CampaignRule:
@@ -501,19 +326,10 @@ def exclusions(
     if kind is None:
         kind = lead.magnet.kind
     kind = getattr(kind, "value", kind)
-    reasons = {}
-    for campaign in campaigns:
-        # The checks that cost nothing first: most campaigns have no filter.
-        if not campaign.buyer_good:
-            reasons[campaign.id] = "buyer_billing_standing"
-        elif campaign.buyer_id not in allowed:
-            reasons[campaign.id] = "not_in_consent_partner_list"
-        elif campaign.buyer_id in buyers_with_person:
-            reasons[campaign.id] = "buyer_already_has_this_person"
-        elif campaign.filtered:
-            reasons[campaign.id] = filter_reason(campaign, lead, kind)
-        else:
-            reasons[campaign.id] = None
+    reasons = {
+        campaign.id: _static_exclusion(campaign, lead, kind, allowed, buyers_with_person)
+        for campaign in campaigns
+    }
     # Usage is read only for the capped campaigns still in the running.
     capped = [c for c in campaigns if reasons[c.id] is None and c.capped]
     usage = _usage_by_campaign(capped, now) if read_usage else None
@@ -521,6 +337,30 @@ def exclusions(
         if reasons[campaign.id] is None and (campaign.capped or campaign.opening_hours):
             reasons[campaign.id] = _dynamic_exclusion(campaign, usage, now)
     return reasons
+
+
+def campaign_exclusion(
+    campaign, lead, now: datetime, *, kind: str, allowed: frozenset[int], buyers: set[int]
+) -> str | None:
+    """The first rule that excludes one campaign, as distribution judges it: caps and
+    budgets are left to the sale, except those this process saw reached."""
+    reason = _static_exclusion(campaign, lead, kind, allowed, buyers)
+    if reason is None and (campaign.capped or campaign.opening_hours):
+        reason = _dynamic_exclusion(campaign, None, now)
+    return reason
+
+
+def _static_exclusion(campaign, lead, kind: str, allowed, buyers_with_person) -> str | None:
+    # The checks that cost nothing first: most campaigns have no filter.
+    if not campaign.buyer_good:
+        return "buyer_billing_standing"
+    if campaign.buyer_id not in allowed:
+        return "not_in_consent_partner_list"
+    if campaign.buyer_id in buyers_with_person:
+        return "buyer_already_has_this_person"
+    if campaign.filtered:
+        return filter_reason(campaign, lead, kind)
+    return None
 
 
 def estimate(magnet: LeadMagnet, qualification: dict, now: datetime) -> tuple[int, int]:
@@ -625,7 +465,6 @@ def next_opening(campaign: Campaign, now: datetime) -> datetime | None:
 
 def sector_ids_with_children(sector_ids: list[int]) -> list[int]:
     """The sectors and, for a parent sector, its sub-sectors (a parent covers them)."""
-    from marketplace.models import Sector
 
     if not sector_ids:
         return []

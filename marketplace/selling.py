@@ -1,23 +1,25 @@
-"""Writing one sale: the lead's place, the campaign's caps and budget, the sale and
-its ledger rows, all or nothing, inside the lead's transaction.
+"""Writing sales: the lead's places, the campaigns' caps and budgets, the sales and
+their ledger rows, all or nothing, inside the lead's transaction.
 
-On PostgreSQL a sale is one statement of data-modifying CTEs, each step running
-only when the one before it returned a row:
+A distribution round (``sell_offers``) offers the lead to a few campaigns at once.
+On PostgreSQL it is one statement of data-modifying CTEs, each step taking only
+the offers the one before it passed:
 
 1. the campaign is still active and its buyer in good billing standing;
 2. the day's usage takes one lead (an upsert refused at the daily cap);
 3. the month's usage takes one lead and the price (refused at the monthly cap or
    budget);
-4. the lead gives a place (a conditional update: a shared sale needs a place left
-   and no exclusive sale; an exclusive one needs no sale at all and closes it);
-5. the sale, the buyer's debit and the publisher's earning are written, and the
-   campaign is stamped as served.
+4. the lead gives its places (a conditional update: shared sales need places left
+   and no exclusive sale; an exclusive one needs no sale at all and closes it), and
+   takes its final status and decision log;
+5. the sales, the buyers' debits and the publisher's earnings are written, and the
+   campaigns are stamped as served.
 
 The database decides every limit in the statement that consumes it, so concurrent
-workers cannot pass one. What a refused attempt took is given back (the day's
-usage when the month refused, both when the place was gone). SQLite has no
-data-modifying CTEs and runs one writer at a time: there the same steps are a
-statement each.
+workers cannot pass one. What a refused offer took is given back (the day's usage
+when the month refused, both when the place was gone). SQLite runs the same steps
+one statement at a time (``write_sale``), as does a catalogue purchase (one
+statement on PostgreSQL: it has no campaign).
 
 A cap or budget found reached is remembered by the process for the rest of the
 period (at most ``MATCHING_SNAPSHOT_SECONDS``, so that a raised cap shows within
@@ -79,9 +81,14 @@ def sale_label(lead_id: int, sector_slug: str, now: datetime) -> str:
 
 
 def write_sale(sale: SaleAttempt, now: datetime) -> tuple[int | None, str | None]:
-    """(the sale's id, None), or (None, why it was refused) with nothing kept."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return _in_one_statement(sale, now)
+    """One sale: (its id, None), or (None, why it was refused) with nothing kept.
+
+    The catalogue's sales (no campaign) are one statement on PostgreSQL; a
+    campaign's sale is step by step (SQLite's distribution rounds): on PostgreSQL
+    distribution sells through ``sell_offers``.
+    """
+    if sale.campaign is None and db.session.get_bind().dialect.name == "postgresql":
+        return _catalogue_sale(sale, now)
     return _step_by_step(sale, now)
 
 
@@ -140,37 +147,24 @@ def _remember_refusal(campaign, period: UsagePeriod, start: date, price_cents: i
     _REFUSED[key] = (refused_from, time.monotonic() + seconds)
 
 
-# --- PostgreSQL: one statement -------------------------------------------------
+# --- PostgreSQL: a catalogue sale in one statement ------------------------------
 
-_GATE = """gate AS (
-    SELECT 1 FROM campaigns JOIN organizations AS buyer ON buyer.id = campaigns.buyer_id
-    WHERE campaigns.id = :campaign_id AND campaigns.status = 'active'
-      AND buyer.billing_status = 'good'
-)"""
-_USAGE = """{name} AS (
-    INSERT INTO campaign_usage AS usage (campaign_id, period, period_start, leads, spent_cents)
-    SELECT :campaign_id, '{name}', CAST(:{name}_start AS date), 1, :price FROM {after}
-    ON CONFLICT (campaign_id, period, period_start) DO UPDATE
-    SET leads = usage.leads + 1, spent_cents = usage.spent_cents + :price
-    WHERE (CAST(:{name}_cap AS integer) IS NULL OR usage.leads < :{name}_cap)
-      AND (CAST(:{name}_budget AS bigint) IS NULL
-           OR usage.spent_cents + :price <= :{name}_budget)
-    RETURNING 1
-)"""
-_PLACE = """place AS (
+# The lead's place (a conditional update: a shared sale needs a place left and no
+# exclusive sale; an exclusive one needs no sale at all and closes it), then the
+# sale, the buyer's debit and the publisher's earning, only if the place was taken.
+_CATALOGUE_SALE = text("""
+WITH place AS (
     UPDATE leads SET sales_count = sales_count + 1,
                      sold_exclusively = CAST(:exclusive AS boolean)
     WHERE id = :lead_id AND NOT sold_exclusively
       AND CASE WHEN CAST(:exclusive AS boolean) THEN sales_count = 0
                ELSE sales_count < max_buyers END
-      {after}
     RETURNING id
-)"""
-_SALE = """sale AS (
+), sale AS (
     INSERT INTO sales (lead_id, buyer_id, campaign_id, source, exclusive, price_cents,
                        currency, created_at, rating_reasons)
-    SELECT :lead_id, :buyer_id, :campaign_id, :source, :exclusive, :price, :currency, :now,
-           '[]' FROM place
+    SELECT :lead_id, :buyer_id, NULL, :source, :exclusive, :price, :currency, :now, '[]'
+    FROM place
     RETURNING id
 ), ledger AS (
     INSERT INTO ledger_entries (entry_key, organization_id, kind, amount_cents, currency,
@@ -182,86 +176,28 @@ _SALE = """sale AS (
                        ('earning', :publisher_id, 'publisher_earning', :earning))
                AS entry (suffix, organization_id, kind, amount_cents)
     WHERE entry.amount_cents <> 0
-)"""
-_STAMP = """stamp AS (
-    UPDATE campaigns SET last_sold_at = :now
-    WHERE id = :campaign_id AND EXISTS (SELECT 1 FROM sale)
-)"""
+)
+SELECT (SELECT id FROM sale)
+""")
 
 
-def _statement(campaign: bool, capped: bool):
-    ctes = []
-    passed = ["(SELECT id FROM sale)"]
-    if campaign:
-        ctes.append(_GATE)
-        passed.append("EXISTS (SELECT 1 FROM gate)")
-        gate = "gate"
-        if capped:
-            ctes.append(_USAGE.format(name="day", after="gate"))
-            ctes.append(_USAGE.format(name="month", after="day"))
-            passed += ["EXISTS (SELECT 1 FROM day)", "EXISTS (SELECT 1 FROM month)"]
-            gate = "month"
-        ctes.append(_PLACE.format(after=f"AND EXISTS (SELECT 1 FROM {gate})"))  # noqa: S608 (names from this module)
-    else:
-        ctes.append(_PLACE.format(after=""))
-    ctes.append(_SALE)
-    if campaign:
-        ctes.append(_STAMP)
-    return text("WITH " + ",\n".join(ctes) + "\nSELECT " + ", ".join(passed))
-
-
-_STATEMENTS = {
-    (campaign, capped): _statement(campaign, capped)
-    for campaign, capped in ((False, False), (True, False), (True, True))
-}
-
-
-def _in_one_statement(sale: SaleAttempt, now: datetime) -> tuple[int | None, str | None]:
-    campaign = sale.campaign
-    capped = campaign is not None and campaign.capped
-    params = {
-        "lead_id": sale.lead_id,
-        "publisher_id": sale.publisher_id,
-        "buyer_id": sale.buyer_id,
-        "campaign_id": campaign.id if campaign is not None else None,
-        "source": sale.source.value,
-        "exclusive": sale.exclusive,
-        "price": sale.price_cents,
-        "earning": sale.earning_cents,
-        "currency": sale.currency,
-        "label": sale.label,
-        "now": now,
-    }
-    if capped:
-        day, month = periods(campaign, now)
-        params.update(
-            day_start=day,
-            day_cap=campaign.daily_cap,
-            day_budget=None,
-            month_start=month,
-            month_cap=campaign.monthly_cap,
-            month_budget=campaign.monthly_budget_cents,
-        )
-    row = db.session.execute(_STATEMENTS[(campaign is not None, capped)], params).one()
-    if row[0] is not None:
-        return row[0], None
-    if campaign is None:
-        return None, NO_PLACE_LEFT
-    if not row[1]:  # the gate
-        return None, CAMPAIGN_CHANGED
-    if not capped:
-        return None, NO_PLACE_LEFT
-    day_taken, month_taken = row[2], row[3]
-    day, month = periods(campaign, now)
-    if not day_taken:
-        _remember_refusal(campaign, UsagePeriod.DAY, day, sale.price_cents)
-        return None, DAILY_CAP
-    _release_usage(campaign.id, UsagePeriod.DAY, day, sale.price_cents)
-    if not month_taken:
-        _remember_refusal(campaign, UsagePeriod.MONTH, month, sale.price_cents)
-        return None, monthly_refusal(campaign)
-    _release_usage(campaign.id, UsagePeriod.MONTH, month, sale.price_cents)
-    return None, NO_PLACE_LEFT
+def _catalogue_sale(sale: SaleAttempt, now: datetime) -> tuple[int | None, str | None]:
+    sale_id = db.session.execute(
+        _CATALOGUE_SALE,
+        {
+            "lead_id": sale.lead_id,
+            "publisher_id": sale.publisher_id,
+            "buyer_id": sale.buyer_id,
+            "source": sale.source.value,
+            "exclusive": sale.exclusive,
+            "price": sale.price_cents,
+            "earning": sale.earning_cents,
+            "currency": sale.currency,
+            "label": sale.label,
+            "now": now,
+        },
+    ).scalar_one()
+    return (sale_id, None) if sale_id is not None else (None, NO_PLACE_LEFT)
 
 
 def _release_usage(campaign_id: int, period: UsagePeriod, start: date, price_cents: int) -> None:
@@ -277,20 +213,23 @@ def _release_usage(campaign_id: int, period: UsagePeriod, start: date, price_cen
     )
 
 
-# --- SQLite: the same steps, a statement each -------------------------------
+# --- A statement per step (SQLite) -------------------------------------------
 
 
 def _step_by_step(sale: SaleAttempt, now: datetime) -> tuple[int | None, str | None]:
     campaign = sale.campaign
+    capped = False
     if campaign is not None:
-        if not _campaign_still_selling(campaign.id):
+        limits = _limits_if_selling(campaign.id)
+        if limits is None:
             return None, CAMPAIGN_CHANGED
-        if campaign.capped:
-            refusal = _consume(campaign, sale.price_cents, now)
+        capped = any(limit is not None for limit in limits)
+        if capped:
+            refusal = _consume(campaign, limits, sale.price_cents, now)
             if refusal is not None:
                 return None, refusal
     if not _take_place(sale):
-        if campaign is not None and campaign.capped:
+        if capped:
             day, month = periods(campaign, now)
             _release_usage(campaign.id, UsagePeriod.DAY, day, sale.price_cents)
             _release_usage(campaign.id, UsagePeriod.MONTH, month, sale.price_cents)
@@ -321,19 +260,18 @@ def _step_by_step(sale: SaleAttempt, now: datetime) -> tuple[int | None, str | N
     return sale_id, None
 
 
-def _campaign_still_selling(campaign_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(Campaign.id)
-            .join(Organization, Organization.id == Campaign.buyer_id)
-            .where(
-                Campaign.id == campaign_id,
-                Campaign.status == CampaignStatus.ACTIVE,
-                Organization.billing_status == BillingStatus.GOOD,
-            )
+def _limits_if_selling(campaign_id: int) -> tuple | None:
+    """The campaign's (daily cap, monthly cap, monthly budget) as they are now, if it
+    is still active and its buyer in good standing; None otherwise."""
+    return db.session.execute(
+        select(Campaign.daily_cap, Campaign.monthly_cap, Campaign.monthly_budget_cents)
+        .join(Organization, Organization.id == Campaign.buyer_id)
+        .where(
+            Campaign.id == campaign_id,
+            Campaign.status == CampaignStatus.ACTIVE,
+            Organization.billing_status == BillingStatus.GOOD,
         )
-        is not None
-    )
+    ).first()
 
 
 def _take_place(sale: SaleAttempt) -> bool:
@@ -350,13 +288,14 @@ def _take_place(sale: SaleAttempt) -> bool:
     return db.session.execute(places).rowcount == 1
 
 
-def _consume(campaign, price_cents: int, now: datetime) -> str | None:
+def _consume(campaign, limits: tuple, price_cents: int, now: datetime) -> str | None:
     """Take one lead and its price from the campaign's day and month, or say which
     limit refused (giving back what was taken)."""
     day, month = periods(campaign, now)
+    daily_cap, monthly_cap, monthly_budget = limits
     limits = (
-        (UsagePeriod.DAY, day, campaign.daily_cap, None),
-        (UsagePeriod.MONTH, month, campaign.monthly_cap, campaign.monthly_budget_cents),
+        (UsagePeriod.DAY, day, daily_cap, None),
+        (UsagePeriod.MONTH, month, monthly_cap, monthly_budget),
     )
     table = CampaignUsage.__table__
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
@@ -366,6 +305,7 @@ def _consume(campaign, price_cents: int, now: datetime) -> str | None:
             room.append(table.c.leads < cap)
         if budget is not None:
             room.append(table.c.spent_cents + price_cents <= budget)
+        fresh_row_fits = (cap is None or cap >= 1) and (budget is None or price_cents <= budget)
         statement = (
             dialect.insert(table)
             .values(
@@ -385,7 +325,7 @@ def _consume(campaign, price_cents: int, now: datetime) -> str | None:
             )
             .returning(table.c.leads)
         )
-        if db.session.execute(statement).first() is None:
+        if not fresh_row_fits or db.session.execute(statement).first() is None:
             _remember_refusal(campaign, period, start, price_cents)
             if period is UsagePeriod.DAY:
                 return DAILY_CAP
@@ -429,3 +369,206 @@ def _book(sale_id: int, sale: SaleAttempt, now: datetime) -> None:
             for entry in entries
         ],
     )
+
+
+# --- A lead's offers: the sales of one distribution round -----------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A campaign offered the lead in a distribution round, at this price."""
+
+    campaign: object  # a matching.CampaignRule
+    price_cents: int
+
+
+@dataclass(frozen=True)
+class LeadSale:
+    """What every offer of a round shares: the lead, its publisher, the label."""
+
+    lead_id: int
+    publisher_id: int
+    share_bps: int
+    label: str
+    exclusive: bool
+
+
+def sell_offers(
+    sale: LeadSale, offers: list[Offer], now: datetime, lead_changes: dict | None = None
+) -> tuple[list[tuple[int | None, str | None]], bool]:
+    """Sell the lead to each offer that its campaign's caps, budget and the lead's
+    places allow: ([(sale id, None) or (None, why not)] in the offers' order,
+    whether ``lead_changes`` were written).
+
+    On PostgreSQL the round is one statement, which also writes ``lead_changes``
+    (the lead's final columns, as they are if every offer sells) with the places
+    taken; elsewhere the offers are sold one by one and the caller writes the lead.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        results = [write_sale(_attempt(sale, offer), now) for offer in offers]
+        return results, False
+    return _round_in_one_statement(sale, offers, now, lead_changes or {})
+
+
+def _attempt(sale: LeadSale, offer: Offer) -> SaleAttempt:
+    campaign = offer.campaign
+    return SaleAttempt(
+        lead_id=sale.lead_id,
+        publisher_id=sale.publisher_id,
+        buyer_id=campaign.buyer_id,
+        price_cents=offer.price_cents,
+        currency=campaign.currency,
+        earning_cents=offer.price_cents * sale.share_bps // 10_000,
+        label=sale.label,
+        campaign=campaign,
+        exclusive=sale.exclusive,
+        source=SaleSource.CAMPAIGN,
+    )
+
+
+# The caps and budget are those of the campaigns table, not of the caller's copy:
+# a cap set a second ago applies. A campaign has usage rows only if it has a limit.
+_ROUND = """
+WITH offer AS (
+    SELECT * FROM unnest(
+        %(campaign_ids)s::integer[], %(prices)s::integer[], %(earnings)s::integer[],
+        %(currencies)s::varchar[], %(day_starts)s::date[], %(month_starts)s::date[]
+    ) WITH ORDINALITY AS offer (campaign_id, price, earning, currency, day_start,
+                                month_start, position)
+), gate AS (
+    SELECT offer.*, campaigns.buyer_id, campaigns.daily_cap, campaigns.monthly_cap,
+           campaigns.monthly_budget_cents,
+           campaigns.daily_cap IS NOT NULL OR campaigns.monthly_cap IS NOT NULL
+               OR campaigns.monthly_budget_cents IS NOT NULL AS capped
+    FROM offer
+    JOIN campaigns ON campaigns.id = offer.campaign_id AND campaigns.status = 'active'
+    JOIN organizations AS buyer
+      ON buyer.id = campaigns.buyer_id AND buyer.billing_status = 'good'
+), day AS (
+    INSERT INTO campaign_usage AS usage (campaign_id, period, period_start, leads, spent_cents)
+    SELECT campaign_id, 'day', day_start, 1, price FROM gate
+    WHERE capped AND (daily_cap IS NULL OR daily_cap >= 1)
+    ON CONFLICT (campaign_id, period, period_start) DO UPDATE
+    SET leads = usage.leads + 1, spent_cents = usage.spent_cents + excluded.spent_cents
+    WHERE usage.leads < coalesce(
+        (SELECT daily_cap FROM campaigns WHERE campaigns.id = usage.campaign_id),
+        usage.leads + 1)
+    RETURNING campaign_id
+), month AS (
+    INSERT INTO campaign_usage AS usage (campaign_id, period, period_start, leads, spent_cents)
+    SELECT gate.campaign_id, 'month', month_start, 1, price
+    FROM gate JOIN day ON day.campaign_id = gate.campaign_id
+    WHERE (monthly_cap IS NULL OR monthly_cap >= 1)
+      AND (monthly_budget_cents IS NULL OR price <= monthly_budget_cents)
+    ON CONFLICT (campaign_id, period, period_start) DO UPDATE
+    SET leads = usage.leads + 1, spent_cents = usage.spent_cents + excluded.spent_cents
+    WHERE usage.leads < coalesce(
+        (SELECT monthly_cap FROM campaigns WHERE campaigns.id = usage.campaign_id),
+        usage.leads + 1)
+      AND usage.spent_cents + excluded.spent_cents <= coalesce(
+        (SELECT monthly_budget_cents FROM campaigns WHERE campaigns.id = usage.campaign_id),
+        usage.spent_cents + excluded.spent_cents)
+    RETURNING campaign_id
+), passed AS (
+    SELECT * FROM gate WHERE NOT capped OR campaign_id IN (SELECT campaign_id FROM month)
+), place AS (
+    UPDATE leads
+    SET sales_count = leads.sales_count + taken.n,
+        sold_exclusively = taken.n > 0 AND %(exclusive)s,
+        status = CASE WHEN leads.sales_count + taken.n > 0 THEN 'distributed'
+                      ELSE leads.status END,
+        distributed_at = CASE WHEN leads.sales_count + taken.n > 0 THEN %(now)s
+                              ELSE leads.distributed_at END,
+        distribute_after = CASE WHEN leads.sales_count + taken.n > 0 THEN NULL
+                                ELSE leads.distribute_after END,
+        distribution_log = coalesce(%(log)s::jsonb, leads.distribution_log),
+        score = coalesce(%(score)s, leads.score),
+        temperature = coalesce(%(temperature)s, leads.temperature),
+        score_explanation = coalesce(%(score_explanation)s::jsonb, leads.score_explanation)
+    FROM (SELECT count(*)::integer AS n FROM passed) AS taken
+    WHERE leads.id = %(lead_id)s AND NOT leads.sold_exclusively
+      AND CASE WHEN %(exclusive)s THEN leads.sales_count = 0 AND taken.n <= 1
+               ELSE leads.sales_count + taken.n <= leads.max_buyers END
+    RETURNING taken.n
+), sale AS (
+    INSERT INTO sales (lead_id, buyer_id, campaign_id, source, exclusive, price_cents,
+                       currency, created_at, rating_reasons)
+    SELECT %(lead_id)s, buyer_id, campaign_id, 'campaign', %(exclusive)s, price, currency,
+           %(now)s, '[]'
+    FROM passed WHERE EXISTS (SELECT 1 FROM place)
+    RETURNING id, campaign_id
+), ledger AS (
+    INSERT INTO ledger_entries (entry_key, organization_id, kind, amount_cents, currency,
+                                sale_id, description, created_at)
+    SELECT 'sale:' || sale.id || ':' || entry.suffix, entry.organization_id, entry.kind,
+           entry.amount_cents, passed.currency, sale.id, %(label)s, %(now)s
+    FROM sale JOIN passed ON passed.campaign_id = sale.campaign_id,
+         LATERAL (VALUES ('debit', passed.buyer_id, 'sale_debit', -passed.price),
+                         ('earning', %(publisher_id)s, 'publisher_earning', passed.earning))
+         AS entry (suffix, organization_id, kind, amount_cents)
+    WHERE entry.amount_cents <> 0
+), stamp AS (
+    UPDATE campaigns SET last_sold_at = %(now)s
+    WHERE campaigns.id IN (SELECT campaign_id FROM sale)
+)
+SELECT sale.id, gate.campaign_id IS NOT NULL, coalesce(gate.capped, false),
+       day.campaign_id IS NOT NULL, month.campaign_id IS NOT NULL,
+       EXISTS (SELECT 1 FROM place)
+FROM offer
+LEFT JOIN gate ON gate.campaign_id = offer.campaign_id
+LEFT JOIN day ON day.campaign_id = offer.campaign_id
+LEFT JOIN month ON month.campaign_id = offer.campaign_id
+LEFT JOIN sale ON sale.campaign_id = offer.campaign_id
+ORDER BY offer.position
+"""
+
+LEAD_CHANGES = ("log", "score", "temperature", "score_explanation")
+
+
+def _round_in_one_statement(
+    sale: LeadSale, offers: list[Offer], now: datetime, lead_changes: dict
+) -> tuple[list[tuple[int | None, str | None]], bool]:
+    periods_of = [periods(offer.campaign, now) for offer in offers]
+    params = {
+        "campaign_ids": [offer.campaign.id for offer in offers],
+        "prices": [offer.price_cents for offer in offers],
+        "earnings": [offer.price_cents * sale.share_bps // 10_000 for offer in offers],
+        "currencies": [offer.campaign.currency for offer in offers],
+        "day_starts": [day for day, _month in periods_of],
+        "month_starts": [month for _day, month in periods_of],
+        "exclusive": sale.exclusive,
+        "now": now,
+        "lead_id": sale.lead_id,
+        "publisher_id": sale.publisher_id,
+        "label": sale.label,
+        **{name: lead_changes.get(name) for name in LEAD_CHANGES},
+    }
+    rows = driver_connection().execute(_ROUND, params).fetchall()
+    results = []
+    for offer, (day, month), row in zip(offers, periods_of, rows, strict=True):
+        sale_id, gate, capped, day_taken, month_taken, _placed = row
+        campaign = offer.campaign
+        if sale_id is not None:
+            results.append((sale_id, None))
+        elif not gate:
+            results.append((None, CAMPAIGN_CHANGED))
+        elif capped and not day_taken:
+            _remember_refusal(campaign, UsagePeriod.DAY, day, offer.price_cents)
+            results.append((None, DAILY_CAP))
+        elif capped and not month_taken:
+            _release_usage(campaign.id, UsagePeriod.DAY, day, offer.price_cents)
+            _remember_refusal(campaign, UsagePeriod.MONTH, month, offer.price_cents)
+            results.append((None, monthly_refusal(campaign)))
+        else:  # the lead had no place left for it: give back what it took
+            if capped:
+                _release_usage(campaign.id, UsagePeriod.DAY, day, offer.price_cents)
+                _release_usage(campaign.id, UsagePeriod.MONTH, month, offer.price_cents)
+            results.append((None, NO_PLACE_LEFT))
+    return results, bool(rows) and rows[0][5]
+
+
+def driver_connection():
+    """The psycopg connection under the session's transaction: the distribution's
+    statements go through it directly, pipelined where they can be (on the hot
+    path, SQLAlchemy's own work per statement cost more than PostgreSQL's)."""
+    return db.session.connection().connection.dbapi_connection

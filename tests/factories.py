@@ -144,7 +144,7 @@ def lead(magnet_=None, *, distribute=True, now=None, **overrides):
         enqueue_distribution=False,
     )
     if distribute:
-        from marketplace.matching import distribute_lead
+        from marketplace.distribution import distribute_lead
 
         distribute_lead(captured.lead_id, now=now)
     return captured

@@ -9,9 +9,10 @@ from sqlalchemy.orm import joinedload
 
 from marketplace import audit
 from marketplace.auth.decorators import admin_required
+from marketplace.distribution import logged_verdicts
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.matching import candidate_campaigns, judge, logged_verdicts
+from marketplace.matching import candidate_campaigns, judge
 from marketplace.models import Campaign, Lead, LeadStatus, OutboxMail, Sale, utcnow
 
 blueprint = Blueprint("admin", __name__)

@@ -170,7 +170,7 @@ def capture_lead(
 def start_distribution(lead_id: int) -> None:
     """Enqueue the distribution job; if the queue is down the lead waits, pending."""
     try:
-        jobs.enqueue("marketplace.matching:distribute_lead", lead_id)
+        jobs.enqueue("marketplace.distribution:distribute_lead", lead_id)
     except jobs.EnqueueFailed:
         log.warning("lead %s stays pending: could not enqueue its distribution", lead_id)
 

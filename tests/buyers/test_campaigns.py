@@ -172,7 +172,7 @@ def test_a_lead_waits_for_the_opening_hours_then_is_sold():
     from datetime import UTC, datetime
 
     from marketplace.capture import sweep_pending_leads
-    from marketplace.matching import distribute_lead
+    from marketplace.distribution import distribute_lead
 
     campaign = factories.campaign(
         opening_hours={"mon": [["09:00", "18:00"]]}, timezone="Europe/Paris"
@@ -201,7 +201,7 @@ def test_a_lead_waits_for_the_opening_hours_then_is_sold():
 def test_a_lead_that_would_wait_past_its_freshness_is_unsold():
     from datetime import UTC, datetime, timedelta
 
-    from marketplace.matching import distribute_lead
+    from marketplace.distribution import distribute_lead
 
     factories.campaign(opening_hours={"mon": [["09:00", "18:00"]]})
     sunday_night = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)

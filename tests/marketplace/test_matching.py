@@ -8,12 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from marketplace import snapshots
+from marketplace.distribution import distribute_lead
 from marketplace.extensions import db
-from marketplace.matching import distribute_lead
 from marketplace.models import (
     BillingStatus,
     Campaign,
     CampaignStatus,
+    CampaignUsage,
     Lead,
     LeadStatus,
     LedgerEntry,
@@ -274,3 +276,105 @@ def test_two_leads_of_one_person_distributed_at_once_reach_a_buyer_once(app):
         db.session.scalar(select(func.count(Sale.id)).where(Sale.buyer_id == campaign.buyer_id))
         == 1
     )
+
+
+def test_a_campaign_found_capped_when_selling_leaves_its_place_to_the_next():
+    capped = factories.campaign(price_cents=9000, daily_cap=1)
+    second = factories.campaign(price_cents=8000)
+    third = factories.campaign(price_cents=7000)
+    magnet = factories.magnet(max_buyers=2)
+    assert {s.campaign_id for s in sales_of(factories.lead(magnet).lead_id)} == {
+        capped.id,
+        second.id,
+    }
+
+    captured = factories.lead(magnet)  # the capped campaign is offered, refused, replaced
+
+    assert [s.campaign_id for s in sales_of(captured.lead_id)] == [second.id, third.id]
+    lead = db.session.get(Lead, captured.lead_id)
+    assert (lead.status, lead.sales_count) == (LeadStatus.DISTRIBUTED, 2)
+    assert lead.distribution_log["verdicts"] == {
+        "daily_cap_reached": [capped.id],
+        "sold": [second.id, third.id],
+    }
+    usage = db.session.execute(
+        select(CampaignUsage.period, CampaignUsage.leads).where(
+            CampaignUsage.campaign_id == capped.id
+        )
+    ).all()
+    assert sorted(usage) == [("day", 1), ("month", 1)]  # the refusal took nothing
+
+
+def test_a_buyer_whose_best_campaign_is_capped_gets_the_lead_through_its_next():
+    buyer = factories.BuyerFactory()
+    capped = factories.campaign(buyer, price_cents=9000, monthly_budget_cents=9000)
+    spare = factories.campaign(buyer, price_cents=6000)
+    factories.campaign(price_cents=5000)
+    magnet = factories.magnet(max_buyers=1)
+    assert [s.campaign_id for s in sales_of(factories.lead(magnet).lead_id)] == [capped.id]
+
+    captured = factories.lead(magnet, email="other@person.fr")
+
+    assert [s.campaign_id for s in sales_of(captured.lead_id)] == [spare.id]
+    assert db.session.get(Lead, captured.lead_id).distribution_log["verdicts"][
+        "monthly_budget_reached"
+    ] == [capped.id]
+
+
+def test_a_refused_exclusive_offer_leaves_the_lead_to_shared_sales():
+    for price in (6000, 5000):
+        factories.campaign(price_cents=price)
+    rich = factories.campaign(
+        price_cents=4500, wants_exclusive=True, exclusive_price_cents=20000, daily_cap=1
+    )
+    magnet = factories.magnet(max_buyers=2)
+    assert [s.campaign_id for s in sales_of(factories.lead(magnet).lead_id)] == [rich.id]
+
+    captured = factories.lead(magnet, email="second@person.fr")
+
+    sales = sales_of(captured.lead_id)
+    assert sorted(s.price_cents for s in sales) == [5000, 6000]
+    assert not any(s.exclusive for s in sales)
+    lead = db.session.get(Lead, captured.lead_id)
+    assert not lead.sold_exclusively
+    assert lead.distribution_log["verdicts"]["daily_cap_reached"] == [rich.id]
+
+
+def test_campaigns_ranked_below_the_places_are_counted_not_judged():
+    sold = [factories.campaign(price_cents=9000 - 100 * n) for n in range(2)]
+    below = [factories.campaign(price_cents=5000) for _ in range(4)]
+    below[0].countries = ["BE"]  # would be excluded, but is never reached
+    db.session.commit()
+
+    captured = factories.lead(factories.magnet(max_buyers=2))
+
+    lead = db.session.get(Lead, captured.lead_id)
+    assert lead.distribution_log["verdicts"] == {"sold": [c.id for c in sold]}
+    assert lead.distribution_log["not_reached"] == len(below)
+
+
+def test_a_lead_nobody_can_buy_lists_every_campaign_with_its_reason():
+    paused = factories.campaign(price_cents=9000)
+    foreign = factories.campaign(price_cents=8000, countries=["BE"])
+    paused.status = CampaignStatus.PAUSED
+    db.session.commit()
+    captured = factories.lead()
+    lead = db.session.get(Lead, captured.lead_id)
+    assert lead.status is LeadStatus.UNSOLD
+    assert lead.distribution_log["verdicts"] == {"filter_country": [foreign.id]}
+    assert "not_reached" not in lead.distribution_log
+
+
+def test_a_cap_set_after_the_rules_were_copied_applies_at_once(app):
+    """Distribution reads campaigns from a copy kept a minute; the caps are the table's."""
+    app.config.update(SNAPSHOT_SECONDS=10, MATCHING_SNAPSHOT_SECONDS=60)
+    campaign = factories.campaign(price_cents=5000)
+    magnet = factories.magnet(max_buyers=1)
+    try:
+        assert sales_of(factories.lead(magnet).lead_id)  # copies the rules: no cap
+        campaign.daily_cap = 1
+        db.session.commit()
+        assert sales_of(factories.lead(magnet, email="b@person.fr").lead_id)
+        assert sales_of(factories.lead(magnet, email="c@person.fr").lead_id) == []
+    finally:
+        snapshots.forget_all()

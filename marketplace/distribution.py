@@ -1,0 +1,433 @@
+"""Distributing a lead: the job run once per captured lead (docs/matching.md).
+
+``distribute_lead`` reads and locks the lead, walks the campaigns covering its
+sector from the best price down, judging each (matching.py) until the lead's
+places are filled, and sells in rounds (selling.py): one round when every offer
+sells, another for the places a cap or a paused campaign left open. The lead's
+final state and its decision log are written with the last round.
+
+On PostgreSQL a lead costs three round trips: the reads (pipelined), the round
+of sales with the lead's own update, the commit. SQLite runs the same steps one
+statement at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from flask import current_app
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql
+
+from marketplace import jobs, snapshots
+from marketplace.extensions import db
+from marketplace.matching import (
+    CampaignRule,
+    buyers_who_bought_person,
+    campaign_exclusion,
+    next_opening,
+    offer_cents,
+    partner_ids,
+    ranking_for,
+)
+from marketplace.models import (
+    ConsentRecord,
+    Lead,
+    LeadMagnet,
+    LeadStatus,
+    MagnetKind,
+    Organization,
+    Sector,
+    utcnow,
+)
+from marketplace.scoring import score_lead
+from marketplace.selling import LeadSale, Offer, driver_connection, sale_label, sell_offers
+
+log = logging.getLogger(__name__)
+
+SOLD_VERDICTS = ("sold_exclusive", "sold")
+SAME_BUYER = "same_buyer_ranked_higher"
+NO_PLACE_LEFT = "no_place_left"
+
+
+@dataclass(frozen=True)
+class LeadFacts:
+    """What distribution needs beyond the lead's own row, read with it in one query."""
+
+    parent_sector_id: int | None
+    sector_slug: str
+    kind: MagnetKind
+    partner_list_id: int | None
+    share_bps: int
+
+
+LEAD_COLUMNS = (
+    "id",
+    "status",
+    "publisher_id",
+    "sector_id",
+    "max_buyers",
+    "sales_count",
+    "sold_exclusively",
+    "score",
+    "email_hash",
+    "phone_hash",
+    "phone",
+    "company",
+    "company_size",
+    "budget",
+    "timeframe",
+    "postcode",
+    "country",
+    "message",
+    "created_at",
+    "distribute_after",
+)
+
+
+def _lock_lead_statement():
+    leads = Lead.__table__
+    return (
+        select(
+            *(leads.c[name] for name in LEAD_COLUMNS),
+            Sector.parent_id.label("parent_sector_id"),
+            Sector.slug.label("sector_slug"),
+            LeadMagnet.kind.label("kind"),
+            ConsentRecord.partner_list_id.label("partner_list_id"),
+            Organization.revenue_share_bps.label("share_bps"),
+        )
+        .join(Sector, Sector.id == leads.c.sector_id)
+        .join(LeadMagnet, LeadMagnet.id == leads.c.magnet_id)
+        .join(Organization, Organization.id == leads.c.publisher_id)
+        .outerjoin(ConsentRecord, ConsentRecord.lead_id == leads.c.id)
+        .where(leads.c.id == bindparam("lead_id"))
+        .with_for_update(of=leads, key_share=True)
+    )
+
+
+# Built once: building a statement costs as much as running it.
+_LOCK_LEAD = _lock_lead_statement()
+_LOCK_LEAD_SQL = str(_LOCK_LEAD.compile(dialect=postgresql.psycopg.dialect()))
+# The person's advisory locks (lock_person's keys, computed by the database from the
+# lead's hashes), taken in key order so that two jobs cannot deadlock.
+_LOCK_PERSON_SQL = """
+SELECT pg_advisory_xact_lock(keys.key) FROM (
+    SELECT DISTINCT ('x' || substr(person.hash, 1, 15))::bit(60)::bigint AS key
+    FROM leads, LATERAL (VALUES (leads.email_hash), (leads.phone_hash)) AS person (hash)
+    WHERE leads.id = %(lead_id)s AND person.hash IS NOT NULL
+    ORDER BY key
+) AS keys
+"""
+# Run after the locks, as a statement of its own: it sees what a concurrent job on
+# the same person committed while this one waited.
+_PERSON_BUYERS_SQL = """
+SELECT DISTINCT sales.buyer_id FROM sales JOIN leads ON leads.id = sales.lead_id
+WHERE (leads.email_hash = (SELECT email_hash FROM leads WHERE id = %(lead_id)s)
+       OR leads.phone_hash = (SELECT phone_hash FROM leads WHERE id = %(lead_id)s))
+  AND sales.created_at >= %(window_start)s
+"""
+
+
+def open_lead(lead_id: int, now: datetime) -> tuple[SimpleNamespace, LeadFacts, set[int]] | None:
+    """The lead's columns that distribution reads, its row locked ``FOR NO KEY
+    UPDATE`` and its person's advisory locks held; its facts; the buyers that
+    bought its person within the dedupe window. None: no such lead."""
+    window_start = now - timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
+    if db.session.get_bind().dialect.name == "postgresql":
+        connection = driver_connection()
+        params = {"lead_id": lead_id, "window_start": window_start}
+        with connection.pipeline():
+            read = connection.execute(_LOCK_LEAD_SQL, params)
+            connection.execute(_LOCK_PERSON_SQL, params)
+            buyers = connection.execute(_PERSON_BUYERS_SQL, params)
+        row = read.fetchone()
+        if row is None:
+            return None
+        values = dict(zip([column.name for column in read.description], row, strict=True))
+        values["status"] = LeadStatus(values["status"])
+        values["kind"] = MagnetKind(values["kind"])
+        person_buyers = {buyer_id for (buyer_id,) in buyers.fetchall()}
+    else:
+        found = db.session.execute(_LOCK_LEAD, {"lead_id": lead_id}).first()
+        if found is None:
+            return None
+        values = found._asdict()
+        person_buyers = None
+    facts = LeadFacts(*(values.pop(name) for name in LeadFacts.__dataclass_fields__))
+    lead = SimpleNamespace(**values)
+    if person_buyers is None:
+        person_buyers = buyers_who_bought_person(lead, now)
+    return lead, facts, person_buyers
+
+
+def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
+    """Score a pending lead and sell it to the best eligible campaigns. Idempotent.
+
+    Returns the ids of the sales made by this call (none when the lead was not
+    pending: a retried job changes nothing).
+    """
+    now = now or utcnow()
+    opened = open_lead(lead_id, now)
+    if opened is None or opened[0].status is not LeadStatus.PENDING:
+        db.session.rollback()
+        return []
+    lead, facts, person_buyers = opened
+    if lead.distribute_after is not None and lead.distribute_after > now:
+        db.session.rollback()  # waiting for a campaign's opening hours
+        return []
+    scored = {}
+    if lead.score is None:
+        score = score_lead(lead, facts.kind)
+        lead.score = score.value
+        scored = {
+            "score": score.value,
+            "temperature": score.temperature,
+            "score_explanation": score.explanation,
+        }
+    allowed = partner_ids(facts.partner_list_id) if facts.partner_list_id else frozenset()
+    walk = _Walk(lead, facts, allowed, person_buyers, now)
+    seller = _Seller(lead, facts, walk, now, scored)
+    sold, first_offers = seller.sell_exclusive() if lead.sales_count == 0 else ([], [])
+    if not sold:
+        sold = seller.sell_shared(first_offers)
+    if not seller.lead_written:
+        _write_lead(lead, walk, now, scored)
+    db.session.commit()
+    log.info("lead %s distributed: %d sale(s)", lead_id, len(sold))
+    for sale_id, campaign in sold:
+        _SERVED[campaign.id] = now
+        if campaign.pushes:
+            _start_delivery(sale_id)
+    return [sale_id for sale_id, _ in sold]
+
+
+# campaign id -> when this process last sold it a lead: the fairness order between
+# campaigns of equal price, fresher than the rules' copy (refreshed every minute).
+_SERVED: dict[int, datetime] = snapshots.register_store({})
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _served_at(campaign: CampaignRule) -> datetime:
+    here = _SERVED.get(campaign.id)
+    there = campaign.last_sold_at or _NEVER
+    return there if here is None or here < there else here
+
+
+def _fairness(campaign: CampaignRule) -> tuple:
+    return (_served_at(campaign), campaign.id)
+
+
+class _Walk:
+    """The candidate campaigns judged in rank order, only as far as needed.
+
+    A lead's sector has hundreds of campaigns and its places go to the first few
+    eligible ones: the rest are counted, not judged ("not reached" in the log).
+    """
+
+    def __init__(self, lead, facts: LeadFacts, allowed, person_buyers, now: datetime):
+        self.lead, self.now = lead, now
+        self.context = (facts.kind.value, allowed, person_buyers)
+        self.ranking = ranking_for(lead.sector_id, facts.parent_sector_id)
+        self.verdicts: dict[int, str] = {}
+        self.campaigns: dict[int, CampaignRule] = {}
+        self.exhausted = False
+        self._order = self._in_rank_order()
+        self._buyers_taken: set[int] = set()
+
+    def _in_rank_order(self) -> Iterator[CampaignRule]:
+        for group in self.ranking.by_price:
+            yield from (group if len(group) == 1 else sorted(group, key=_fairness))
+
+    def exclusion(self, campaign: CampaignRule) -> str | None:
+        if campaign.id not in self.verdicts:
+            kind, allowed, person_buyers = self.context
+            reason = campaign_exclusion(
+                campaign, self.lead, self.now, kind=kind, allowed=allowed, buyers=person_buyers
+            )
+            self.verdicts[campaign.id] = reason or "eligible"
+            self.campaigns[campaign.id] = campaign
+        verdict = self.verdicts[campaign.id]
+        return None if verdict == "eligible" else verdict
+
+    def next_eligible(self, count: int) -> list[CampaignRule]:
+        """The next ``count`` eligible campaigns, one per buyer not yet holding a place."""
+        picked: list[CampaignRule] = []
+        while len(picked) < count:
+            campaign = next(self._order, None)
+            if campaign is None:
+                self.exhausted = True
+                break
+            if self.exclusion(campaign) is not None:
+                continue
+            if campaign.buyer_id in self._buyers_taken:
+                self.verdicts[campaign.id] = SAME_BUYER
+                continue
+            self._buyers_taken.add(campaign.buyer_id)
+            picked.append(campaign)
+        return picked
+
+    def best_exclusive(self, above_cents: int) -> CampaignRule | None:
+        """The eligible campaign offering most for the lead alone, above ``above_cents``."""
+        offers = [c for c in self.ranking.exclusive if offer_cents(c) > above_cents]
+        offers.sort(key=lambda c: (-offer_cents(c), *_fairness(c)))
+        return next((c for c in offers if self.exclusion(c) is None), None)
+
+    def release(self, campaign: CampaignRule) -> None:
+        """A refused campaign's buyer may take a place through its next campaign."""
+        self._buyers_taken.discard(campaign.buyer_id)
+
+    def hold(self, campaigns: list[CampaignRule]) -> None:
+        self._buyers_taken.update(campaign.buyer_id for campaign in campaigns)
+
+    def not_reached(self) -> int:
+        return 0 if self.exhausted else self.ranking.count - len(self.verdicts)
+
+    def log(self, pending: dict[int, str] | None = None) -> dict:
+        """The decision log, with ``pending`` verdicts in place of the recorded ones."""
+        by_verdict: dict[str, list[int]] = {}
+        for campaign_id, verdict in self.verdicts.items():
+            verdict = (pending or {}).get(campaign_id, verdict)
+            if verdict == "eligible":  # judged, never offered: the places went first
+                verdict = NO_PLACE_LEFT
+            by_verdict.setdefault(verdict, []).append(campaign_id)
+        entry = {"at": self.now.isoformat(), "verdicts": by_verdict}
+        if self.not_reached():
+            entry["not_reached"] = self.not_reached()
+        return entry
+
+
+class _Seller:
+    """The lead's rounds of sales, and whether the last one wrote the lead."""
+
+    def __init__(self, lead, facts: LeadFacts, walk: _Walk, now: datetime, scored: dict):
+        self.lead, self.facts, self.walk, self.now = lead, facts, walk, now
+        self.scored = scored
+        self.lead_written = False
+        self.label = sale_label(lead.id, facts.sector_slug, now)
+
+    def sell_exclusive(self) -> tuple[list, list]:
+        """The lead alone to the best offer, when it beats the shared sales it would
+        replace, or when its person agreed to one partner only: (the sale, or none
+        and the shared offers to make first)."""
+        lead, walk = self.lead, self.walk
+        shared = walk.next_eligible(lead.max_buyers)
+        if lead.max_buyers == 1:
+            offers = [*shared, walk.best_exclusive(0)]
+            best = min(
+                (c for c in offers if c is not None),
+                key=lambda c: (-offer_cents(c), *_fairness(c)),
+                default=None,
+            )
+        else:
+            best = walk.best_exclusive(sum(campaign.price_cents for campaign in shared))
+        if best is None:
+            return [], shared
+        sold = self._round([best], exclusive=True)
+        if sold:
+            return sold, []
+        rest = [campaign for campaign in shared if campaign is not best]
+        walk.hold(rest)  # the refused campaign's buyer may have one of them
+        return [], rest
+
+    def sell_shared(self, offers: list) -> list:
+        """Shared sales down the ranking until the places are filled."""
+        sold = []
+        while (places := self.lead.max_buyers - self.lead.sales_count) > 0:
+            offers = offers[:places]
+            offers += self.walk.next_eligible(places - len(offers))
+            if not offers:
+                break
+            sold += self._round(offers, exclusive=False)
+            offers = []
+        return sold
+
+    def _round(self, campaigns: list, *, exclusive: bool) -> list:
+        verdict = "sold_exclusive" if exclusive else "sold"
+        pending = {campaign.id: verdict for campaign in campaigns}
+        final = self._final_changes(self.walk.log(pending))
+        results, written = sell_offers(
+            LeadSale(
+                lead_id=self.lead.id,
+                publisher_id=self.lead.publisher_id,
+                share_bps=self.facts.share_bps,
+                label=self.label,
+                exclusive=exclusive,
+            ),
+            [Offer(c, offer_cents(c) if exclusive else c.price_cents) for c in campaigns],
+            self.now,
+            final,
+        )
+        sold = []
+        for campaign, (sale_id, refusal) in zip(campaigns, results, strict=True):
+            if sale_id is None:
+                self.walk.verdicts[campaign.id] = refusal
+                self.walk.release(campaign)
+            else:
+                self.walk.verdicts[campaign.id] = verdict
+                sold.append((sale_id, campaign))
+        self.lead.sales_count += len(sold)
+        self.lead.sold_exclusively = exclusive and bool(sold)
+        # What the statement wrote is the lead's final state only if every offer sold.
+        self.lead_written = written and len(sold) == len(campaigns)
+        return sold
+
+    def _final_changes(self, decision_log: dict) -> dict:
+        return {
+            "log": json.dumps(decision_log),
+            "score": self.scored.get("score"),
+            "temperature": self.scored.get("temperature"),
+            "score_explanation": (
+                json.dumps(self.scored["score_explanation"]) if self.scored else None
+            ),
+        }
+
+
+def _write_lead(lead, walk: _Walk, now: datetime, scored: dict) -> None:
+    """The lead's final state when no round wrote it: sold, unsold, or waiting for a
+    campaign's opening hours."""
+    changes = dict(scored, distribution_log=walk.log())
+    waiting_until = None if lead.sales_count else _opening_to_wait_for(lead, walk, now)
+    if waiting_until is not None:
+        changes["distribute_after"] = waiting_until
+    else:
+        changes.update(
+            status=LeadStatus.DISTRIBUTED if lead.sales_count else LeadStatus.UNSOLD,
+            distributed_at=now,
+            distribute_after=None,
+        )
+    leads = Lead.__table__
+    db.session.execute(update(leads).where(leads.c.id == lead.id).values(**changes))
+
+
+def _opening_to_wait_for(lead, walk: _Walk, now: datetime) -> datetime | None:
+    """When the first campaign closed now opens, if the lead is still fresh then."""
+    openings = [
+        opening
+        for campaign_id, verdict in walk.verdicts.items()
+        if verdict == "closed_now"
+        and (opening := next_opening(walk.campaigns[campaign_id], now)) is not None
+    ]
+    fresh_until = lead.created_at + timedelta(days=current_app.config["LEAD_FRESHNESS_DAYS"])
+    if not openings or min(openings) > fresh_until:
+        return None
+    return min(openings)
+
+
+def logged_verdicts(lead: Lead) -> list[tuple[str, list[int]]]:
+    """The lead's decision log as (verdict, campaign ids), the sales first."""
+    verdicts = (lead.distribution_log or {}).get("verdicts", {})
+    order = {verdict: n for n, verdict in enumerate(SOLD_VERDICTS)}
+    return sorted(verdicts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
+def _start_delivery(sale_id: int) -> None:
+    """The sale is committed; its e-mail and webhook go out in their own job."""
+    try:
+        jobs.enqueue("marketplace.delivery:deliver_sale", sale_id)
+    except jobs.EnqueueFailed:
+        log.warning("sale %s: delivery not enqueued; the portal and the API have it", sale_id)
