@@ -54,9 +54,12 @@ def create_app(config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from marketplace import i18n
     from marketplace.auth.session import configure_login
+    from marketplace.db_pool import ping_idle_connections
     from marketplace.extensions import babel, bootstrap, csrf, db, limiter, migrate
 
     db.init_app(app)
+    with app.app_context():
+        ping_idle_connections(db.engine, app.config["DB_PING_AFTER_SECONDS"])
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(

@@ -55,7 +55,8 @@ def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Idle connections are pinged before use (db_pool.py), busy ones are not.
+        "DB_PING_AFTER_SECONDS": float(os.environ.get("MARKETPLACE_DB_PING_AFTER_SECONDS", "10")),
         "REDIS_URL": redis_url,
         "RQ_QUEUE": os.environ.get("MARKETPLACE_QUEUE", "marketplace"),
         "REQUIRE_SERVICES": env_flag("MARKETPLACE_REQUIRE_SERVICES"),

@@ -16,13 +16,15 @@ catalogue's sale (``sell``) and the campaign editor's estimate use them too.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, or_, select, text
+from sqlalchemy import Text, bindparam, cast, or_, select, text
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import snapshots
@@ -226,20 +228,79 @@ def _load_rules() -> RuleBook:
         .where(Campaign.status == CampaignStatus.ACTIVE)
     ):
         sectors_of.setdefault(campaign_id, []).append(sector_id)
+    # Columns, not ORM objects, and the JSON settings as text decoded once per distinct
+    # value (most campaigns share a few): a worker reloads every campaign each minute.
+    columns = Campaign.__table__.c
     rows = db.session.execute(
-        select(Campaign, Organization.name, Organization.billing_status)
+        select(
+            *(
+                cast(columns[name], Text).label(name) if name in _JSON_COLUMNS else columns[name]
+                for name in _RULE_COLUMNS
+            ),
+            Organization.name.label("buyer_name"),
+            Organization.billing_status,
+        )
         .join(Organization, Organization.id == Campaign.buyer_id)
         .where(Campaign.status == CampaignStatus.ACTIVE)
     ).all()
+    decoded: dict[str, object] = {}
+
+    def decode(value: str):
+        if value not in decoded:
+            decoded[value] = json.loads(value)
+        return decoded[value]
+
     by_sector: dict[int, list[CampaignRule]] = {}
-    for c, name, standing in rows:
-        rule = _rule(c, name, standing)
-        for sector_id in sectors_of.get(c.id, ()):
+    for row in rows:
+        values = row._asdict()
+        for name in _JSON_COLUMNS:
+            values[name] = decode(values[name] or "null") or ()
+        rule = _rule(SimpleNamespace(**values), row.buyer_name, row.billing_status)
+        for sector_id in sectors_of.get(row.id, ()):
             by_sector.setdefault(sector_id, []).append(rule)
     return RuleBook({sector_id: tuple(rules) for sector_id, rules in by_sector.items()})
 
 
-def _rule(c: Campaign, name: str, standing: BillingStatus) -> CampaignRule:
+_RULE_COLUMNS = (
+    "id",
+    "name",
+    "buyer_id",
+    "price_cents",
+    "currency",
+    "countries",
+    "departments",
+    "postcode_prefixes",
+    "company_sizes",
+    "magnet_kinds",
+    "min_score",
+    "wants_exclusive",
+    "exclusive_price_cents",
+    "daily_cap",
+    "monthly_cap",
+    "monthly_budget_cents",
+    "opening_hours",
+    "timezone",
+    "last_sold_at",
+    "email_recipients",
+    "webhook_url",
+)
+
+
+_JSON_COLUMNS = frozenset(
+    {
+        "countries",
+        "departments",
+        "postcode_prefixes",
+        "company_sizes",
+        "magnet_kinds",
+        "opening_hours",
+        "email_recipients",
+    }
+)
+
+
+def _rule(c, name: str, standing: BillingStatus) -> CampaignRule:
+    """``c``: a Campaign, or a row of its ``_RULE_COLUMNS``."""
     return CampaignRule(
         id=c.id,
         name=c.name,
@@ -259,7 +320,7 @@ def _rule(c: Campaign, name: str, standing: BillingStatus) -> CampaignRule:
         daily_cap=c.daily_cap,
         monthly_cap=c.monthly_cap,
         monthly_budget_cents=c.monthly_budget_cents,
-        opening_hours=dict(c.opening_hours),
+        opening_hours=dict(c.opening_hours or {}),
         timezone=c.timezone,
         last_sold_at=c.last_sold_at,
         pushes=bool(c.email_recipients or c.webhook_url),

@@ -103,7 +103,7 @@ def test_healthz_says_degraded_when_redis_is_unreachable(client, app, monkeypatc
 
 
 @pytest.mark.services
-def test_the_worker_command_runs_the_queued_jobs_in_forked_processes(app):
+def test_the_worker_command_runs_the_queued_jobs(app):
     factories.campaign()
     captured = factories.lead(distribute=False)
     start_distribution(captured.lead_id)
