@@ -57,7 +57,9 @@ def copy_rows(connection, table: str, columns: list[str], rows) -> None:
             copy.write_row(row)
 
 
-def seed(app, database_url: str, campaigns: int, leads: int, rng: random.Random) -> None:
+def seed(
+    app, database_url: str, campaigns: int, leads: int, history: float, rng: random.Random
+) -> None:
     from sqlalchemy import select
 
     from marketplace import magnets
@@ -188,6 +190,12 @@ def seed(app, database_url: str, campaigns: int, leads: int, rng: random.Random)
         campaign_ids = [
             row[0] for row in connection.execute("SELECT id FROM campaigns ORDER BY id")
         ]
+        # (campaign id, buyer id, price) of the campaigns covering each sector
+        covering: dict[int, list[tuple]] = {}
+        for n, sector_id in sector_rows:
+            covering.setdefault(sector_id, []).append(
+                (campaign_ids[n], campaign_rows[n][0], campaign_rows[n][9])
+            )
         copy_rows(
             connection,
             "campaign_sectors",
@@ -205,17 +213,32 @@ def seed(app, database_url: str, campaigns: int, leads: int, rng: random.Random)
             for magnet_id, sector_id, text_id, sha in magnet_rows
         }
         chosen = [rng.choice(children) for _ in range(leads)]
+        # The first leads are history: captured over the last 30 days and sold then, so
+        # that the sales and ledger tables (and their statistics) look like a running
+        # marketplace's, and the dedupe window has people in it.
+        sold_before = int(leads * history)
+        past_sales = []
+        for n, sector in enumerate(chosen[:sold_before]):
+            offers = covering.get(sector.id, []) + covering.get(sector.parent_id, [])
+            by_buyer = {buyer_id: (campaign_id, price) for campaign_id, buyer_id, price in offers}
+            when = now - timedelta(seconds=rng.randrange(3600, 30 * 86400))
+            for buyer_id in rng.sample(sorted(by_buyer), min(3, len(by_buyer))):
+                past_sales.append((n, buyer_id, *by_buyer[buyer_id], when))
+        sales_of = {}
+        for n, *_rest in past_sales:
+            sales_of[n] = sales_of.get(n, 0) + 1
         lead_rows = []
         for n, sector in enumerate(chosen):
             email = f"person{n}@bench.example"
+            sold = n < sold_before
             lead_rows.append(
                 (
                     by_sector[sector.id][0],
                     publisher_id,
                     sector.id,
-                    "pending",
+                    ("distributed" if sales_of.get(n) else "unsold") if sold else "pending",
                     3,
-                    0,
+                    sales_of.get(n, 0),
                     False,
                     "Marie",
                     "Bench",
@@ -231,6 +254,9 @@ def seed(app, database_url: str, campaigns: int, leads: int, rng: random.Random)
                     "[]",
                     "[]",
                     now - timedelta(seconds=rng.randrange(0, 86400)),
+                    50 if sold else None,
+                    "warm" if sold else None,
+                    now if sold else None,
                 )
             )
         copy_rows(
@@ -258,6 +284,9 @@ def seed(app, database_url: str, campaigns: int, leads: int, rng: random.Random)
                 "score_explanation",
                 "distribution_log",
                 "created_at",
+                "score",
+                "temperature",
+                "distributed_at",
             ],
             lead_rows,
         )
@@ -289,6 +318,68 @@ def seed(app, database_url: str, campaigns: int, leads: int, rng: random.Random)
                     "api",
                 )
                 for n, sector in enumerate(chosen)
+            ),
+        )
+        copy_rows(
+            connection,
+            "sales",
+            [
+                "lead_id",
+                "buyer_id",
+                "campaign_id",
+                "source",
+                "exclusive",
+                "price_cents",
+                "currency",
+                "created_at",
+                "rating_reasons",
+            ],
+            (
+                (lead_ids[n], buyer_id, campaign_id, "campaign", False, price, "EUR", when, "[]")
+                for n, buyer_id, campaign_id, price, when in past_sales
+            ),
+        )
+        sale_ids = [row[0] for row in connection.execute("SELECT id FROM sales ORDER BY id")]
+        copy_rows(
+            connection,
+            "ledger_entries",
+            [
+                "entry_key",
+                "organization_id",
+                "kind",
+                "amount_cents",
+                "currency",
+                "sale_id",
+                "description",
+                "created_at",
+            ],
+            (
+                entry
+                for sale_id, (n, buyer_id, _campaign, price, when) in zip(
+                    sale_ids, past_sales, strict=True
+                )
+                for entry in (
+                    (
+                        f"sale:{sale_id}:debit",
+                        buyer_id,
+                        "sale_debit",
+                        -price,
+                        "EUR",
+                        sale_id,
+                        f"Lead #{lead_ids[n]}",
+                        when,
+                    ),
+                    (
+                        f"sale:{sale_id}:earning",
+                        publisher_id,
+                        "publisher_earning",
+                        price // 2,
+                        "EUR",
+                        sale_id,
+                        f"Lead #{lead_ids[n]}",
+                        when,
+                    ),
+                )
             ),
         )
         connection.commit()
@@ -336,6 +427,12 @@ def main() -> int:
         help="how many of the leads to distribute while timing",
     )
     parser.add_argument(
+        "--history",
+        type=float,
+        default=0.5,
+        help="share of the leads already sold before the run (their sales and ledger rows)",
+    )
+    parser.add_argument(
         "--through-rq",
         type=int,
         default=0,
@@ -361,15 +458,23 @@ def main() -> int:
         with app.app_context():
             upgrade()
         started = time.perf_counter()
-        seed(app, database_url, args.campaigns, args.leads, rng)
+        seed(app, database_url, args.campaigns, args.leads, args.history, rng)
         print(
             f"seeded {args.campaigns} campaigns and {args.leads} leads "
             f"in {time.perf_counter() - started:.0f} s"
         )
         with app.app_context():
-            ids = list(db.session.scalars(select(Lead.id).order_by(Lead.id)))
+            ids = list(
+                db.session.scalars(
+                    select(Lead.id).where(Lead.status == "pending").order_by(Lead.id)
+                )
+            )
             db.session.remove()
-        sample = rng.sample(ids, min(args.distribute + args.through_rq, len(ids)))
+        # A run of consecutive leads, as the queue hands them out in capture order (their
+        # sectors, sizes and scores are random): leads captured together share pages.
+        count = min(args.distribute + args.through_rq, len(ids))
+        start = rng.randrange(len(ids) - count + 1)
+        sample = ids[start : start + count]
         # Time the distribution itself: deliveries are their own jobs, not run here.
         jobs.enqueue = lambda *a, **k: None
         with app.app_context():

@@ -113,6 +113,7 @@ def _lock_lead_statement():
 # Built once: building a statement costs as much as running it.
 _LOCK_LEAD = _lock_lead_statement()
 _LOCK_LEAD_SQL = str(_LOCK_LEAD.compile(dialect=postgresql.psycopg.dialect()))
+_LOCK_LEAD_NAMES = (*LEAD_COLUMNS, *LeadFacts.__dataclass_fields__)  # its columns, in order
 # The person's advisory locks (lock_person's keys, computed by the database from the
 # lead's hashes), taken in key order so that two jobs cannot deadlock.
 _LOCK_PERSON_SQL = """
@@ -148,7 +149,7 @@ def open_lead(lead_id: int, now: datetime) -> tuple[SimpleNamespace, LeadFacts, 
         row = read.fetchone()
         if row is None:
             return None
-        values = dict(zip([column.name for column in read.description], row, strict=True))
+        values = dict(zip(_LOCK_LEAD_NAMES, row, strict=True))
         values["status"] = LeadStatus(values["status"])
         values["kind"] = MagnetKind(values["kind"])
         person_buyers = {buyer_id for (buyer_id,) in buyers.fetchall()}

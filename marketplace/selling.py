@@ -12,8 +12,7 @@ the offers the one before it passed:
 4. the lead gives its places (a conditional update: shared sales need places left
    and no exclusive sale; an exclusive one needs no sale at all and closes it), and
    takes its final status and decision log;
-5. the sales, the buyers' debits and the publisher's earnings are written, and the
-   campaigns are stamped as served.
+5. the sales, the buyers' debits and the publisher's earnings are written.
 
 The database decides every limit in the statement that consumes it, so concurrent
 workers cannot pass one. What a refused offer took is given back (the day's usage
@@ -251,12 +250,6 @@ def _step_by_step(sale: SaleAttempt, now: datetime) -> tuple[int | None, str | N
         .returning(Sale.__table__.c.id)
     ).scalar_one()
     _book(sale_id, sale, now)
-    if campaign is not None:
-        db.session.execute(
-            update(Campaign.__table__)
-            .where(Campaign.__table__.c.id == campaign.id)
-            .values(last_sold_at=now)
-        )
     return sale_id, None
 
 
@@ -433,96 +426,94 @@ WITH offer AS (
     SELECT * FROM unnest(
         %(campaign_ids)s::integer[], %(prices)s::integer[], %(earnings)s::integer[],
         %(currencies)s::varchar[], %(day_starts)s::date[], %(month_starts)s::date[]
-    ) WITH ORDINALITY AS offer (campaign_id, price, earning, currency, day_start,
-                                month_start, position)
+    ) WITH ORDINALITY AS o (campaign_id, price, earning, currency, day_start, month_start, n)
 ), gate AS (
-    SELECT offer.*, campaigns.buyer_id, campaigns.daily_cap, campaigns.monthly_cap,
-           campaigns.monthly_budget_cents,
-           campaigns.daily_cap IS NOT NULL OR campaigns.monthly_cap IS NOT NULL
-               OR campaigns.monthly_budget_cents IS NOT NULL AS capped
-    FROM offer
-    JOIN campaigns ON campaigns.id = offer.campaign_id AND campaigns.status = 'active'
-    JOIN organizations AS buyer
-      ON buyer.id = campaigns.buyer_id AND buyer.billing_status = 'good'
+    SELECT o.*, c.buyer_id, c.daily_cap, c.monthly_cap, c.monthly_budget_cents AS budget,
+           c.daily_cap IS NOT NULL OR c.monthly_cap IS NOT NULL
+               OR c.monthly_budget_cents IS NOT NULL AS capped
+    FROM offer o
+    JOIN campaigns c ON c.id = o.campaign_id AND c.status = 'active'
+    JOIN organizations b ON b.id = c.buyer_id AND b.billing_status = 'good'
 ), day AS (
-    INSERT INTO campaign_usage AS usage (campaign_id, period, period_start, leads, spent_cents)
+    INSERT INTO campaign_usage AS u (campaign_id, period, period_start, leads, spent_cents)
     SELECT campaign_id, 'day', day_start, 1, price FROM gate
     WHERE capped AND (daily_cap IS NULL OR daily_cap >= 1)
     ON CONFLICT (campaign_id, period, period_start) DO UPDATE
-    SET leads = usage.leads + 1, spent_cents = usage.spent_cents + excluded.spent_cents
-    WHERE usage.leads < coalesce(
-        (SELECT daily_cap FROM campaigns WHERE campaigns.id = usage.campaign_id),
-        usage.leads + 1)
+    SET leads = u.leads + 1, spent_cents = u.spent_cents + excluded.spent_cents
+    WHERE u.leads < coalesce(
+        (SELECT daily_cap FROM campaigns c WHERE c.id = u.campaign_id), u.leads + 1)
     RETURNING campaign_id
 ), month AS (
-    INSERT INTO campaign_usage AS usage (campaign_id, period, period_start, leads, spent_cents)
-    SELECT gate.campaign_id, 'month', month_start, 1, price
-    FROM gate JOIN day ON day.campaign_id = gate.campaign_id
-    WHERE (monthly_cap IS NULL OR monthly_cap >= 1)
-      AND (monthly_budget_cents IS NULL OR price <= monthly_budget_cents)
+    INSERT INTO campaign_usage AS u (campaign_id, period, period_start, leads, spent_cents)
+    SELECT g.campaign_id, 'month', month_start, 1, price
+    FROM gate g JOIN day ON day.campaign_id = g.campaign_id
+    WHERE (monthly_cap IS NULL OR monthly_cap >= 1) AND (budget IS NULL OR price <= budget)
     ON CONFLICT (campaign_id, period, period_start) DO UPDATE
-    SET leads = usage.leads + 1, spent_cents = usage.spent_cents + excluded.spent_cents
-    WHERE usage.leads < coalesce(
-        (SELECT monthly_cap FROM campaigns WHERE campaigns.id = usage.campaign_id),
-        usage.leads + 1)
-      AND usage.spent_cents + excluded.spent_cents <= coalesce(
-        (SELECT monthly_budget_cents FROM campaigns WHERE campaigns.id = usage.campaign_id),
-        usage.spent_cents + excluded.spent_cents)
+    SET leads = u.leads + 1, spent_cents = u.spent_cents + excluded.spent_cents
+    WHERE (SELECT u.leads < coalesce(c.monthly_cap, u.leads + 1)
+              AND u.spent_cents + excluded.spent_cents
+                  <= coalesce(c.monthly_budget_cents, u.spent_cents + excluded.spent_cents)
+           FROM campaigns c WHERE c.id = u.campaign_id)
     RETURNING campaign_id
 ), passed AS (
     SELECT * FROM gate WHERE NOT capped OR campaign_id IN (SELECT campaign_id FROM month)
 ), place AS (
-    UPDATE leads
-    SET sales_count = leads.sales_count + taken.n,
-        sold_exclusively = taken.n > 0 AND %(exclusive)s,
-        status = CASE WHEN leads.sales_count + taken.n > 0 THEN 'distributed'
-                      ELSE leads.status END,
-        distributed_at = CASE WHEN leads.sales_count + taken.n > 0 THEN %(now)s
-                              ELSE leads.distributed_at END,
-        distribute_after = CASE WHEN leads.sales_count + taken.n > 0 THEN NULL
-                                ELSE leads.distribute_after END,
-        distribution_log = coalesce(%(log)s::jsonb, leads.distribution_log),
-        score = coalesce(%(score)s, leads.score),
-        temperature = coalesce(%(temperature)s, leads.temperature),
-        score_explanation = coalesce(%(score_explanation)s::jsonb, leads.score_explanation)
-    FROM (SELECT count(*)::integer AS n FROM passed) AS taken
-    WHERE leads.id = %(lead_id)s AND NOT leads.sold_exclusively
-      AND CASE WHEN %(exclusive)s THEN leads.sales_count = 0 AND taken.n <= 1
-               ELSE leads.sales_count + taken.n <= leads.max_buyers END
-    RETURNING taken.n
+    UPDATE leads l
+    SET sales_count = l.sales_count + t.n,
+        sold_exclusively = t.n > 0 AND %(exclusive)s,
+        status = CASE WHEN l.sales_count + t.n > 0 THEN 'distributed' ELSE l.status END,
+        distributed_at = CASE WHEN l.sales_count + t.n > 0 THEN %(now)s
+                              ELSE l.distributed_at END,
+        distribute_after = CASE WHEN l.sales_count + t.n > 0 THEN NULL
+                                ELSE l.distribute_after END,
+        distribution_log = coalesce(%(log)s::jsonb, l.distribution_log),
+        score = coalesce(%(score)s, l.score),
+        temperature = coalesce(%(temperature)s, l.temperature),
+        score_explanation = coalesce(%(score_explanation)s::jsonb, l.score_explanation)
+    FROM (SELECT count(*)::integer AS n FROM passed) AS t
+    WHERE l.id = %(lead_id)s AND NOT l.sold_exclusively
+      AND CASE WHEN %(exclusive)s THEN l.sales_count = 0 AND t.n <= 1
+               ELSE l.sales_count + t.n <= l.max_buyers END
+    RETURNING t.n
 ), sale AS (
     INSERT INTO sales (lead_id, buyer_id, campaign_id, source, exclusive, price_cents,
                        currency, created_at, rating_reasons)
     SELECT %(lead_id)s, buyer_id, campaign_id, 'campaign', %(exclusive)s, price, currency,
            %(now)s, '[]'
-    FROM passed WHERE EXISTS (SELECT 1 FROM place)
+    FROM passed WHERE EXISTS (SELECT FROM place)
     RETURNING id, campaign_id
 ), ledger AS (
     INSERT INTO ledger_entries (entry_key, organization_id, kind, amount_cents, currency,
                                 sale_id, description, created_at)
-    SELECT 'sale:' || sale.id || ':' || entry.suffix, entry.organization_id, entry.kind,
-           entry.amount_cents, passed.currency, sale.id, %(label)s, %(now)s
-    FROM sale JOIN passed ON passed.campaign_id = sale.campaign_id,
-         LATERAL (VALUES ('debit', passed.buyer_id, 'sale_debit', -passed.price),
-                         ('earning', %(publisher_id)s, 'publisher_earning', passed.earning))
-         AS entry (suffix, organization_id, kind, amount_cents)
-    WHERE entry.amount_cents <> 0
-), stamp AS (
-    UPDATE campaigns SET last_sold_at = %(now)s
-    WHERE campaigns.id IN (SELECT campaign_id FROM sale)
+    SELECT 'sale:' || s.id || ':' || e.suffix, e.organization_id, e.kind, e.amount_cents,
+           p.currency, s.id, %(label)s, %(now)s
+    FROM sale s JOIN passed p ON p.campaign_id = s.campaign_id,
+         LATERAL (VALUES ('debit', p.buyer_id, 'sale_debit', -p.price),
+                         ('earning', %(publisher_id)s, 'publisher_earning', p.earning))
+         AS e (suffix, organization_id, kind, amount_cents)
+    WHERE e.amount_cents <> 0
 )
-SELECT sale.id, gate.campaign_id IS NOT NULL, coalesce(gate.capped, false),
-       day.campaign_id IS NOT NULL, month.campaign_id IS NOT NULL,
-       EXISTS (SELECT 1 FROM place)
-FROM offer
-LEFT JOIN gate ON gate.campaign_id = offer.campaign_id
-LEFT JOIN day ON day.campaign_id = offer.campaign_id
-LEFT JOIN month ON month.campaign_id = offer.campaign_id
-LEFT JOIN sale ON sale.campaign_id = offer.campaign_id
-ORDER BY offer.position
+SELECT s.id, g.campaign_id IS NOT NULL, coalesce(g.capped, false), d.campaign_id IS NOT NULL,
+       m.campaign_id IS NOT NULL, EXISTS (SELECT FROM place)
+FROM offer o
+LEFT JOIN gate g ON g.campaign_id = o.campaign_id
+LEFT JOIN day d ON d.campaign_id = o.campaign_id
+LEFT JOIN month m ON m.campaign_id = o.campaign_id
+LEFT JOIN sale s ON s.campaign_id = o.campaign_id
+ORDER BY o.n
 """
 
 LEAD_CHANGES = ("log", "score", "temperature", "score_explanation")
+
+
+def one_line(sql: str) -> str:
+    """The statement with its layout collapsed (it has no quoted spaces nor comments):
+    psycopg keeps its parsing of statements up to 4 KB, and parses longer ones at each
+    execution."""
+    return " ".join(sql.split())
+
+
+_ROUND = one_line(_ROUND)
 
 
 def _round_in_one_statement(

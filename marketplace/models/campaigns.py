@@ -81,8 +81,6 @@ class Campaign(db.Model):
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     webhook_secret: Mapped[str | None] = mapped_column(String(128))
     notes: Mapped[str | None] = mapped_column(Text)
-    # Fairness: among equal offers, the campaign served least recently goes first.
-    last_sold_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     buyer: Mapped[Organization] = relationship()

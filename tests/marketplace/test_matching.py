@@ -365,9 +365,10 @@ def test_a_lead_nobody_can_buy_lists_every_campaign_with_its_reason():
     assert "not_reached" not in lead.distribution_log
 
 
-def test_a_cap_set_after_the_rules_were_copied_applies_at_once(app):
+def test_a_cap_set_after_the_rules_were_copied_applies_at_once(app, monkeypatch):
     """Distribution reads campaigns from a copy kept a minute; the caps are the table's."""
-    app.config.update(SNAPSHOT_SECONDS=10, MATCHING_SNAPSHOT_SECONDS=60)
+    monkeypatch.setitem(app.config, "SNAPSHOT_SECONDS", 10)
+    monkeypatch.setitem(app.config, "MATCHING_SNAPSHOT_SECONDS", 60)
     campaign = factories.campaign(price_cents=5000)
     magnet = factories.magnet(max_buyers=1)
     try:
