@@ -1,14 +1,18 @@
 """Distribution speed: one worker process distributing leads among 10,000 campaigns.
 
     python bench/matching.py [--campaigns 10000] [--leads 100000] [--distribute 5000]
+                             [--history 0.5] [--through-rq N]
 
 Builds a throw-away PostgreSQL database (BENCH_DATABASE_URL, default the local
 server) with the campaigns spread over the sector taxonomy (one buyer in ten with
 geography, size or score filters, some with caps, some wanting exclusives) and the
-leads pending with their consent records, then runs ``distribute_lead`` on
-``--distribute`` of them one after the other, as one RQ worker would, and prints
-leads per second and the p50/p99 time per lead. Target (issue 5): 300 leads/s,
-p99 under 20 ms.
+leads with their consent records: the first ``--history`` share of them already sold
+(sales and ledger rows, as in a marketplace in use), the others pending. Then runs
+``distribute_lead`` on ``--distribute`` consecutive pending leads one after the
+other, as one worker takes them from the queue, and prints leads per second and the
+p50/p99 time per lead; ``--through-rq`` N more go through Redis and the product's
+worker. Target (issue 5): 300 leads/s, p99 under 20 ms. docs/benchmarks.md has the
+figures and how to read them.
 """
 
 from __future__ import annotations

@@ -37,3 +37,11 @@ def test_the_admin_list_filters_by_status(login_as):
     http = login_as(factories.admin_user())
     assert http.get("/admin/?status=unsold").status_code == 200
     assert http.get("/admin/?status=<script>").status_code == 200
+
+
+def test_the_admin_lead_page_counts_the_campaigns_ranked_below_the_places(login_as):
+    for price in (9000, 8000, 7000, 6000):
+        factories.campaign(price_cents=price)
+    captured = factories.lead(factories.magnet(max_buyers=1))
+    detail = login_as(factories.admin_user()).get(f"/admin/leads/{captured.lead_id}")
+    assert "3 other campaigns of the sector were ranked below" in detail.get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -113,6 +114,30 @@ def test_the_worker_command_runs_the_queued_jobs(app):
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert db.session.get(Lead, captured.lead_id).status is LeadStatus.DISTRIBUTED
+
+
+@pytest.mark.services
+def test_the_worker_runs_jobs_in_its_own_process_each_in_its_own_app_context(app):
+    """Not a forked process per job: what the worker keeps (the campaigns' rules, the
+    pooled connections) lasts from one job to the next."""
+    queued = [jobs.queue().enqueue(jobs.run_job, name, ()) for name in [f"{__name__}:whoami"] * 2]
+
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+
+    assert result.exit_code == 0, result.output
+    (pid, first_context), (same_pid, second_context) = [
+        job.latest_result().return_value for job in queued
+    ]
+    assert pid == same_pid == os.getpid()
+    assert first_context != second_context
+
+
+def whoami():
+    from flask import current_app
+    from flask.globals import app_ctx
+
+    assert current_app
+    return os.getpid(), id(app_ctx._get_current_object())
 
 
 def test_the_worker_command_explains_that_it_needs_redis(app, monkeypatch):
