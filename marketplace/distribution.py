@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from flask import current_app
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql
 
@@ -170,9 +171,31 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
     """Score a pending lead and sell it to the best eligible campaigns. Idempotent.
 
     Returns the ids of the sales made by this call (none when the lead was not
-    pending: a retried job changes nothing).
+    pending: a retried job changes nothing). A distribution that PostgreSQL chose as
+    a deadlock's victim (two workers' rounds taking the same campaigns' usage rows in
+    opposite orders, across rounds) was rolled back whole, and runs again at once.
     """
-    now = now or utcnow()
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            return _distribute(lead_id, now or utcnow())
+        except Exception as error:
+            db.session.rollback()
+            if attempt == DEADLOCK_ATTEMPTS or not _deadlocked(error):
+                raise
+            log.info("lead %s: deadlock victim, distributing it again", lead_id)
+    raise AssertionError("unreachable")
+
+
+DEADLOCK_ATTEMPTS = 3
+
+
+def _deadlocked(error: Exception) -> bool:
+    return isinstance(error, DeadlockDetected) or isinstance(
+        getattr(error, "orig", None), DeadlockDetected
+    )
+
+
+def _distribute(lead_id: int, now: datetime) -> list[int]:
     opened = open_lead(lead_id, now)
     if opened is None or opened[0].status is not LeadStatus.PENDING:
         db.session.rollback()

@@ -421,6 +421,8 @@ def _attempt(sale: LeadSale, offer: Offer) -> SaleAttempt:
 
 # The caps and budget are those of the campaigns table, not of the caller's copy:
 # a cap set a second ago applies. A campaign has usage rows only if it has a limit.
+# The usage rows are taken in campaign order, whatever the offers' order, so that two
+# workers selling to the same capped campaigns cannot deadlock.
 _ROUND = """
 WITH offer AS (
     SELECT * FROM unnest(
@@ -437,7 +439,7 @@ WITH offer AS (
 ), day AS (
     INSERT INTO campaign_usage AS u (campaign_id, period, period_start, leads, spent_cents)
     SELECT campaign_id, 'day', day_start, 1, price FROM gate
-    WHERE capped AND (daily_cap IS NULL OR daily_cap >= 1)
+    WHERE capped AND (daily_cap IS NULL OR daily_cap >= 1) ORDER BY campaign_id
     ON CONFLICT (campaign_id, period, period_start) DO UPDATE
     SET leads = u.leads + 1, spent_cents = u.spent_cents + excluded.spent_cents
     WHERE u.leads < coalesce(
@@ -448,6 +450,7 @@ WITH offer AS (
     SELECT g.campaign_id, 'month', month_start, 1, price
     FROM gate g JOIN day ON day.campaign_id = g.campaign_id
     WHERE (monthly_cap IS NULL OR monthly_cap >= 1) AND (budget IS NULL OR price <= budget)
+    ORDER BY g.campaign_id
     ON CONFLICT (campaign_id, period, period_start) DO UPDATE
     SET leads = u.leads + 1, spent_cents = u.spent_cents + excluded.spent_cents
     WHERE (SELECT u.leads < coalesce(c.monthly_cap, u.leads + 1)

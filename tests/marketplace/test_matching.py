@@ -6,9 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import func, select
 
-from marketplace import snapshots
+from marketplace import distribution, snapshots
 from marketplace.distribution import distribute_lead
 from marketplace.extensions import db
 from marketplace.models import (
@@ -188,6 +189,43 @@ def test_many_workers_selling_the_same_leads_at_once_never_oversell(app):
         select(func.sum(LedgerEntry.amount_cents)).where(LedgerEntry.kind == LedgerKind.SALE_DEBIT)
     )
     assert -debits == db.session.scalar(select(func.sum(Sale.price_cents)))
+
+
+def test_a_distribution_chosen_as_a_deadlock_victim_runs_again(monkeypatch):
+    campaign = factories.campaign()
+    captured = factories.lead(distribute=False)
+    real_round = distribution.sell_offers
+    calls = []
+
+    def deadlocked_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise DeadlockDetected("deadlock detected")
+        return real_round(*args, **kwargs)
+
+    monkeypatch.setattr(distribution, "sell_offers", deadlocked_once)
+
+    [sale_id] = distribute_lead(captured.lead_id)
+
+    assert len(calls) == 2
+    assert db.session.get(Sale, sale_id).campaign_id == campaign.id
+    assert db.session.get(Lead, captured.lead_id).sales_count == 1
+
+
+def test_any_other_failure_is_not_retried(monkeypatch):
+    factories.campaign()
+    captured = factories.lead(distribute=False)
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(args)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(distribution, "sell_offers", failing)
+    with pytest.raises(RuntimeError):
+        distribute_lead(captured.lead_id)
+    assert len(calls) == 1
+    assert db.session.get(Lead, captured.lead_id).status is LeadStatus.PENDING
 
 
 @pytest.mark.services
