@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from billing import customers, standing, stripe_gateway
 from marketplace.extensions import db
+from marketplace.guards import body_limit
 from marketplace.models import Invoice, Organization, StripeEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,8 @@ MAX_PAYLOAD = 512 * 1024
 
 
 @blueprint.route("/billing/stripe/webhook", methods=["POST"])
+@body_limit(MAX_PAYLOAD)
 def stripe_webhook():
-    if (request.content_length or 0) > MAX_PAYLOAD:
-        return _error("payload_too_large", "The event is larger than 512 KB."), 413
     try:
         event = stripe_gateway.verified_event(
             request.get_data(), request.headers.get("Stripe-Signature")

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from flask_babel import lazy_gettext as _l
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from marketplace.guards import MAX_ID
+from marketplace.models import MagnetKind
+from marketplace.validation import COMPANY_SIZES
+
+MAGNET_KINDS = tuple(kind.value for kind in MagnetKind)
 
 
 class CatalogQuery(BaseModel):
@@ -13,8 +20,8 @@ class CatalogQuery(BaseModel):
 
     sector: str | None = Field(None, max_length=80, description="A sector slug, like it/software")
     department: str | None = Field(None, max_length=3)
-    company_size: str | None = Field(None, max_length=20)
-    kind: str | None = Field(None, max_length=32)
+    company_size: Literal[COMPANY_SIZES] | None = None
+    kind: Literal[MAGNET_KINDS] | None = None
     min_score: int | None = Field(None, ge=0, le=100)
     sort: Literal["newest", "score", "price"] = "newest"
     limit: int = Field(50, ge=1, le=100)
@@ -46,8 +53,16 @@ class PurchasesQuery(BaseModel):
 
     since: AwareDatetime | None = Field(None, description="Purchases made at or after this time")
     cursor: str | None = Field(
-        None, max_length=40, pattern=r"^\d+$", description="next_cursor of the previous page"
+        None, max_length=10, pattern=r"^\d+$", description="next_cursor of the previous page"
     )
+
+    @field_validator("cursor")
+    @classmethod
+    def _an_id(cls, cursor: str | None) -> str | None:
+        if cursor is not None and not 0 < int(cursor) <= MAX_ID:
+            raise ValueError(str(_l("This cursor is not valid.")))
+        return cursor
+
     limit: int = Field(100, ge=1, le=500)
 
 

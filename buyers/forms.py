@@ -6,15 +6,22 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DecimalField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
+from marketplace.forms import FiniteDecimalField
 from marketplace.models import MagnetKind
 
 TIMEZONES = (
@@ -59,13 +66,15 @@ class CampaignForm(FlaskForm):
     sector_ids = SelectMultipleField(
         _l("Sectors"), coerce=int, validators=[DataRequired(_l("Choose at least one sector."))]
     )
-    price = DecimalField(
+    price = FiniteDecimalField(
         _l("Price per lead (EUR)"),
         places=2,
-        validators=[DataRequired(), NumberRange(min=1, max=10_000)],
+        # InputRequired, not DataRequired: a typed value that is no number keeps its
+        # own message ("Not a valid decimal value.") instead of "required".
+        validators=[InputRequired(), NumberRange(min=1, max=10_000)],
     )
     wants_exclusive = BooleanField(_l("I also want exclusive leads (sold to me alone)"))
-    exclusive_price = DecimalField(
+    exclusive_price = FiniteDecimalField(
         _l("Price per exclusive lead (EUR)"),
         places=2,
         validators=[Optional(), NumberRange(min=1, max=50_000)],
@@ -92,7 +101,7 @@ class CampaignForm(FlaskForm):
     monthly_cap = IntegerField(
         _l("Monthly cap (leads)"), validators=[Optional(), NumberRange(min=1, max=1_000_000)]
     )
-    monthly_budget = DecimalField(
+    monthly_budget = FiniteDecimalField(
         _l("Monthly budget (EUR)"),
         places=2,
         validators=[Optional(), NumberRange(min=1, max=10_000_000)],

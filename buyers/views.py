@@ -41,6 +41,15 @@ from marketplace.sectors import sector_options
 
 blueprint = Blueprint("buyers", __name__)
 
+# The catalogue's filters by the names the page shows them under.
+FILTER_NAMES = {
+    "sector": _l("Sector"),
+    "company_size": _l("Company size"),
+    "kind": _l("Kind"),
+    "min_score": _l("Score ≥"),
+    "sort": _l("Sort"),
+}
+
 
 @blueprint.route("/")
 @buyer_required
@@ -247,16 +256,23 @@ def catalogue():
     args = request.args
     sector_id = args.get("sector", type=int)
     min_score = args.get("min_score", type=int)
-    sort = args.get("sort") if args.get("sort") in lead_catalogue.SORTS else "newest"
-    offers = lead_catalogue.offers_for(
-        current_user.organization_id,
-        sector_id=sector_id,
-        department=(args.get("department") or "").strip().upper()[:3] or None,
-        company_size=args.get("company_size") or None,
-        magnet_kind=args.get("kind") or None,
-        min_score=min_score,
-        sort=sort,
-    )
+    sort = args.get("sort") or "newest"
+    status = 200
+    try:
+        offers = lead_catalogue.offers_for(
+            current_user.organization_id,
+            sector_id=sector_id,
+            department=(args.get("department") or "").strip().upper()[:3] or None,
+            company_size=args.get("company_size") or None,
+            magnet_kind=args.get("kind") or None,
+            min_score=min_score,
+            sort=sort,
+        )
+    except ValidationFailed as invalid:
+        # A hand-edited address: say which filter is wrong, show no list meanwhile.
+        for name, message in invalid.fields.items():
+            flash(f"{FILTER_NAMES.get(name, name)}: {message}", "danger")
+        offers, status = [], 422
     return render_template(
         "buyers/catalogue.html",
         offers=offers,
@@ -265,7 +281,7 @@ def catalogue():
         sizes=COMPANY_SIZE_LABELS,
         kinds=KIND_LABELS,
         chosen={"sector": sector_id, "min_score": min_score, "sort": sort, **args},
-    )
+    ), status
 
 
 @blueprint.route("/catalogue/<int:lead_id>/buy", methods=["POST"])

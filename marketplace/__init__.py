@@ -43,12 +43,30 @@ def create_app(config: dict | None = None) -> Flask:
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    trust_proxies(app)
+    register_guards(app)  # first: its converter serves every route, its limits every read
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_request_hooks(app)
     register_commands(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """The person's address (consent record, per-IP limits) from the configured number
+    of reverse proxies, and the scheme and host they were reached by."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_guards(app: Flask) -> None:
+    from marketplace import guards
+
+    guards.register(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -107,8 +125,8 @@ def register_error_handlers(app: APIFlask) -> None:
     from marketplace.api import register_error_format
     from marketplace.errors import register
 
+    register_error_format(app)  # first: our handlers of werkzeug's errors replace APIFlask's
     register(app)
-    register_error_format(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -19,9 +22,13 @@ from marketplace.models import (
     utcnow,
 )
 
-# Checked against when the e-mail is unknown, so a wrong e-mail costs the same time
-# as a wrong password and does not reveal which accounts exist.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """Checked against when the e-mail is unknown, made with the method real passwords
+    use, so a wrong e-mail costs the same time as a wrong password and does not reveal
+    which accounts exist."""
+    return generate_password_hash("not-a-real-password", method=method)
 
 
 class EmailTaken(ValidationFailed):
@@ -34,6 +41,12 @@ class EmailTaken(ValidationFailed):
 
 def normalise_account_email(email: str) -> str:
     return email.strip().lower()
+
+
+def login_throttle_key(email: str | None) -> str:
+    """The per-account login limit's key: a hash, so no e-mail sits in Redis."""
+    digest = hashlib.sha256(normalise_account_email(email or "").encode()).hexdigest()
+    return f"login-account:{digest[:32]}"
 
 
 def sign_up(
@@ -80,7 +93,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The user when the e-mail and password match an active account, else None."""
     user = db.session.scalar(select(User).where(User.email == normalise_account_email(email)))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         return None

@@ -13,8 +13,8 @@ from flask import g, request
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ValidationError
 
-from marketplace import api_keys
-from marketplace.errors import json_error
+from marketplace import api_keys, guards
+from marketplace.errors import ERROR_CODES, json_error
 
 token_auth = HTTPTokenAuth(scheme="Bearer", description="An API key created in the portal.")
 
@@ -86,13 +86,12 @@ MAX_JSON_BYTES = 64 * 1024
 
 def parse_body(model: type[Model]) -> Model:
     """The request's JSON body as ``model``, or a 413, a 400, or a 422 naming each field."""
-    if (request.content_length or 0) > MAX_JSON_BYTES:
-        raise HTTPError(413, message=str(_l("What you sent is too large.")))
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
+    try:
+        payload = guards.read_json_object(MAX_JSON_BYTES)
+    except guards.JsonRefused as refused:
         raise HTTPError(
-            400, message=str(_l("Send a JSON object with Content-Type: application/json."))
-        )
+            refused.status, message=str(refused.message), detail=refused.fields or None
+        ) from None
     return _validated(model, payload)
 
 
@@ -133,20 +132,6 @@ class ContractPydanticAdapter(PydanticAdapter):
 registry.register("pydantic", ContractPydanticAdapter)
 
 
-ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "invalid",
-    429: "rate_limited",
-}
-
-
 # Every API error, as the contract writes it (api-contract.md).
 ERROR_SCHEMA = {
     "type": "object",
@@ -169,11 +154,38 @@ ERROR_SCHEMA = {
 }
 
 
+# Answers any operation of the API may give, whatever its own description says.
+COMMON_ERRORS = {
+    "400": "The request could not be read: the body is not a JSON object (not JSON, "
+    "`NaN`, nested over 16 levels) or the query string holds a NUL character",
+    "403": "This key may not do this: a key of the other role",
+    "429": "Too many requests for this key or address: wait and retry",
+}
+BODY_ERRORS = {"413": "The body is over 64 KB, whatever its transfer encoding"}
+
+
+def _document_common_errors(spec: dict) -> dict:
+    def answer(description: str) -> dict:
+        content = {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}}
+        return {"description": description, "content": content}
+
+    for path, operations in spec.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            errors = {**COMMON_ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
+            for status, description in errors.items():
+                responses.setdefault(status, answer(description))
+    return spec
+
+
 def register_error_format(app: APIFlask) -> None:
     """APIFlask's own errors (auth, validation, aborts) in the contract's format."""
     app.config["HTTP_ERROR_SCHEMA"] = ERROR_SCHEMA
     app.config["VALIDATION_ERROR_SCHEMA"] = ERROR_SCHEMA
     app.config["VALIDATION_ERROR_STATUS_CODE"] = 422
+    app.spec_processor(_document_common_errors)
 
     @app.error_processor
     def contract_error(error: HTTPError):

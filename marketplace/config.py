@@ -73,12 +73,20 @@ def load_config(instance_path: str) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Marketplace <no-reply@localhost>"),
         # Rate limits share Redis between gunicorn workers; in memory on a laptop.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down must never cost a lead or a login: the limits are then counted in
+        # this process (the same limits, per process) until Redis answers again, and
+        # any other error of the limiter is logged and the request let through.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
         "RATELIMIT_ENABLED": env_flag("RATELIMIT_ENABLED", default=True),
         # The X-RateLimit headers cost a second Redis read on every request.
         "RATELIMIT_HEADERS_ENABLED": False,
         # Form posts per visitor address, and per magnet whoever posts (a botnet).
         "CAPTURE_IP_RATE_LIMIT": "20 per minute;200 per hour",
         "CAPTURE_MAGNET_RATE_LIMIT": "600 per minute",
+        # Failed logins per account, from any address (the per-address limit is apart).
+        "LOGIN_ACCOUNT_RATE_LIMIT": "10 per 15 minutes",
         # Per API key, for posting leads.
         "API_RATE_LIMIT": os.environ.get("MARKETPLACE_API_RATE_LIMIT", "1200 per minute"),
         "BOOTSTRAP_SERVE_LOCAL": True,
@@ -89,6 +97,10 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env_flag("SESSION_COOKIE_SECURE"),
+        # How many reverse proxies stand in front of the web processes: the client's
+        # address is read from that many X-Forwarded-For hops (werkzeug's ProxyFix),
+        # never from a header any client can set. 0: no proxy, the socket's peer.
+        "TRUSTED_PROXIES": int(os.environ.get("MARKETPLACE_TRUSTED_PROXIES", "0")),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         # werkzeug's default (scrypt); tests set a cheap method to stay fast.
@@ -99,6 +111,9 @@ def load_config(instance_path: str) -> dict:
         "DEDUPE_WINDOW_DAYS": 30,
         "LEAD_FRESHNESS_DAYS": 30,
         "RETURN_WINDOW_DAYS": 7,
+        # A lead posted through the API was consented to at most this long ago (a
+        # publisher's batch upload included): an older date is a mistake, not a lead.
+        "CONSENT_MAX_AGE_DAYS": 90,
         # How long a process may reuse what captures read (marketplace/snapshots.py).
         "SNAPSHOT_SECONDS": float(os.environ.get("MARKETPLACE_SNAPSHOT_SECONDS", "10")),
         # Campaign settings for matching: rechecked at each sale (docs/matching.md), so

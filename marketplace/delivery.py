@@ -43,48 +43,74 @@ PURCHASE_CREDITED = "purchase.credited"  # an accepted dispute (webhook only: th
 RETRY_DELAYS = (60, 300, 900, 1800, 3600, 7200, 14400, 21600, 28800, 28800)
 
 
+# A new delivery is sent at once by its own job; if that job is lost (a worker killed,
+# Redis refusing the enqueue), the periodic sweep finds it due this long after.
+SWEEP_GRACE_SECONDS = 30
+
+
+def create_deliveries(
+    sale_ids: list[int], event_type: str = PURCHASE_CREATED, now: datetime | None = None
+) -> list[int]:
+    """Write the deliveries of an event for these sales, in the caller's transaction.
+
+    The transactional outbox: the sale (or the credit) and the work of telling the
+    buyer commit together, so a crash or a refused enqueue after the commit loses
+    nothing; the sweep sends what no job did. Created once per sale, channel and
+    event whatever the retries (unique constraint). Returns the ids created now.
+    """
+    if not sale_ids:
+        return []
+    now = now or utcnow()
+    rows = []
+    for sale_id, email_recipients, webhook_url in db.session.execute(
+        select(Sale.id, Campaign.email_recipients, Campaign.webhook_url)
+        .join(Campaign, Campaign.id == Sale.campaign_id)
+        .where(Sale.id.in_(sale_ids))
+        .order_by(Sale.id)
+    ):
+        wanted = []
+        if email_recipients and event_type == PURCHASE_CREATED:
+            wanted.append((DeliveryChannel.EMAIL, ", ".join(email_recipients)))
+        if webhook_url:
+            wanted.append((DeliveryChannel.WEBHOOK, webhook_url))
+        rows.extend(
+            {
+                "sale_id": sale_id,
+                "channel": channel,
+                "event": event_type,
+                "target": target,
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now + timedelta(seconds=SWEEP_GRACE_SECONDS),
+                "created_at": now,
+            }
+            for channel, target in wanted
+        )
+    if not rows:
+        return []
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return list(
+        db.session.scalars(
+            dialect.insert(Delivery).values(rows).on_conflict_do_nothing().returning(Delivery.id)
+        )
+    )
+
+
+def start_sending(delivery_ids: list[int]) -> None:
+    """After the commit: a job per delivery. A refused enqueue waits for the sweep."""
+    for delivery_id in delivery_ids:
+        try:
+            jobs.enqueue(send_delivery, delivery_id)
+        except jobs.EnqueueFailed:
+            log.warning("delivery %s not enqueued: the sweep will send it", delivery_id)
+
+
 def deliver_sale(sale_id: int, event_type: str = PURCHASE_CREATED) -> list[int]:
     """Create the sale's deliveries of an event (once) and send the new ones. Idempotent."""
-    sale = db.session.scalar(
-        select(Sale).where(Sale.id == sale_id).options(joinedload(Sale.campaign))
-    )
-    if sale is None or sale.campaign is None:
-        return []  # a catalogue purchase: bought in the portal or the API, nothing to push
-    campaign: Campaign = sale.campaign
-    wanted = []
-    if campaign.email_recipients and event_type == PURCHASE_CREATED:
-        wanted.append((DeliveryChannel.EMAIL, ", ".join(campaign.email_recipients)))
-    if campaign.webhook_url:
-        wanted.append((DeliveryChannel.WEBHOOK, campaign.webhook_url))
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    for channel, target in wanted:
-        db.session.execute(
-            dialect.insert(Delivery)
-            .values(
-                sale_id=sale.id,
-                channel=channel,
-                event=event_type,
-                target=target,
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing()
-        )
+    created = create_deliveries([sale_id], event_type)
     db.session.commit()
-    fresh = list(
-        db.session.scalars(
-            select(Delivery.id).where(
-                Delivery.sale_id == sale.id,
-                Delivery.event == event_type,
-                Delivery.attempts == 0,
-                Delivery.status == DeliveryStatus.PENDING,
-            )
-        )
-    )
-    for delivery_id in fresh:
-        jobs.enqueue(send_delivery, delivery_id)
-    return fresh
+    start_sending(created)
+    return created
 
 
 def send_delivery(delivery_id: int, manual: bool = False) -> DeliveryStatus | None:
@@ -102,6 +128,10 @@ def send_delivery(delivery_id: int, manual: bool = False) -> DeliveryStatus | No
     if delivery.status is not DeliveryStatus.PENDING and not manual:
         db.session.rollback()
         return delivery.status
+    now = utcnow()
+    if not manual and delivery.attempts and (delivery.next_attempt_at or now) > now:
+        db.session.rollback()  # a second job for an attempt already made: wait for the retry
+        return delivery.status
     sale = db.session.scalar(
         select(Sale)
         .where(Sale.id == delivery.sale_id)
@@ -112,7 +142,6 @@ def send_delivery(delivery_id: int, manual: bool = False) -> DeliveryStatus | No
             joinedload(Sale.lead).joinedload(Lead.magnet),
         )
     )
-    now = utcnow()
     if delivery.channel is DeliveryChannel.WEBHOOK:
         result = webhook_sender.post(
             delivery.target, sale.campaign.webhook_secret, event(delivery, sale, now)
@@ -197,7 +226,8 @@ def _email(delivery: Delivery, sale: Sale) -> webhook_sender.WebhookResult:
 
 
 def send_due_deliveries(limit: int = 500) -> int:
-    """Periodic: send the attempts whose time has come."""
+    """Periodic: send the retries whose time has come, and the deliveries whose first
+    job was lost (they fall due ``SWEEP_GRACE_SECONDS`` after their sale)."""
     if not jobs.run_once_per_period("send_due_deliveries", 60):
         return 0
     due = list(
@@ -209,8 +239,9 @@ def send_due_deliveries(limit: int = 500) -> int:
         )
     )
     db.session.rollback()
-    for delivery_id in due:
-        jobs.enqueue(send_delivery, delivery_id)
+    start_sending(due)
+    if due:
+        log.info("delivery sweep: %d due delivery(ies) sent again", len(due))
     return len(due)
 
 

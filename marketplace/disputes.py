@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from marketplace import audit, jobs, mail
+from marketplace import audit, delivery, mail
 from marketplace.errors import DomainError, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import (
@@ -118,8 +118,11 @@ def resolve_dispute(
     dispute.resolved_by_id = admin_user_id
     dispute.resolved_at = now
     dispute.refund = bool(accept and refund)
+    deliveries = []
     if accept:
         _book_credit(dispute, now)
+        # The buyer's webhook hears of the credit as of the sale, from the same outbox.
+        deliveries = delivery.create_deliveries([dispute.sale_id], delivery.PURCHASE_CREDITED, now)
     audit.record(
         "dispute.accepted" if accept else "dispute.rejected",
         "dispute",
@@ -128,12 +131,8 @@ def resolve_dispute(
         details={"sale_id": dispute.sale_id, "refund": dispute.refund},
     )
     db.session.commit()
+    delivery.start_sending(deliveries)
     _tell_buyer(dispute)
-    if accept:
-        try:  # the buyer's webhook hears of the credit, as of the sale
-            jobs.enqueue("marketplace.delivery:deliver_sale", dispute.sale_id, "purchase.credited")
-        except jobs.EnqueueFailed:
-            log.warning("dispute %s: purchase.credited not enqueued", dispute.id)
     return dispute
 
 

@@ -25,7 +25,7 @@ from psycopg.errors import DeadlockDetected
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql
 
-from marketplace import jobs, snapshots
+from marketplace import delivery, snapshots
 from marketplace.extensions import db
 from marketplace.matching import (
     CampaignRule,
@@ -221,12 +221,15 @@ def _distribute(lead_id: int, now: datetime) -> list[int]:
         sold = seller.sell_shared(first_offers)
     if not seller.lead_written:
         _write_lead(lead, walk, now, scored)
+    # The deliveries commit with the sales (an outbox): nothing sold goes untold.
+    deliveries = delivery.create_deliveries(
+        [sale_id for sale_id, campaign in sold if campaign.pushes], now=now
+    )
     db.session.commit()
     log.info("lead %s distributed: %d sale(s)", lead_id, len(sold))
-    for sale_id, campaign in sold:
+    for _sale_id, campaign in sold:
         _SERVED[campaign.id] = now
-        if campaign.pushes:
-            _start_delivery(sale_id)
+    delivery.start_sending(deliveries)
     return [sale_id for sale_id, _ in sold]
 
 
@@ -447,11 +450,3 @@ def logged_verdicts(lead: Lead) -> list[tuple[str, list[int]]]:
     verdicts = (lead.distribution_log or {}).get("verdicts", {})
     order = {verdict: n for n, verdict in enumerate(SOLD_VERDICTS)}
     return sorted(verdicts.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
-
-
-def _start_delivery(sale_id: int) -> None:
-    """The sale is committed; its e-mail and webhook go out in their own job."""
-    try:
-        jobs.enqueue("marketplace.delivery:deliver_sale", sale_id)
-    except jobs.EnqueueFailed:
-        log.warning("sale %s: delivery not enqueued; the portal and the API have it", sale_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, flash, jsonify, make_response, redirect, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -60,6 +60,21 @@ def json_error(status: int, code: str, message: str, fields: dict | None = None)
     return jsonify(body), status
 
 
+# The contract's error codes (api-contract.md), by HTTP status.
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
 HTTP_MESSAGES = {
     400: _l("The request could not be understood."),
     401: _l("Please sign in."),
@@ -98,13 +113,22 @@ def register(app: Flask) -> None:
             return json_error(400, "csrf", message)
         return _page(400, message)
 
+    # Registered after APIFlask's error processor, which would answer every werkzeug
+    # error in JSON: a person who mistypes an address gets a page, a program JSON.
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
         message = HTTP_MESSAGES.get(status, error.description)
         if wants_json():
-            return json_error(status, error.name.lower().replace(" ", "_"), message)
-        return _page(status, message, error.name)
+            code = ERROR_CODES.get(status, error.name.lower().replace(" ", "_"))
+            response, status = json_error(status, code, message)
+        else:
+            response, status = _page(status, message, error.name)
+            response = make_response(response, status)
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":  # Allow (405), Retry-After (429)...
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import flash
-from wtforms import Form
+from wtforms import DecimalField, Form
 
 from marketplace.errors import ValidationFailed
 
@@ -20,3 +20,14 @@ def show_field_errors(form: Form, error: ValidationFailed, aliases: dict | None 
             flash(str(message), "danger")
         else:
             field.errors = [*field.errors, str(message)]
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal the person typed as a number: "NaN", "sNaN" or "Infinity" parse as
+    decimals but are no amount, and a signalling NaN raises at the first comparison."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))

@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 DEFAULT_RETRY = Retry(max=5, interval=[10, 30, 120, 600, 1800])
 
 _worker_app: Flask | None = None
+# After Redis refused a job, this process stops asking it for a few seconds: a capture
+# then costs its insert alone instead of a connection timeout, and the lead waits,
+# pending, for the sweeper. Keyed by URL: each Redis is judged on its own.
+REDIS_RETRY_AFTER_SECONDS = 5.0
+_redis_down_until: dict[str, float] = {}
 
 
 class EnqueueFailed(Exception):
@@ -50,7 +55,9 @@ def redis_connection() -> Redis:
     """One client per app: redis-py pools its connections itself."""
     connection = current_app.extensions.get("marketplace_redis")
     if connection is None:
-        connection = Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=5)
+        connection = Redis.from_url(
+            current_app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2
+        )
         current_app.extensions["marketplace_redis"] = connection
     return connection
 
@@ -84,9 +91,14 @@ def enqueue(func: Callable | str, *args: Any, retry: Retry | None = DEFAULT_RETR
                 raise
             log.exception("inline job %s%r failed", name, args)
         return
+    url = current_app.config["REDIS_URL"]
+    if time.monotonic() < _redis_down_until.get(url, 0.0):
+        raise EnqueueFailed("Redis was unreachable a moment ago")
     try:
         queue().enqueue(run_job, name, args, retry=retry, description=f"{name}{args!r}")
     except RedisError as error:
+        _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
+        log.warning("Redis refused job %s: %s", name, error)
         raise EnqueueFailed(str(error)) from error
 
 

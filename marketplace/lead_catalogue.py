@@ -19,8 +19,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.campaigns import floor_price_cents
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, ValidationFailed
 from marketplace.extensions import db
+from marketplace.guards import MAX_ID
 from marketplace.matching import buyers_who_bought_person, lock_person, sell
 from marketplace.models import (
     BillingStatus,
@@ -30,6 +31,7 @@ from marketplace.models import (
     Lead,
     LeadMagnet,
     LeadStatus,
+    MagnetKind,
     Organization,
     PartnerList,
     Sale,
@@ -38,7 +40,7 @@ from marketplace.models import (
     campaign_sectors,
     utcnow,
 )
-from marketplace.validation import french_department
+from marketplace.validation import COMPANY_SIZES, french_department
 
 ON_SALE = (LeadStatus.DISTRIBUTED, LeadStatus.UNSOLD)
 SORTS = ("newest", "score", "price")
@@ -100,7 +102,12 @@ def offers_for(
     sort: str = "newest",
     limit: int = 50,
 ) -> list[Offer]:
-    """The leads on sale to this buyer, filtered and sorted, at most ``limit``."""
+    """The leads on sale to this buyer, filtered and sorted, at most ``limit``.
+
+    The filters are closed lists and bounded numbers, checked here for every caller
+    (the page and the API): a value outside them is a ValidationFailed naming it.
+    """
+    _check_filters(sector_id, company_size, magnet_kind, min_score, sort)
     now = now or utcnow()
     window = timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
     bought_people = (
@@ -149,6 +156,26 @@ def offers_for(
     if sort == "price":
         offers.sort(key=lambda offer: (offer.price_cents, -offer.lead_id))
     return offers
+
+
+def _check_filters(sector_id, company_size, magnet_kind, min_score, sort) -> None:
+    not_listed = _l("Choose a value from the list.")
+    errors = {}
+    if sector_id is not None and not 0 < sector_id <= MAX_ID:
+        errors["sector"] = not_listed
+    if company_size is not None and company_size not in COMPANY_SIZES:
+        errors["company_size"] = not_listed
+    if magnet_kind is not None and magnet_kind not in MAGNET_KINDS:
+        errors["kind"] = not_listed
+    if min_score is not None and not 0 <= min_score <= 100:
+        errors["min_score"] = _l("Give a score from 0 to 100.")
+    if sort not in SORTS:
+        errors["sort"] = not_listed
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+
+MAGNET_KINDS = frozenset(kind.value for kind in MagnetKind)
 
 
 def buy(buyer_id: int, lead_id: int, *, now: datetime | None = None) -> Sale:

@@ -30,6 +30,9 @@ def register(app: Flask) -> None:
             headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        # Contact details must not stay in a shared cache or the browser's back history:
+        # nothing is stored unless a view (a static file, the embed script) says so.
+        headers.setdefault("Cache-Control", "no-store")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

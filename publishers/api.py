@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from apiflask import APIBlueprint
 from apiflask.exceptions import HTTPError
@@ -10,7 +11,7 @@ from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from marketplace import capture, magnets
+from marketplace import capture, guards, magnets
 from marketplace.api import api_organization, token_auth
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db, limiter
@@ -83,8 +84,13 @@ def post_lead(body: LeadIn):
     errors = {}
     if consent_text is None:
         errors["consent.text_version"] = str(_l("This magnet has no consent text of this version."))
-    if body.consent.consented_at > utcnow():
-        errors["consent.consented_at"] = str(_l("The consent cannot be in the future."))
+    implausible = guards.check_recent(
+        body.consent.consented_at,
+        max_age=timedelta(days=current_app.config["CONSENT_MAX_AGE_DAYS"]),
+        now=utcnow(),
+    )
+    if implausible:
+        errors["consent.consented_at"] = implausible
     try:
         cleaned = capture.validate_submission(
             target, raw, consent_given=body.consent.share_with_partners

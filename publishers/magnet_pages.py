@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import time
 
 from flask import (
@@ -25,6 +26,7 @@ from marketplace import capture, consent, magnets, mail
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import csrf, limiter
 from marketplace.forms import show_field_errors
+from marketplace.guards import body_limit
 from marketplace.labels import country_choices
 from marketplace.models import LeadMagnet, MagnetStatus
 from marketplace.security import content_security_policy
@@ -68,7 +70,9 @@ def render_form_page(
     """The form page in the magnet's language, with a fresh signed form token."""
     consent_text = consent.current_consent_text(magnet.id)
     form.consent_text_id.data = str(consent_text.id)
-    form.form_token.data = _serializer("capture-form").dumps({"m": magnet.id, "v": variant})
+    form.form_token.data = _serializer("capture-form").dumps(
+        {"m": magnet.id, "v": variant, "n": secrets.token_urlsafe(16)}
+    )
     asked = capture.asked_fields(magnet)
     with force_locale(magnet.language):
         form.country.choices = country_choices()
@@ -112,9 +116,8 @@ def _per_magnet_limit() -> str:
 @csrf.exempt
 @limiter.limit(_per_ip_limit)
 @limiter.limit(_per_magnet_limit, key_func=_per_magnet)
+@body_limit(MAX_FORM_BYTES)
 def submit(key: str):
-    if (request.content_length or 0) > MAX_FORM_BYTES:
-        abort(413)
     magnet = _live_magnet(key)
     form = CaptureForm(request.form)
     with force_locale(magnet.language):
@@ -160,20 +163,27 @@ def submit(key: str):
         if errors:
             show_field_errors(form, ValidationFailed(fields=errors))
             return render_form_page(magnet, form, variant=variant, status=422)
-        captured = capture.capture_lead(
-            target,
-            cleaned,
-            consent_text=consent_text,
-            consent_given=True,
-            context=capture.CaptureContext(
-                ip=request.remote_addr,
-                user_agent=request.user_agent.string,
-                page_url=(request.args.get("page") or request.referrer or "")[:2000] or None,
-                referrer=(request.referrer or "")[:2000] or None,
-                utm={k: v[:200] for k, v in request.args.items() if k.startswith("utm_")},
-                variant=variant,
-            ),
-        )
+        try:
+            captured = capture.capture_lead(
+                target,
+                cleaned,
+                consent_text=consent_text,
+                consent_given=True,
+                context=capture.CaptureContext(
+                    ip=request.remote_addr,
+                    user_agent=request.user_agent.string,
+                    page_url=(request.args.get("page") or request.referrer or "")[:2000] or None,
+                    referrer=(request.referrer or "")[:2000] or None,
+                    utm={k: v[:200] for k, v in request.args.items() if k.startswith("utm_")},
+                    variant=variant,
+                    form_nonce=_nonce(token),
+                ),
+            )
+        except capture.FormTokenUsed as used:
+            # A second click, or a replay: the first post made the lead, this one nothing.
+            return render_form_page(
+                magnet, CaptureForm(), variant=variant, status=409, form_error=used.message
+            )
         download_url = None
         if magnets.asset_of(magnet.id) is not None:
             download_url = download_link(magnet, captured.lead_id)
@@ -181,6 +191,11 @@ def submit(key: str):
         if magnet.redirect_url and not request.args.get("embed"):
             return redirect(magnet.redirect_url, code=303)
         return _thank_you(magnet, captured.certificate_id, download_url)
+
+
+def _nonce(token: dict) -> str | None:
+    nonce = token.get("n")
+    return nonce[:32] if isinstance(nonce, str) and nonce else None
 
 
 def _mail_download_link(magnet: LeadMagnet, lead_id: int, email: str, url: str) -> None:

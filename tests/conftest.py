@@ -36,6 +36,9 @@ REQUIRE_SERVICES = os.environ.get("MARKETPLACE_REQUIRE_SERVICES", "").lower() in
 }
 ON_POSTGRES = DATABASE_URL.startswith(("postgresql", "postgres:"))
 CHROMIUM = "/usr/bin/chromium"
+# One queue for the whole run, whatever app a test builds: emptied after each test, and
+# every Redis key naming it deleted at the end of the run.
+RUN_QUEUE = f"marketplace-test-{secrets.token_hex(4)}"
 # Tables seeded by migrations, kept between tests.
 KEPT_TABLES = {"sectors", "alembic_version"}
 
@@ -96,7 +99,7 @@ def test_config(database_uri: str, instance_path) -> dict:
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "REDIS_URL": REDIS_URL if SERVICES_UP else None,
-        "RQ_QUEUE": f"marketplace-test-{secrets.token_hex(4)}",
+        "RQ_QUEUE": RUN_QUEUE,
         # Limits on, in memory, emptied before each test (see app_context).
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
@@ -140,10 +143,18 @@ def app(database_uri, tmp_path_factory):
     with application.app_context():
         db.engine.dispose()
     if application.config["REDIS_URL"]:
-        from marketplace import jobs
-
         with application.app_context():
-            jobs.queue().empty()
+            _forget_run_in_redis(application)
+
+
+def _forget_run_in_redis(app):
+    """Every key this run's queue made (jobs, registries, results, locks): none outlives it."""
+    from marketplace import jobs
+
+    jobs.queue().empty()
+    connection = jobs.redis_connection()
+    for key in connection.scan_iter(f"*{app.config['RQ_QUEUE']}*"):
+        connection.delete(key)
 
 
 @pytest.fixture(autouse=True)
@@ -186,6 +197,18 @@ def _empty_tables():
         else:
             for name in reversed(tables):
                 connection.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def own_limiter():
+    """The limiter is one object, bound by ``init_app`` to the last app built: a test that
+    builds an app of its own gives it back to the suite's app (and its storage) after."""
+    from marketplace.extensions import limiter
+
+    saved = dict(limiter.__dict__)
+    yield
+    limiter.__dict__.clear()
+    limiter.__dict__.update(saved)
 
 
 def english_client(app):

@@ -56,8 +56,20 @@ def _start_session(user: User) -> None:
     accounts.record_login(user)
 
 
+def _account_key() -> str:
+    return accounts.login_throttle_key(request.form.get("email"))
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
+# Per account, whatever the address: a new IP does not buy an attacker more guesses.
+# Only failed attempts count (a signed-in user is redirected).
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))

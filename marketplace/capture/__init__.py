@@ -17,6 +17,7 @@ from marketplace.capture.rules import (
 from marketplace.capture.service import (
     CaptureContext,
     CapturedLead,
+    FormTokenUsed,
     Idempotency,
     IdempotencyKeyUsed,
     MagnetNotLive,
@@ -35,6 +36,7 @@ __all__ = [
     "CaptureTarget",
     "CapturedLead",
     "ConsentVersion",
+    "FormTokenUsed",
     "Idempotency",
     "IdempotencyKeyUsed",
     "MagnetNotLive",

@@ -39,6 +39,12 @@ class IdempotencyKeyUsed(Exception):
     """Another request stored this Idempotency-Key first."""
 
 
+class FormTokenUsed(DomainError):
+    status = 409
+    code = "form_already_sent"
+    default_message = _l("This form was already sent: your request is recorded.")
+
+
 @dataclass
 class CaptureContext:
     """Where and how the person consented; stored in the consent record."""
@@ -51,6 +57,7 @@ class CaptureContext:
     variant: str | None = None
     channel: str = "form"
     consented_at: datetime | None = None
+    form_nonce: str | None = None  # the form token's, kept to make it single-use
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,7 @@ def capture_lead(
         "utm": context.utm,
         "form_variant": context.variant,
         "channel": context.channel,
+        "form_nonce": context.form_nonce,
     }
     key = None
     if idempotency is not None:
@@ -161,6 +169,8 @@ def capture_lead(
     except IntegrityError:
         if idempotency is not None:
             raise IdempotencyKeyUsed() from None
+        if context.form_nonce is not None:
+            raise FormTokenUsed() from None
         raise
     if status is LeadStatus.PENDING and enqueue_distribution:
         start_distribution(lead_id)

@@ -167,6 +167,9 @@ class ConsentRecord(db.Model):
     form_variant: Mapped[str | None] = mapped_column(String(8))
     # How the lead came: the hosted or embedded form, or the publisher's server (API).
     channel: Mapped[str] = mapped_column(String(10), default="form")
+    # The capture form token's nonce: a token is good for one lead (a replayed post
+    # would bypass the minimum fill time), so the second insert with it fails.
+    form_nonce: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     lead: Mapped[Lead] = relationship(back_populates="consent")
     consent_text: Mapped[ConsentText] = relationship()

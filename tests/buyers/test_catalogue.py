@@ -216,3 +216,39 @@ def test_a_buyer_reads_only_its_own_purchases_and_a_publisher_key_cannot(client)
         ).status_code
         == 403
     )
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("kind=x", "kind"),
+        ("company_size=huge", "company_size"),
+        ("sort=random", "sort"),
+        ("min_score=1000", "min_score"),
+    ],
+)
+def test_a_catalogue_filter_off_its_list_is_named_in_a_422(client, query, field):
+    buyer = factories.BuyerFactory()
+    key = issue_api_key(buyer.id, "k")[1]
+    response = client.get(f"/api/v1/catalog?{query}", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("query", ["kind=zz", "company_size=huge", "sector=99999999999", "sort=x"])
+def test_the_catalogue_page_says_which_filter_is_off_its_list(login_as, query):
+    http = login_as(factories.buyer_user())
+    response = http.get(f"/buyers/catalogue?{query}")
+    assert response.status_code == 422
+    assert "Choose a value from the list." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("cursor", ["029670154547", "2147483648", "0"])
+def test_a_purchases_cursor_beyond_any_id_is_a_422(client, cursor):
+    buyer = factories.BuyerFactory()
+    key = issue_api_key(buyer.id, "k")[1]
+    response = client.get(
+        f"/api/v1/purchases?cursor={cursor}", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 422
+    assert "cursor" in response.get_json()["error"]["fields"]

@@ -128,6 +128,10 @@ def test_a_webhook_that_never_answers_is_marked_failed_after_about_thirty_hours(
     waits = []
     while hook.status is DeliveryStatus.PENDING:
         waits.append((hook.next_attempt_at - utcnow()).total_seconds())
+        if hook.attempts:
+            assert delivery.send_delivery(hook.id) is DeliveryStatus.PENDING  # not yet due
+            assert db.session.get(Delivery, hook.id).attempts == hook.attempts
+            make_due(hook.id)
         delivery.send_delivery(hook.id)
         db.session.expire_all()
         hook = db.session.get(Delivery, hook.id)
@@ -201,3 +205,72 @@ def test_webhooks_to_private_addresses_are_refused_in_production(app, monkeypatc
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
     result = webhook_sender.post("http://127.0.0.1:8080/", "secret", {"type": "ping"})
     assert not result.ok and "private address" in result.error
+
+
+@pytest.fixture
+def receiver_ok():
+    receiver = Receiver(failures=0)
+    yield receiver
+    receiver.server.shutdown()
+
+
+class WorkerKilled(BaseException):
+    """What a SIGKILL looks like from inside: nothing after this point runs."""
+
+
+@pytest.mark.parametrize("lost_how", ["worker killed after the commit", "enqueue refused"])
+def test_a_sale_whose_delivery_job_is_lost_is_delivered_once_by_the_sweep(
+    receiver_ok, run_jobs, monkeypatch, lost_how
+):
+    from marketplace import distribution, jobs
+
+    factories.campaign(webhook_url=receiver_ok.url)
+    captured = factories.lead(distribute=False)
+    if lost_how == "enqueue refused":
+
+        def refuse(func, *args, **kwargs):
+            raise jobs.EnqueueFailed("Redis refused")
+
+        monkeypatch.setattr(jobs, "enqueue", refuse)
+        distribution.distribute_lead(captured.lead_id)
+    else:
+
+        def die(delivery_ids):
+            raise WorkerKilled()
+
+        monkeypatch.setattr(delivery, "start_sending", die)
+        with pytest.raises(WorkerKilled):
+            distribution.distribute_lead(captured.lead_id)
+    monkeypatch.undo()
+    db.session.remove()
+
+    # The sale and its delivery were committed together (the outbox).
+    sale = db.session.scalar(select(Sale))
+    hook = db.session.scalar(select(Delivery).where(Delivery.sale_id == sale.id))
+    assert (hook.status, hook.attempts) == (DeliveryStatus.PENDING, 0)
+    assert receiver_ok.calls == []
+
+    assert delivery.send_due_deliveries() == 0  # its own job may still be on its way
+    _clear_period_lock()
+    make_due(hook.id)  # the grace has passed
+    assert delivery.send_due_deliveries() == 1
+    run_jobs()
+    _clear_period_lock()
+    delivery.send_due_deliveries()
+    run_jobs()
+
+    db.session.expire_all()
+    hook = db.session.get(Delivery, hook.id)
+    assert (hook.status, hook.attempts) == (DeliveryStatus.DELIVERED, 1)
+    assert len(receiver_ok.calls) == 1
+
+
+def test_two_jobs_for_one_delivery_send_it_once(receiver_ok, run_jobs):
+    factories.campaign(webhook_url=receiver_ok.url)
+    factories.lead()
+    run_jobs()
+    hook = db.session.scalar(select(Delivery))
+    assert hook.status is DeliveryStatus.DELIVERED
+
+    assert delivery.send_delivery(hook.id) is DeliveryStatus.DELIVERED  # a retried job
+    assert len(receiver_ok.calls) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
@@ -79,4 +80,18 @@ def test_a_campaign_form_with_hostile_values_answers_with_field_errors(login_as,
         "Not a valid integer value.",
     ):
         assert message in page
+    assert db.session.scalar(select(Campaign)) is None
+
+
+@pytest.mark.parametrize("value", ["sNaN", "NaN", "Infinity", "-Infinity", "1,5.2"])
+def test_a_price_that_is_no_amount_is_refused_at_the_field(login_as, submit_form, value):
+    http = login_as(factories.buyer_user())
+    sector = factories.sector()
+    response = submit_form(
+        "/buyers/campaigns/new",
+        {"name": "Odd prices", "sector_ids": [str(sector.id)], "price": value},
+        http=http,
+    )
+    assert response.status_code == 200
+    assert "Not a valid decimal value." in response.get_data(as_text=True)
     assert db.session.scalar(select(Campaign)) is None

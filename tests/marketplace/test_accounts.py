@@ -161,3 +161,45 @@ def test_create_admin_refuses_a_short_password(app):
     )
     assert result.exit_code != 0
     assert "at least 10 characters" in result.output
+
+
+def test_an_unknown_e_mail_costs_the_hash_of_the_configured_method(app, monkeypatch):
+    """Timing would reveal which accounts exist: the dummy check uses the real method."""
+    from marketplace import accounts
+
+    checked = []
+    real_check = accounts.check_password_hash
+
+    def spy(pwhash, password):
+        checked.append(pwhash.split("$", 1)[0])
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", spy)
+    user = factories.buyer_user()
+    accounts.authenticate("ghost@example.test", "x" * 12)
+    accounts.authenticate(user.email, "x" * 12)
+    assert checked[0] == app.config["PASSWORD_HASH_METHOD"]
+    assert checked == [checked[1]] * 2
+
+
+def test_failed_logins_are_throttled_per_account_whatever_the_address(app, submit_form):
+    user = factories.buyer_user()
+    other = factories.buyer_user()
+    http = english_client(app)
+    answers = []
+    for attempt in range(11):
+        http.environ_base["REMOTE_ADDR"] = f"198.51.100.{attempt + 1}"  # a new address each time
+        answers.append(
+            submit_form("/login", {"email": user.email, "password": "wrong-guess"}, http=http)
+        )
+    assert [a.status_code for a in answers] == [200] * 10 + [429]
+    # The right password waits too: the attacker does not learn it was right.
+    from tests.factories import PASSWORD
+
+    right = submit_form("/login", {"email": user.email.upper(), "password": PASSWORD}, http=http)
+    assert right.status_code == 429
+    # Another account is not held back by this one's attacker.
+    assert (
+        submit_form("/login", {"email": other.email, "password": PASSWORD}, http=http).status_code
+        == 302
+    )

@@ -84,23 +84,70 @@ def test_when_redis_is_down_the_lead_is_kept_pending(app, monkeypatch):
 def test_healthz_reports_the_database_and_the_version(client, app):
     response = client.get("/healthz")
     assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
     body = response.get_json()
-    assert body["status"] == "ok"
+    assert body["ready"] is True
     assert body["database"] == "ok"
     assert body["version"]
+    assert body["oldest_pending_lead_seconds"] is None
+    assert body["oldest_due_delivery_seconds"] is None
     if app.config["REDIS_URL"]:
         assert body["redis"] == "ok"
     else:
         assert body["redis"].startswith("not configured")
+        assert (body["status"], body["degraded"]) == ("ok", [])
 
 
-def test_healthz_says_degraded_when_redis_is_unreachable(client, app, monkeypatch):
+def test_healthz_stays_ready_with_redis_marked_degraded_when_redis_is_unreachable(
+    client, app, monkeypatch
+):
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setitem(app.extensions, "marketplace_redis", None)
     response = client.get("/healthz")
     app.extensions.pop("marketplace_redis", None)
+    assert response.status_code == 200  # a load balancer keeps this node in the pool
+    body = response.get_json()
+    assert (body["ready"], body["status"], body["redis"]) == (True, "degraded", "unreachable")
+    assert "redis" in body["degraded"]
+
+
+def test_healthz_reports_the_oldest_pending_lead_and_due_delivery(client, app, monkeypatch):
+    from datetime import timedelta
+
+    from marketplace.models import utcnow
+
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    factories.campaign(webhook_url="http://127.0.0.1:9/unreachable")
+    old = factories.lead(distribute=False)
+    db.session.get(Lead, old.lead_id).created_at = utcnow() - timedelta(minutes=10)
+    factories.lead()  # sold, its webhook refused: a retry is scheduled, not yet due
+    db.session.commit()
+
+    body = client.get("/healthz").get_json()
+    assert body["oldest_pending_lead_seconds"] >= 600
+    assert "oldest_pending_lead" in body["degraded"]
+    assert body["oldest_due_delivery_seconds"] is None
+
+    from marketplace.models import Delivery
+
+    hook = db.session.scalar(select(Delivery))
+    hook.next_attempt_at = utcnow() - timedelta(minutes=6)
+    db.session.commit()
+    body = client.get("/healthz").get_json()
+    assert body["oldest_due_delivery_seconds"] >= 360
+    assert body["ready"] is True
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable(client, app, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(db.session, "execute", unreachable)
+    response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.get_json()["redis"] == "unreachable"
+    assert response.get_json()["ready"] is False
 
 
 @pytest.mark.services

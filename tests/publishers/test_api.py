@@ -143,8 +143,19 @@ def test_a_revoked_key_or_a_buyer_key_cannot_post(client, publisher, key, magnet
         (
             {"consent.consented_at": "2999-01-01T10:00:00Z"},
             "consent.consented_at",
-            "cannot be in the future",
+            "This date is in the future.",
         ),
+        (
+            {"consent.consented_at": "0001-01-01T00:00:00Z"},
+            "consent.consented_at",
+            "too far in the past",
+        ),
+        (
+            {"consent.consented_at": "1900-01-01T10:00:00+01:00"},
+            "consent.consented_at",
+            "too far in the past",
+        ),
+        ({"contact.last_name": "Nul\u0000Byte"}, "contact.last_name", "not allowed"),
         ({"consent.ip": "999.1.1.1"}, "consent.ip", "IPv4 or IPv6"),
         ({"consent.page_url": None}, "consent.page_url", "This field is required."),
         ({"magnet": "not-mine"}, "magnet", "No magnet of yours has this key."),
@@ -195,6 +206,49 @@ def test_an_oversized_body_is_a_413(client, key, magnet):
         headers=headers(key),
     )
     assert response.status_code == 413
+
+
+def test_an_oversized_body_without_a_length_is_a_413_too(client, key, magnet):
+    """Chunked transfer encoding carries no Content-Length: the limit holds on the read."""
+    import io
+    import json
+
+    body = json.dumps(lead_body(magnet, **{"qualification.message": "x" * 70_000})).encode()
+    response = client.post(
+        "/api/v1/leads",
+        input_stream=io.BytesIO(body),
+        headers={
+            **headers(key),
+            "Transfer-Encoding": "chunked",
+            "Content-Type": "application/json",
+        },
+        environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""},
+    )
+    assert response.status_code == 413, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "too_large"
+    assert db.session.scalar(select(func.count(Lead.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 1000 + "]" * 1000,
+        '{"a":' * 1000 + "1" + "}" * 1000,
+        '{"magnet": NaN}',
+        '{"magnet": Infinity}',
+        "not json",
+        "[1, 2]",
+    ],
+    ids=["deep-array", "deep-object", "nan", "infinity", "not-json", "array"],
+)
+def test_a_body_that_is_not_a_plain_json_object_is_a_400(client, key, raw):
+    response = client.post(
+        "/api/v1/leads",
+        data=raw,
+        headers={**headers(key), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
 
 
 def test_a_publisher_posting_too_fast_is_told_to_slow_down(app, client, key, magnet, monkeypatch):

@@ -261,3 +261,18 @@ def test_a_submission_is_counted_in_the_magnet_statistics(client):
     [variant_a] = magnet_stats(db.session.get(LeadMagnet, magnet.id))
     assert (variant_a.views, variant_a.submissions, variant_a.conversion) == (2, 1, 0.5)
     assert db.session.scalar(select(func.count(Lead.id))) == 1
+
+
+def test_a_form_token_makes_one_lead_and_a_replay_none(client):
+    magnet = factories.magnet(language="en")
+    page = client.get(f"/m/{magnet.key}")
+    data = {**factories.submission(), "consent": "y", **form_fields(page.get_data(as_text=True))}
+    assert client.post(f"/m/{magnet.key}", data=data).status_code == 200
+    replay = client.post(f"/m/{magnet.key}", data={**data, "email": "other@example.fr"})
+    assert replay.status_code == 409
+    assert "This form was already sent" in replay.get_data(as_text=True)
+    assert lead_count() == 1
+    # The page it answers with carries a fresh token: the person may send another request.
+    again = {**data, **form_fields(replay.get_data(as_text=True)), "email": "other@example.fr"}
+    assert client.post(f"/m/{magnet.key}", data=again).status_code == 200
+    assert lead_count() == 2
