@@ -7,6 +7,7 @@ import logging
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError as StdnumError
 
 from billing import stripe_gateway
 from billing.stripe_gateway import BillingDetails, StripeUnavailable
@@ -82,10 +83,18 @@ def validated(
 
 
 def _vat(value: str | None) -> str | None:
-    value = eu_vat.compact(value or "") if value else ""
     if not value:
         return None
-    if not eu_vat.is_valid(value):
+    # stdnum raises its own errors for what is not a VAT number at all (an unknown
+    # country prefix, say): every one of them is the same answer at the field.
+    try:
+        value = eu_vat.compact(value)
+        valid = bool(value) and eu_vat.is_valid(value)
+    except StdnumError:
+        valid = False
+    if not value:
+        return None
+    if not valid:
         raise FieldInvalid(_l("Enter a valid EU VAT number, like FR40303265045."))
     return value
 

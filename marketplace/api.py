@@ -164,7 +164,10 @@ COMMON_ERRORS = {
 BODY_ERRORS = {"413": "The body is over 64 KB, whatever its transfer encoding"}
 
 
-def _document_common_errors(spec: dict) -> dict:
+def _complete_description(spec: dict) -> dict:
+    """What every operation shares and the schemas cannot say: the errors any of them
+    may answer, a JSON body that is required, ids within the columns' range."""
+
     def answer(description: str) -> dict:
         content = {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}}
         return {"description": description, "content": content}
@@ -177,6 +180,11 @@ def _document_common_errors(spec: dict) -> dict:
             errors = {**COMMON_ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
             for status, description in errors.items():
                 responses.setdefault(status, answer(description))
+            if "requestBody" in operation:
+                operation["requestBody"]["required"] = True
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                    parameter["schema"].update(minimum=1, maximum=guards.MAX_ID)
     return spec
 
 
@@ -185,7 +193,7 @@ def register_error_format(app: APIFlask) -> None:
     app.config["HTTP_ERROR_SCHEMA"] = ERROR_SCHEMA
     app.config["VALIDATION_ERROR_SCHEMA"] = ERROR_SCHEMA
     app.config["VALIDATION_ERROR_STATUS_CODE"] = 422
-    app.spec_processor(_document_common_errors)
+    app.spec_processor(_complete_description)
 
     @app.error_processor
     def contract_error(error: HTTPError):

@@ -17,7 +17,15 @@ class Strict(BaseModel):
 
 
 def _enum(values) -> dict:
-    return {"json_schema_extra": {"enum": list(values)}}
+    """Document the allowed answers on the text branch (null stays allowed); the capture
+    rules check them, with a message in the caller's language."""
+
+    def document(schema: dict) -> None:
+        for branch in schema.get("anyOf", [schema]):
+            if branch.get("type") == "string":
+                branch["enum"] = list(values)
+
+    return {"json_schema_extra": document}
 
 
 class Contact(Strict):

@@ -67,7 +67,12 @@ def new_magnet():
     form = MagnetForm()
     form.sector_id.choices = sector_options()
     if request.method == "GET":
-        kind = MagnetKind(request.args.get("kind", MagnetKind.QUOTE_REQUEST.value))
+        asked_kind = request.args.get("kind", MagnetKind.QUOTE_REQUEST.value)
+        if asked_kind not in MagnetKind._value2member_map_:
+            # A hand-edited address: start from the usual kind, and say so.
+            flash(_("This kind of lead magnet does not exist: here is a quote request."), "info")
+            asked_kind = MagnetKind.QUOTE_REQUEST.value
+        kind = MagnetKind(asked_kind)
         form.kind.data = kind.value
         form.show_asked_fields(magnet_service.DEFAULT_FIELDS[kind])
     if form.validate_on_submit():

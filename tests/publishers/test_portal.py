@@ -72,3 +72,10 @@ def test_the_publisher_sees_each_lead_with_its_certificate(login_as):
     captured = factories.lead(magnet)
     page = login_as(user).get(f"/publishers/magnets/{magnet.id}").get_data(as_text=True)
     assert captured.certificate_id in page
+
+
+def test_an_unknown_kind_in_the_new_magnet_address_starts_from_a_quote_request(login_as):
+    http = login_as(factories.publisher_user())
+    page = http.get("/publishers/magnets/new?kind=zz")
+    assert page.status_code == 200
+    assert "This kind of lead magnet does not exist" in page.get_data(as_text=True)
