@@ -143,7 +143,7 @@ def record_payout(publisher_id: int):
 def _cents(raw: str | None) -> int:
     try:
         return round(float((raw or "").strip().replace(",", ".")) * 100)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or NaN / Infinity
         return 0  # refused by the service with the field named
 
 

@@ -12,11 +12,13 @@ from buyers.api_schemas import (
     Catalog,
     CatalogQuery,
     DisputeIn,
+    OutcomeIn,
     Purchase,
     Purchases,
     PurchasesQuery,
+    RatingIn,
 )
-from marketplace import disputes, lead_catalogue
+from marketplace import disputes, lead_catalogue, quality
 from marketplace.api import api_organization, token_auth
 from marketplace.extensions import db
 from marketplace.models import Sector, utcnow
@@ -114,3 +116,44 @@ def dispute_purchase(sale_id: int, body: DisputeIn):
     buyer_id = api_organization("buyer")
     disputes.open_dispute(buyer_id, sale_id, body.reason, body.comment)
     return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id)), 201
+
+
+@blueprint.post("/purchases/<int:sale_id>/rating")
+@blueprint.auth_required(token_auth)
+@blueprint.input(RatingIn, arg_name="body")
+@blueprint.output(Purchase)
+@blueprint.doc(
+    summary="Rate one of your purchases",
+    description="1 to 5 stars, reasons from the list and a comment. Sending it again "
+    "replaces the rating, for 30 days after the sale.",
+    responses={404: "Not your purchase", 409: "More than 30 days after the sale"},
+)
+def rate_purchase(sale_id: int, body: RatingIn):
+    buyer_id = api_organization("buyer")
+    quality.rate_purchase(
+        buyer_id, sale_id, stars=body.stars, reasons=body.reasons, comment=body.comment
+    )
+    return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id))
+
+
+@blueprint.post("/purchases/<int:sale_id>/outcome")
+@blueprint.auth_required(token_auth)
+@blueprint.input(OutcomeIn, arg_name="body")
+@blueprint.output(Purchase)
+@blueprint.doc(
+    summary="Record where the deal stands",
+    description="new, contacted, meeting, won (with `amount_cents`, the deal's amount) or "
+    "lost (with a `lost_reason`). Every change is kept with its time.",
+    responses={404: "Not your purchase"},
+)
+def record_outcome(sale_id: int, body: OutcomeIn):
+    buyer_id = api_organization("buyer")
+    quality.record_outcome(
+        buyer_id,
+        sale_id,
+        status=body.status,
+        amount_cents=body.amount_cents,
+        lost_reason=body.lost_reason,
+        via="api",
+    )
+    return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id))

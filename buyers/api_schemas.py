@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from marketplace.guards import MAX_ID
 from marketplace.models import MagnetKind
+from marketplace.models.sales import LOST_REASONS, OUTCOME_STEPS, RATING_REASONS
 from marketplace.validation import COMPANY_SIZES
 
 MAGNET_KINDS = tuple(kind.value for kind in MagnetKind)
@@ -89,11 +90,34 @@ class Rating(BaseModel):
     stars: int | None
     reasons: list[str]
     comment: str | None
+    rated_at: datetime | None
 
 
 class Outcome(BaseModel):
-    status: str | None
+    status: Literal[OUTCOME_STEPS]
     amount_cents: int | None
+    lost_reason: str | None
+    changed_at: datetime | None
+
+
+class RatingIn(BaseModel):
+    """The buyer's verdict on a lead, editable for 30 days after the sale."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stars: int = Field(ge=1, le=5, description="1 (useless) to 5 (excellent)")
+    reasons: list[Literal[RATING_REASONS]] = Field(default_factory=list, max_length=7)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class OutcomeIn(BaseModel):
+    """Where the deal stands: ``won`` needs ``amount_cents``, ``lost`` a ``lost_reason``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal[OUTCOME_STEPS]
+    amount_cents: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    lost_reason: Literal[LOST_REASONS] | None = None
 
 
 class Dispute(BaseModel):

@@ -10,14 +10,13 @@ from sqlalchemy import select
 
 from billing import customers, standing, stripe_gateway
 from billing.stripe_gateway import StripeRefused, StripeUnavailable
+from buyers.blueprint import blueprint
 from buyers.forms import BillingDetailsForm
-from buyers.views import HELD_BECAUSE, blueprint, dispute_form, purchase_page
-from marketplace import disputes
 from marketplace.auth.decorators import buyer_required
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import show_field_errors
-from marketplace.labels import country_choices
+from marketplace.labels import HELD_BECAUSE, country_choices
 from marketplace.models import Invoice, Organization
 
 ADDRESS_FIELDS = ("line1", "postal_code", "city", "country")
@@ -84,25 +83,3 @@ def set_up_payment_method():
         flash(_("Stripe cannot be reached right now. Please try again in a moment."), "danger")
         return redirect(url_for("buyers.billing"))
     return redirect(address, code=303)
-
-
-@blueprint.route("/purchases/<int:sale_id>/dispute", methods=["POST"])
-@buyer_required
-def dispute_purchase(sale_id: int):
-    """Open a dispute; a refused one shows the purchase again with the errors at the
-    fields (a window that has closed, which no field holds, as a message)."""
-    form = dispute_form()
-    if not form.validate_on_submit():
-        return purchase_page(sale_id, form, 422)
-    try:
-        disputes.open_dispute(
-            current_user.organization_id, sale_id, form.reason.data, form.comment.data
-        )
-    except ValidationFailed as error:
-        show_field_errors(form, error)
-        return purchase_page(sale_id, form, 422)
-    except disputes.DisputeRefused as refused:
-        flash(refused.message, "danger")
-        return purchase_page(sale_id, form, 409)
-    flash(_("Your dispute is recorded: an administrator will decide on it."), "success")
-    return redirect(url_for("buyers.purchase", sale_id=sale_id))

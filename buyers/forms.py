@@ -6,11 +6,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -20,6 +23,7 @@ from wtforms.validators import (
     Optional,
     Regexp,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from marketplace.forms import FiniteDecimalField
 from marketplace.models import MagnetKind
@@ -205,3 +209,38 @@ class DisputeForm(FlaskForm):
     reason = SelectField(_l("Reason"))
     comment = StringField(_l("Comment"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Dispute this lead"))
+
+
+class RatingForm(FlaskForm):
+    """1 to 5 stars (each star a button: one click from the inbox), reasons, a comment."""
+
+    stars = RadioField(
+        _l("Rating"),
+        choices=[(n, str(n)) for n in range(1, 6)],
+        coerce=int,
+        validators=[InputRequired(_l("Give 1 to 5 stars."))],
+    )
+    reasons = SelectMultipleField(
+        _l("Why"),
+        validators=[Optional()],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
+    # Named apart from the dispute form's fields, which share the page (one id each).
+    rating_comment = TextAreaField(
+        _l("Note on this lead"), validators=[Optional(), Length(max=2000)]
+    )
+    # From the inbox: only the stars change, the reasons and the comment stay.
+    quick = HiddenField()
+    save_rating = SubmitField(_l("Save the rating"))
+
+
+class OutcomeForm(FlaskForm):
+    status = SelectField(_l("Where the deal stands"))
+    amount = FiniteDecimalField(
+        _l("Amount of the deal (EUR)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0, max=21_474_836)],
+    )
+    lost_reason = SelectField(_l("Why it was lost"), validators=[Optional()])
+    save_outcome = SubmitField(_l("Save"))

@@ -1,13 +1,9 @@
-"""The buyer portal: inbox, one purchase with its contact, campaigns."""
+"""The buyer portal: the inbox, campaigns, the catalogue, API keys."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import (
-    Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,8 +18,9 @@ from sqlalchemy.orm import selectinload
 
 from billing.ledger import balances
 from buyers import purchases
-from buyers.forms import CampaignForm, DisputeForm
-from marketplace import campaigns, delivery, disputes, lead_catalogue
+from buyers.blueprint import blueprint
+from buyers.forms import CampaignForm
+from marketplace import campaigns, delivery, lead_catalogue
 from marketplace.api_key_pages import api_key_page, revoke_api_key_and_return
 from marketplace.auth.decorators import buyer_required
 from marketplace.errors import ValidationFailed
@@ -32,14 +29,13 @@ from marketplace.forms import show_field_errors
 from marketplace.i18n import money
 from marketplace.labels import (
     COMPANY_SIZE_LABELS,
-    DISPUTE_REASON_LABELS,
+    HELD_BECAUSE,
     KIND_LABELS,
+    OUTCOME_LABELS,
     country_choices,
 )
-from marketplace.models import BillingStatus, Campaign, CampaignStatus, Organization, utcnow
+from marketplace.models import Campaign, CampaignStatus, Organization, utcnow
 from marketplace.sectors import sector_options
-
-blueprint = Blueprint("buyers", __name__)
 
 # The catalogue's filters by the names the page shows them under.
 FILTER_NAMES = {
@@ -59,46 +55,8 @@ def inbox():
         "buyers/inbox.html",
         sales=purchases.inbox(organization_id),
         balances=balances(organization_id),
+        outcome_labels=OUTCOME_LABELS,
     )
-
-
-@blueprint.route("/purchases/<int:sale_id>")
-@buyer_required
-def purchase(sale_id: int):
-    return purchase_page(sale_id, dispute_form())
-
-
-def dispute_form() -> DisputeForm:
-    form = DisputeForm()
-    form.reason.choices = list(DISPUTE_REASON_LABELS.items())
-    return form
-
-
-def purchase_page(sale_id: int, form: DisputeForm, status: int = 200):
-    """A purchase with its lead, deliveries and dispute (``form`` may carry errors)."""
-    sale = purchases.open_purchase(current_user.organization_id, sale_id, current_user.id)
-    window = timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
-    page = render_template(
-        "buyers/purchase.html",
-        sale=sale,
-        lead=sale.lead,
-        deliveries=delivery.deliveries_of(sale.id),
-        dispute=disputes.dispute_of(sale.id),
-        credit=disputes.credit_of(sale.id),
-        dispute_form=form,
-        dispute_until=sale.created_at + window,
-        can_dispute=utcnow() <= sale.created_at + window,
-        reason_labels=DISPUTE_REASON_LABELS,
-    )
-    return page, status
-
-
-@blueprint.route("/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
-@buyer_required
-def redeliver(delivery_id: int):
-    delivery.redeliver(current_user.organization_id, delivery_id)
-    flash(_("One more delivery attempt is on its way."), "success")
-    return redirect(request.referrer or url_for("buyers.inbox"))
 
 
 @blueprint.route("/campaigns/<int:campaign_id>/test-webhook", methods=["POST"])
@@ -134,21 +92,6 @@ def campaign_list():
         campaigns=list(rows),
         held_because=HELD_BECAUSE.get(buyer.billing_status),
     )
-
-
-# What the portal tells a buyer whose campaigns are held by its billing standing.
-HELD_BECAUSE = {
-    BillingStatus.NO_PAYMENT_METHOD: _l(
-        "Your campaigns receive no leads until a payment method is set up for your company."
-    ),
-    BillingStatus.PAYMENT_FAILED: _l(
-        "Your campaigns receive no leads: your last payment failed. "
-        "They resume as soon as a payment succeeds."
-    ),
-    BillingStatus.SUSPENDED: _l(
-        "Your campaigns receive no leads: your account is suspended. Please contact us."
-    ),
-}
 
 
 # The use case's settings that the form spreads over other fields.
@@ -306,7 +249,3 @@ def keys():
 @buyer_required
 def revoke_key(key_id: int):
     return revoke_api_key_and_return(current_user.organization_id, key_id, "buyers.keys")
-
-
-# The billing and dispute pages add their routes to this blueprint.
-from buyers import billing_pages  # noqa: E402, F401

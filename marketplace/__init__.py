@@ -96,7 +96,7 @@ def register_blueprints(app: Flask) -> None:
     from billing.admin_pages import blueprint as billing_admin_blueprint
     from billing.webhooks import blueprint as billing_webhooks_blueprint
     from buyers.api import blueprint as buyer_api_blueprint
-    from buyers.views import blueprint as buyers_blueprint
+    from buyers.blueprint import blueprint as buyers_blueprint
     from marketplace.admin.views import blueprint as admin_blueprint
     from marketplace.auth.views import blueprint as auth_blueprint
     from marketplace.certificates import blueprint as certificates_blueprint

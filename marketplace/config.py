@@ -111,6 +111,8 @@ def load_config(instance_path: str) -> dict:
         "DEDUPE_WINDOW_DAYS": 30,
         "LEAD_FRESHNESS_DAYS": 30,
         "RETURN_WINDOW_DAYS": 7,
+        # A buyer may change its rating of a lead this long after the sale.
+        "RATING_WINDOW_DAYS": 30,
         # A lead posted through the API was consented to at most this long ago (a
         # publisher's batch upload included): an older date is a mistake, not a lead.
         "CONSENT_MAX_AGE_DAYS": 90,

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from marketplace import api_keys, campaigns, disputes, magnets
+from marketplace import api_keys, campaigns, disputes, magnets, quality
 from marketplace.capture import CaptureContext, capture_lead, capture_target, validate_submission
 from marketplace.distribution import distribute_lead
 from marketplace.errors import ValidationFailed
@@ -155,6 +155,7 @@ def seed() -> dict:
     _seed_leads()
     _seed_billing_details()
     _seed_disputes(admin.id)
+    _seed_verdicts()
     return {
         "leads": db.session.scalar(select(func.count(Lead.id))),
         "distributed": db.session.scalar(
@@ -197,6 +198,47 @@ def _seed_disputes(admin_id: int) -> None:
     disputes.resolve_dispute(
         dispute.id, admin_user_id=admin_id, accept=True, note="Duplicate confirmed."
     )
+
+
+def _seed_verdicts() -> None:
+    """The demo buyers' ratings and deals, through the use cases, at the sale's own pace:
+    every other lead rated, a third of them further along the pipeline. Once."""
+    if db.session.scalar(select(Sale.id).where(Sale.rated_at.is_not(None)).limit(1)):
+        return
+    rng = random.Random(12)
+    for email, *_rest in BUYERS:
+        buyer_id = _org_of(email)
+        owner = db.session.scalar(select(User.id).where(User.email == email))
+        sales = db.session.execute(
+            select(Sale.id, Sale.created_at).where(Sale.buyer_id == buyer_id).order_by(Sale.id)
+        ).all()
+        for n, (sale_id, sold_at) in enumerate(sales):
+            when = min(utcnow(), sold_at + timedelta(hours=rng.randint(1, 72)))
+            if n % 2 == 0 and utcnow() - sold_at < timedelta(days=29):
+                stars = rng.choice((2, 3, 4, 4, 5, 5))
+                good = ["reachable", "real_need", "right_budget"]
+                bad = ["wrong_number", "not_decision_maker", "already_equipped"]
+                quality.rate_purchase(
+                    buyer_id,
+                    sale_id,
+                    stars=stars,
+                    reasons=rng.sample(good if stars >= 4 else bad, k=rng.randint(1, 2)),
+                    user_id=owner,
+                    now=when,
+                )
+            if n % 3 == 0:
+                step = rng.choice(("contacted", "meeting", "won", "lost"))
+                quality.record_outcome(
+                    buyer_id,
+                    sale_id,
+                    status=step,
+                    amount_cents=rng.randint(20, 400) * 10_000 if step == "won" else None,
+                    lost_reason=rng.choice(("no_budget", "competitor", "timing"))
+                    if step == "lost"
+                    else None,
+                    user_id=owner,
+                    now=when,
+                )
 
 
 def describe(summary: dict, database_url: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from marketplace.models import DisputeReason, MagnetKind
+from marketplace.models import BillingStatus, DisputeReason, MagnetKind
+from marketplace.models.sales import LOST_REASONS, OUTCOME_STEPS, RATING_REASONS
 from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, TIMEFRAMES
 
 KIND_LABELS = {
@@ -71,3 +72,56 @@ DISPUTE_REASON_LABELS = {
     DisputeReason.FAKE.value: _l("Fake or test submission"),
     DisputeReason.OTHER.value: _l("Other (say why)"),
 }
+
+
+# What the portal tells a buyer whose campaigns are held by its billing standing.
+HELD_BECAUSE = {
+    BillingStatus.NO_PAYMENT_METHOD: _l(
+        "Your campaigns receive no leads until a payment method is set up for your company."
+    ),
+    BillingStatus.PAYMENT_FAILED: _l(
+        "Your campaigns receive no leads: your last payment failed. "
+        "They resume as soon as a payment succeeds."
+    ),
+    BillingStatus.SUSPENDED: _l(
+        "Your campaigns receive no leads: your account is suspended. Please contact us."
+    ),
+}
+
+
+RATING_REASON_LABELS = dict(
+    zip(
+        RATING_REASONS,
+        [
+            _l("Reachable"),
+            _l("A real need"),
+            _l("The right budget"),
+            _l("Wrong number"),
+            _l("Not the decision maker"),
+            _l("Already equipped"),
+            _l("Fake or test"),
+        ],
+        strict=True,
+    )
+)
+OUTCOME_LABELS = dict(
+    zip(
+        OUTCOME_STEPS,
+        [_l("New"), _l("Contacted"), _l("Meeting"), _l("Won"), _l("Lost")],
+        strict=True,
+    )
+)
+LOST_REASON_LABELS = dict(
+    zip(
+        LOST_REASONS,
+        [
+            _l("Could not reach them"),
+            _l("No real need"),
+            _l("No budget"),
+            _l("Went to a competitor"),
+            _l("Not the right time"),
+            _l("Other"),
+        ],
+        strict=True,
+    )
+)

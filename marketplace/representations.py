@@ -42,10 +42,13 @@ def purchase_json(sale: Sale) -> dict:
             "stars": sale.rating_stars,
             "reasons": sale.rating_reasons,
             "comment": sale.rating_comment,
+            "rated_at": sale.rated_at,
         },
         "outcome": {
-            "status": sale.outcome.value if sale.outcome else None,
+            "status": sale.outcome.value if sale.outcome else "new",
             "amount_cents": sale.outcome_amount_cents,
+            "lost_reason": sale.outcome_lost_reason,
+            "changed_at": sale.outcome_at,
         },
         "dispute": dispute_json(sale),
     }

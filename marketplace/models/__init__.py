@@ -51,6 +51,7 @@ from marketplace.models.sales import (
     LedgerEntry,
     LedgerKind,
     Outcome,
+    OutcomeChange,
     Sale,
     SaleSource,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "OrganizationKind",
     "OutboxMail",
     "Outcome",
+    "OutcomeChange",
     "PartnerList",
     "Sale",
     "SaleSource",

@@ -21,10 +21,28 @@ class SaleSource(enum.StrEnum):
 
 
 class Outcome(enum.StrEnum):
+    """Where the buyer stands with the person (no outcome yet: "new")."""
+
     CONTACTED = "contacted"
     MEETING = "meeting"
     WON = "won"
     LOST = "lost"
+
+
+# Why a buyer rates a lead as it does: the reasons the trade gives (issue 12).
+RATING_REASONS = (
+    "reachable",
+    "real_need",
+    "right_budget",
+    "wrong_number",
+    "not_decision_maker",
+    "already_equipped",
+    "fake_or_test",
+)
+# Why a deal was lost.
+LOST_REASONS = ("unreachable", "no_need", "no_budget", "competitor", "timing", "other")
+# The pipeline as the portal and the API name it: "new" is a sale with no outcome yet.
+OUTCOME_STEPS = ("new", *(step.value for step in Outcome))
 
 
 class Sale(db.Model):
@@ -59,13 +77,23 @@ class Sale(db.Model):
     rating_stars: Mapped[int | None]
     rating_reasons: Mapped[list] = mapped_column(JSONType, default=list)
     rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None when rated through the API (the key's organization rated it).
+    rated_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, "outcome"))
     outcome_amount_cents: Mapped[int | None]
+    outcome_lost_reason: Mapped[str | None] = mapped_column(String(30))
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lead: Mapped[Lead] = relationship()
     buyer: Mapped[Organization] = relationship()
     campaign: Mapped[Campaign | None] = relationship()
+    rated_by: Mapped[User | None] = relationship()
+    outcome_changes: Mapped[list[OutcomeChange]] = relationship(
+        order_by="OutcomeChange.id", back_populates="sale", viewonly=True
+    )
     dispute: Mapped[Dispute | None] = relationship(
         primaryjoin="Sale.id == foreign(Dispute.sale_id)", viewonly=True, uselist=False
     )
@@ -184,6 +212,32 @@ class Dispute(db.Model):
 
     sale: Mapped[Sale] = relationship()
     resolved_by: Mapped[User | None] = relationship()
+
+
+class OutcomeChange(db.Model):
+    """One move of a purchase in the buyer's pipeline: who, when, to what."""
+
+    __tablename__ = "outcome_changes"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('new', 'contacted', 'meeting', 'won', 'lost')", name="status_known"
+        ),
+        CheckConstraint("amount_cents IS NULL OR amount_cents >= 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    amount_cents: Mapped[int | None]
+    lost_reason: Mapped[str | None] = mapped_column(String(30))
+    changed_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    via: Mapped[str] = mapped_column(String(10))  # "portal" or "api"
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sale: Mapped[Sale] = relationship(back_populates="outcome_changes")
+    changed_by: Mapped[User | None] = relationship()
 
 
 class DeliveryChannel(enum.StrEnum):

@@ -1,0 +1,11 @@
+"""The buyer portal's blueprint. Each page module adds its routes to it, and none of
+them imports another: what two pages share lives in a use case or in the labels."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+blueprint = Blueprint("buyers", __name__)
+
+# Imported for their routes, once the blueprint exists.
+from buyers import billing_pages, purchase_pages, views  # noqa: E402, F401
