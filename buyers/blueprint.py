@@ -8,4 +8,4 @@ from flask import Blueprint
 blueprint = Blueprint("buyers", __name__)
 
 # Imported for their routes, once the blueprint exists.
-from buyers import billing_pages, purchase_pages, views  # noqa: E402, F401
+from buyers import billing_pages, inbox_pages, purchase_pages, views  # noqa: E402, F401

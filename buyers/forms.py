@@ -6,9 +6,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
+    Form,
     HiddenField,
     IntegerField,
     RadioField,
+    SearchField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -25,7 +28,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from marketplace.forms import FiniteDecimalField
+from marketplace.forms import FiniteDecimalField, SaneDate
 from marketplace.models import MagnetKind
 
 TIMEZONES = (
@@ -244,3 +247,22 @@ class OutcomeForm(FlaskForm):
     )
     lost_reason = SelectField(_l("Why it was lost"), validators=[Optional()])
     save_outcome = SubmitField(_l("Save"))
+
+
+class InboxFilterForm(Form):
+    """The inbox's filters, read from the address (a view can be bookmarked): a plain
+    form, no CSRF token, since a GET changes nothing."""
+
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=100)])
+    date_from = DateField(_l("Bought from"), validators=[Optional(), SaneDate()])
+    date_to = DateField(_l("until"), validators=[Optional(), SaneDate()])
+    sector = SelectField(_l("Sector"), validators=[Optional()])
+    campaign = SelectField(_l("Campaign"), validators=[Optional()])
+    temperature = SelectField(_l("Temperature"), validators=[Optional()])
+    score_min = IntegerField(_l("Score from"), validators=[Optional(), NumberRange(0, 100)])
+    score_max = IntegerField(_l("Score up to"), validators=[Optional(), NumberRange(0, 100)])
+    rating = SelectField(_l("Rating"), validators=[Optional()])
+    outcome = SelectField(_l("Deal"), validators=[Optional()])
+    disputed = SelectField(_l("Disputed"), validators=[Optional()])
+    delivery = SelectField(_l("Delivery"), validators=[Optional()])
+    cursor = HiddenField()

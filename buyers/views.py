@@ -16,8 +16,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from billing.ledger import balances
-from buyers import purchases
 from buyers.blueprint import blueprint
 from buyers.forms import CampaignForm
 from marketplace import campaigns, delivery, lead_catalogue
@@ -31,7 +29,6 @@ from marketplace.labels import (
     COMPANY_SIZE_LABELS,
     HELD_BECAUSE,
     KIND_LABELS,
-    OUTCOME_LABELS,
     country_choices,
 )
 from marketplace.models import Campaign, CampaignStatus, Organization, utcnow
@@ -45,18 +42,6 @@ FILTER_NAMES = {
     "min_score": _l("Score ≥"),
     "sort": _l("Sort"),
 }
-
-
-@blueprint.route("/")
-@buyer_required
-def inbox():
-    organization_id = current_user.organization_id
-    return render_template(
-        "buyers/inbox.html",
-        sales=purchases.inbox(organization_id),
-        balances=balances(organization_id),
-        outcome_labels=OUTCOME_LABELS,
-    )
 
 
 @blueprint.route("/campaigns/<int:campaign_id>/test-webhook", methods=["POST"])

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import flash
+from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField, Form
+from wtforms.validators import ValidationError
 
 from marketplace.errors import ValidationFailed
 
@@ -31,3 +35,12 @@ class FiniteDecimalField(DecimalField):
         if self.data is not None and not self.data.is_finite():
             self.data = None
             raise ValueError(self.gettext("Not a valid decimal value."))
+
+
+class SaneDate:
+    """A date a person means: between 2000 and 2100 (a form's 0001-01-01 is a typo,
+    and 9999-12-31 plus a day is no date at all)."""
+
+    def __call__(self, form, field):
+        if field.data is not None and not date(2000, 1, 1) <= field.data <= date(2100, 12, 31):
+            raise ValidationError(_l("Give a date between 2000 and 2100."))

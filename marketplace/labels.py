@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from marketplace.models import BillingStatus, DisputeReason, MagnetKind
+from marketplace.models import BillingStatus, DisputeReason, MagnetKind, Temperature
 from marketplace.models.sales import LOST_REASONS, OUTCOME_STEPS, RATING_REASONS
 from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, TIMEFRAMES
 
@@ -125,3 +125,16 @@ LOST_REASON_LABELS = dict(
         strict=True,
     )
 )
+
+TEMPERATURE_LABELS = {
+    Temperature.COLD.value: _l("Cold"),
+    Temperature.WARM.value: _l("Warm"),
+    Temperature.HOT.value: _l("Hot"),
+    Temperature.DISQUALIFIED.value: _l("Disqualified"),
+    Temperature.RECYCLED.value: _l("Recycled"),
+}
+DELIVERY_STATUS_LABELS = {
+    "delivered": _l("Delivered"),
+    "failed": _l("Failed"),
+    "pending": _l("Pending"),
+}

@@ -19,7 +19,16 @@ def test_the_migrations_create_exactly_what_the_models_describe():
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, db.metadata)
-    assert differences == []
+    assert [d for d in differences if not _declared_in_its_migration_only(d)] == []
+
+
+# Expression indexes (PostgreSQL only) that the models cannot describe portably: each is
+# checked by a test of its own that PostgreSQL uses it.
+MIGRATION_ONLY_INDEXES = {"ix_leads_search_trgm"}
+
+
+def _declared_in_its_migration_only(difference) -> bool:
+    return difference[0] == "remove_index" and difference[1].name in MIGRATION_ONLY_INDEXES
 
 
 def test_the_sector_taxonomy_is_seeded_with_floor_prices():

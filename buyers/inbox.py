@@ -1,0 +1,188 @@
+"""The inbox: every purchase of the organization, newest first, filtered, searched,
+counted, paged by keyset (no OFFSET: page 10,000 costs what page 1 costs) and exported.
+
+One query builder serves the page, the count and the CSV export, so that the three
+always agree on what "the filtered set" is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, exists, func, literal_column, or_, select, tuple_
+from sqlalchemy.orm import joinedload
+
+from marketplace import audit
+from marketplace.extensions import db
+from marketplace.guards import MAX_ID
+from marketplace.models import Delivery, DeliveryStatus, Dispute, Lead, Outcome, Sale, Sector
+
+PAGE_SIZE = 50
+SEARCHED_COLUMNS = (Lead.first_name, Lead.last_name, Lead.company, Lead.email, Lead.phone)
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    """Checked values (the page's filter form checks them); None: no filter."""
+
+    q: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sector_id: int | None = None
+    campaign_id: int | None = None
+    temperature: str | None = None
+    score_min: int | None = None
+    score_max: int | None = None
+    rating: str | None = None  # "1".."5" or "unrated"
+    outcome: str | None = None  # "new", "contacted", ...
+    disputed: bool | None = None
+    delivery: str | None = None  # "delivered", "failed", "pending"
+
+
+def search_text():
+    """The text a search looks in: the same expression as the trigram index of
+    migration 0014 (constants, not parameters), so that PostgreSQL uses the index."""
+    empty, space = literal_column("''"), literal_column("' '")
+    text = func.coalesce(SEARCHED_COLUMNS[0], empty)
+    for column in SEARCHED_COLUMNS[1:]:
+        text = text.op("||")(space).op("||")(func.coalesce(column, empty))
+    return func.lower(text)
+
+
+def _local_midnight(day: date) -> datetime:
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def filtered(buyer_id: int, filters: InboxFilters) -> Select:
+    """The organization's purchases matching ``filters``, joined to their lead."""
+    query = select(Sale).join(Lead, Lead.id == Sale.lead_id).where(Sale.buyer_id == buyer_id)
+    if filters.q:
+        pattern = (
+            "%"
+            + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        query = query.where(search_text().like(pattern, escape="\\"))
+    if filters.date_from:
+        query = query.where(Sale.created_at >= _local_midnight(filters.date_from))
+    if filters.date_to:
+        query = query.where(Sale.created_at < _local_midnight(filters.date_to + timedelta(days=1)))
+    if filters.sector_id:
+        children = select(Sector.id).where(Sector.parent_id == filters.sector_id)
+        query = query.where(or_(Lead.sector_id == filters.sector_id, Lead.sector_id.in_(children)))
+    if filters.campaign_id:
+        query = query.where(Sale.campaign_id == filters.campaign_id)
+    if filters.temperature:
+        query = query.where(Lead.temperature == filters.temperature)
+    if filters.score_min is not None:
+        query = query.where(Lead.score >= filters.score_min)
+    if filters.score_max is not None:
+        query = query.where(Lead.score <= filters.score_max)
+    if filters.rating == "unrated":
+        query = query.where(Sale.rating_stars.is_(None))
+    elif filters.rating:
+        query = query.where(Sale.rating_stars == int(filters.rating))
+    if filters.outcome == "new":
+        query = query.where(Sale.outcome.is_(None))
+    elif filters.outcome:
+        query = query.where(Sale.outcome == Outcome(filters.outcome))
+    if filters.disputed is not None:
+        disputed = exists().where(Dispute.sale_id == Sale.id)
+        query = query.where(disputed if filters.disputed else ~disputed)
+    if filters.delivery:
+        query = query.where(
+            exists().where(
+                Delivery.sale_id == Sale.id,
+                Delivery.status == DeliveryStatus(filters.delivery),
+            )
+        )
+    return query
+
+
+def page(
+    buyer_id: int, filters: InboxFilters, after: tuple[datetime, int] | None = None
+) -> tuple[list[Sale], tuple[datetime, int] | None]:
+    """A page of the filtered purchases, newest first, after the keyset ``after``; and
+    the keyset of the next page (None on the last)."""
+    query = filtered(buyer_id, filters)
+    if after is not None:
+        query = query.where(tuple_(Sale.created_at, Sale.id) < tuple_(*after))
+    sales = list(
+        db.session.scalars(
+            query.options(joinedload(Sale.lead).joinedload(Lead.sector), joinedload(Sale.campaign))
+            .order_by(Sale.created_at.desc(), Sale.id.desc())
+            .limit(PAGE_SIZE + 1)
+        )
+    )
+    more = len(sales) > PAGE_SIZE
+    sales = sales[:PAGE_SIZE]
+    return sales, ((sales[-1].created_at, sales[-1].id) if more else None)
+
+
+def count(buyer_id: int, filters: InboxFilters) -> int:
+    query = filtered(buyer_id, filters).with_only_columns(func.count(Sale.id))
+    return db.session.scalar(query.order_by(None))
+
+
+def cursor_text(keyset: tuple[datetime, int]) -> str:
+    """A keyset as an opaque token of digits: microseconds since the epoch, then the id."""
+    moment, sale_id = keyset
+    return f"{int(moment.timestamp() * 1_000_000)}-{sale_id}"
+
+
+def parse_cursor(text: str | None) -> tuple[datetime, int] | None:
+    """The keyset of a cursor, or None when it is not one (the first page then)."""
+    if not text:
+        return None
+    micros, _, sale_id = text.partition("-")
+    if not (micros.isdigit() and sale_id.isdigit() and len(micros) <= 17):
+        return None
+    if not 0 < int(sale_id) <= MAX_ID:
+        return None
+    moment = datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC)
+    return moment, int(sale_id)
+
+
+def export_rows(buyer_id: int, filters: InboxFilters, *, user_id: int) -> Iterator[Sale]:
+    """Every filtered purchase, newest first, read in batches (constant memory); the
+    export is written to the audit trail with the number of rows, even when the
+    download stops half-way."""
+    query = (
+        filtered(buyer_id, filters)
+        .options(joinedload(Sale.lead).joinedload(Lead.sector), joinedload(Sale.campaign))
+        .order_by(Sale.created_at.desc(), Sale.id.desc())
+        .execution_options(yield_per=1000)
+    )
+    rows = 0
+    try:
+        for sale in db.session.scalars(query):
+            rows += 1
+            yield sale
+    finally:
+        db.session.rollback()
+        audit.record(
+            "lead.contacts_exported",
+            "organization",
+            buyer_id,
+            actor_user_id=user_id,
+            actor_organization_id=buyer_id,
+            details={"rows": rows, "filters": _filters_for_audit(filters)},
+        )
+        db.session.commit()
+
+
+def _filters_for_audit(filters: InboxFilters) -> dict:
+    """The filters of an export, without the search text (it may be a person's name)."""
+    kept = {
+        name: (value.isoformat() if isinstance(value, date) else value)
+        for name, value in filters.__dict__.items()
+        if value is not None and name != "q"
+    }
+    if filters.q:
+        kept["search"] = True
+    return kept

@@ -1,0 +1,213 @@
+"""The inbox page and its CSV export: the same filters, read from the address."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from flask import Response, render_template, request, stream_with_context, url_for
+from flask_babel import format_datetime, get_timezone
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from billing.ledger import balances
+from buyers import inbox
+from buyers.blueprint import blueprint
+from buyers.forms import InboxFilterForm
+from marketplace.auth.decorators import buyer_required
+from marketplace.extensions import db
+from marketplace.labels import (
+    DELIVERY_STATUS_LABELS,
+    LOST_REASON_LABELS,
+    OUTCOME_LABELS,
+    RATING_REASON_LABELS,
+    TEMPERATURE_LABELS,
+)
+from marketplace.models import Campaign
+from marketplace.sectors import sector_options
+
+ANY = ("", "—")
+
+
+def filter_form() -> InboxFilterForm:
+    form = InboxFilterForm(request.args)
+    campaigns = db.session.execute(
+        select(Campaign.id, Campaign.name)
+        .where(Campaign.buyer_id == current_user.organization_id)
+        .order_by(Campaign.name)
+    ).all()
+    form.sector.choices = [ANY, *((str(id_), label) for id_, label in sector_options())]
+    form.campaign.choices = [ANY, *((str(id_), name) for id_, name in campaigns)]
+    form.temperature.choices = [ANY, *TEMPERATURE_LABELS.items()]
+    form.rating.choices = [
+        ANY,
+        ("unrated", _("Not rated")),
+        *((str(n), "★" * n) for n in range(5, 0, -1)),
+    ]
+    form.outcome.choices = [ANY, *OUTCOME_LABELS.items()]
+    form.disputed.choices = [ANY, ("yes", _("Disputed")), ("no", _("Not disputed"))]
+    form.delivery.choices = [ANY, *DELIVERY_STATUS_LABELS.items()]
+    return form
+
+
+def filters_of(form: InboxFilterForm) -> inbox.InboxFilters:
+    def chosen(field):
+        return field.data or None
+
+    return inbox.InboxFilters(
+        q=(form.q.data or "").strip() or None,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        sector_id=int(form.sector.data) if form.sector.data else None,
+        campaign_id=int(form.campaign.data) if form.campaign.data else None,
+        temperature=chosen(form.temperature),
+        score_min=form.score_min.data,
+        score_max=form.score_max.data,
+        rating=chosen(form.rating),
+        outcome=chosen(form.outcome),
+        disputed={"yes": True, "no": False}.get(form.disputed.data or ""),
+        delivery=chosen(form.delivery),
+    )
+
+
+def _checked_filters() -> tuple[InboxFilterForm, inbox.InboxFilters | None]:
+    form = filter_form()
+    return form, (filters_of(form) if form.validate() else None)
+
+
+@blueprint.route("/", endpoint="inbox")
+@buyer_required
+def inbox_page():
+    """Every purchase, newest first, filtered, counted, a page at a time."""
+    organization_id = current_user.organization_id
+    form, filters = _checked_filters()
+    if filters is None:  # a filter off its list or range: said at the field
+        sales, next_keyset, total, status = [], None, 0, 422
+    else:
+        after = inbox.parse_cursor(form.cursor.data)
+        sales, next_keyset = inbox.page(organization_id, filters, after)
+        total, status = inbox.count(organization_id, filters), 200
+    kept = {name: value for name, value in request.args.items() if value and name != "cursor"}
+    return render_template(
+        "buyers/inbox.html",
+        form=form,
+        sales=sales,
+        total=total,
+        first_page_url=url_for("buyers.inbox", **kept) if form.cursor.data else None,
+        next_page_url=url_for("buyers.inbox", **kept, cursor=inbox.cursor_text(next_keyset))
+        if next_keyset
+        else None,
+        export_url=url_for("buyers.export_inbox", **kept),
+        export_semicolon_url=url_for("buyers.export_inbox", **kept, sep="semicolon"),
+        balances=balances(organization_id),
+        outcome_labels=OUTCOME_LABELS,
+        temperature_labels=TEMPERATURE_LABELS,
+    ), status
+
+
+@blueprint.route("/inbox.csv")
+@buyer_required
+def export_inbox():
+    """The filtered purchases as CSV, streamed: UTF-8 with a BOM so that Excel reads the
+    accents; ``sep=semicolon`` for French Excel (decimal commas too)."""
+    _form, filters = _checked_filters()
+    if filters is None:
+        return inbox_page()
+    french = request.args.get("sep") == "semicolon"
+    rows = inbox.export_rows(current_user.organization_id, filters, user_id=current_user.id)
+    filename = f"leads-{format_datetime(None, 'yyyy-MM-dd')}.csv"
+    return Response(
+        stream_with_context(_csv(rows, french)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    """What a person typed, never run as a formula by the spreadsheet that opens the file
+    (a lead's "company" of ``=HYPERLINK(...)``); a phone's "+33" stays text too."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv(sales, french: bool) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if french else ",")
+    zone = get_timezone()
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    def amount(cents):
+        if cents is None:
+            return ""
+        text = f"{cents / 100:.2f}"
+        return text.replace(".", ",") if french else text
+
+    writer.writerow(
+        [
+            _("Purchase"),
+            _("Bought at (%(zone)s)", zone=str(zone)),
+            _("Lead"),
+            _("First name"),
+            _("Last name"),
+            _("E-mail"),
+            _("Phone"),
+            _("Company"),
+            _("Job title"),
+            _("Postcode"),
+            _("Country"),
+            _("Sector"),
+            _("Campaign"),
+            _("Score"),
+            _("Temperature"),
+            _("Price"),
+            _("Currency"),
+            _("Rating"),
+            _("Why"),
+            _("Deal"),
+            _("Amount of the deal"),
+            _("Why it was lost"),
+        ]
+    )
+    yield "\ufeff" + flush()
+    locale = request.accept_languages.best_match(("fr", "en")) or "fr"
+    for sale in sales:
+        lead = sale.lead
+        writer.writerow(
+            [
+                sale.id,
+                sale.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                lead.id,
+                _cell(lead.first_name),
+                _cell(lead.last_name),
+                _cell(lead.email),
+                _cell(lead.phone),
+                _cell(lead.company),
+                _cell(lead.job_title),
+                _cell(lead.postcode),
+                lead.country or "",
+                lead.sector.label(locale),
+                _cell(sale.campaign.name) if sale.campaign else _("Catalogue"),
+                "" if lead.score is None else lead.score,
+                str(TEMPERATURE_LABELS.get(lead.temperature.value, "")) if lead.temperature else "",
+                amount(sale.price_cents),
+                sale.currency,
+                sale.rating_stars or "",
+                ", ".join(str(RATING_REASON_LABELS[r]) for r in sale.rating_reasons or []),
+                str(OUTCOME_LABELS[sale.outcome.value if sale.outcome else "new"]),
+                amount(sale.outcome_amount_cents),
+                str(LOST_REASON_LABELS.get(sale.outcome_lost_reason, ""))
+                if sale.outcome_lost_reason
+                else "",
+            ]
+        )
+        yield flush()
