@@ -9,6 +9,7 @@ RQ, survive a worker restart, and the buyer sees exactly when the next one comes
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -219,10 +220,13 @@ def _email(delivery: Delivery, sale: Sale) -> webhook_sender.WebhookResult:
             url=f"{base}/buyers/purchases/{sale.id}",
             certificate=f"{base}/consent/{lead.consent.certificate_id}",
         )
-    for recipient in delivery.target.split(", "):
-        mail.queue_mail(recipient, subject, body, topic="lead_delivery", lead_id=lead.id)
-    # Handed to the mail module, which keeps it in the outbox and retries SMTP itself.
-    return webhook_sender.WebhookResult(250, 0, None)
+    started = time.monotonic()
+    error = mail.send_now(
+        delivery.target.split(", "), subject, body, topic="lead_delivery", lead_id=lead.id
+    )
+    duration_ms = int((time.monotonic() - started) * 1000)
+    # 250 is SMTP's "accepted": recorded only when the server said it.
+    return webhook_sender.WebhookResult(None if error else 250, duration_ms, error)
 
 
 def send_due_deliveries(limit: int = 500) -> int:

@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased, joinedload
 
 from marketplace.campaigns import floor_price_cents
 from marketplace.errors import DomainError, ValidationFailed
 from marketplace.extensions import db
 from marketplace.guards import MAX_ID
-from marketplace.matching import buyers_who_bought_person, lock_person, sell
+from marketplace.matching import lock_person, sell
 from marketplace.models import (
     BillingStatus,
     Campaign,
@@ -110,17 +110,12 @@ def offers_for(
     _check_filters(sector_id, company_size, magnet_kind, min_score, sort)
     now = now or utcnow()
     window = timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
-    bought_people = (
-        select(Lead.email_hash)
-        .join(Sale, Sale.lead_id == Lead.id)
-        .where(Sale.buyer_id == buyer_id, Sale.created_at >= now - window)
-    )
     query = (
         select(Lead, LeadMagnet.kind, PartnerList.partners)
         .join(LeadMagnet, LeadMagnet.id == Lead.magnet_id)
         .join(ConsentRecord, ConsentRecord.lead_id == Lead.id)
         .join(PartnerList, PartnerList.id == ConsentRecord.partner_list_id)
-        .where(*_on_sale(now), Lead.email_hash.notin_(bought_people))
+        .where(*_on_sale(now), ~_has_person(buyer_id, now - window))
         .where(~select(Sale.id).where(Sale.lead_id == Lead.id, Sale.buyer_id == buyer_id).exists())
         .options(joinedload(Lead.sector).joinedload(Sector.parent))
     )
@@ -207,6 +202,26 @@ def buy(buyer_id: int, lead_id: int, *, now: datetime | None = None) -> Sale:
     return db.session.get(Sale, sale_id)
 
 
+def _has_person(buyer_id: int, since: datetime):
+    """The buyer bought this lead's person (the same e-mail, or the same phone) since
+    ``since``: one rule for the list and the purchase, so that nothing listed is then
+    refused for it."""
+    earlier = aliased(Lead)
+    return (
+        select(Sale.id)
+        .join(earlier, earlier.id == Sale.lead_id)
+        .where(
+            Sale.buyer_id == buyer_id,
+            Sale.created_at >= since,
+            or_(
+                earlier.email_hash == Lead.email_hash,
+                and_(Lead.phone_hash.is_not(None), earlier.phone_hash == Lead.phone_hash),
+            ),
+        )
+        .exists()
+    )
+
+
 def _on_sale(now: datetime) -> list:
     fresh_since = now - timedelta(days=current_app.config["LEAD_FRESHNESS_DAYS"])
     return [
@@ -232,7 +247,8 @@ def _refusal(buyer_id: int, lead: Lead, now: datetime):
         return _l("The person did not agree to be contacted by your company.")
     if db.session.scalar(select(Sale.id).where(Sale.lead_id == lead.id, Sale.buyer_id == buyer_id)):
         return _l("You already bought this lead.")
-    if buyer_id in buyers_who_bought_person(lead, now):
+    window = timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
+    if db.session.scalar(select(_has_person(buyer_id, now - window)).where(Lead.id == lead.id)):
         return _l("You bought this person within the last 30 days.")
     return None
 

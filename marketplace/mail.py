@@ -33,6 +33,43 @@ def queue_mail(to: str, subject: str, body: str, *, topic: str, lead_id: int | N
     return mail.id
 
 
+def send_now(
+    to: list[str], subject: str, body: str, *, topic: str, lead_id: int | None
+) -> str | None:
+    """Send one mail to ``to`` now, through SMTP, once, and keep it in the outbox with
+    what happened. Returns None when the SMTP server accepted it, else why not (no
+    server configured, or its error). Adds to the caller's transaction: no commit.
+
+    For a delivery that has its own retry schedule (a lead sent to a campaign's
+    recipients): the attempt's result is the delivery's, never a guess.
+    """
+    mail = OutboxMail(
+        to_address=", ".join(to),
+        subject=subject,
+        body_text=body,
+        topic=topic,
+        lead_id=lead_id,
+        attempts=1,
+    )
+    db.session.add(mail)
+    smtp_url = current_app.config["SMTP_URL"]
+    if not smtp_url:
+        mail.last_error = "no SMTP server is configured (SMTP_URL): kept in the outbox"
+        return mail.last_error
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = mail.to_address
+    message["Subject"] = subject
+    message.set_content(body)
+    try:
+        _send(smtp_url, message)
+    except (OSError, smtplib.SMTPException) as error:
+        mail.last_error = str(error)[:500] or type(error).__name__
+        return mail.last_error
+    mail.sent_at = utcnow()
+    return None
+
+
 def deliver_mail(mail_id: int) -> None:
     """Send one outbox mail through SMTP, once. Idempotent: a sent mail is not resent."""
     mail = db.session.get(OutboxMail, mail_id)

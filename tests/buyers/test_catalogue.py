@@ -252,3 +252,20 @@ def test_a_purchases_cursor_beyond_any_id_is_a_422(client, cursor):
     )
     assert response.status_code == 422
     assert "cursor" in response.get_json()["error"]["fields"]
+
+
+def test_a_person_the_buyer_has_by_phone_is_neither_listed_nor_sold_to_it():
+    """The list and the purchase apply one rule: the same e-mail or the same phone."""
+    first = unsold_lead(email="first.address@firm.fr", phone="06 44 55 66 77")
+    again = unsold_lead(email="second.address@other.fr", phone="+33 6 44 55 66 77")
+    buyer = partner_buyer_after(first)
+    factories.name_partner(again.lead_id, buyer)
+    listed = {offer.lead_id for offer in lead_catalogue.offers_for(buyer.id)}
+    assert listed == {first.lead_id, again.lead_id}
+
+    lead_catalogue.buy(buyer.id, first.lead_id)
+
+    listed = {offer.lead_id for offer in lead_catalogue.offers_for(buyer.id)}
+    assert again.lead_id not in listed
+    with pytest.raises(lead_catalogue.NotForSale, match="30"):
+        lead_catalogue.buy(buyer.id, again.lead_id)

@@ -142,14 +142,37 @@ def test_a_webhook_that_never_answers_is_marked_failed_after_about_thirty_hours(
     assert campaign.id
 
 
-def test_the_campaign_recipients_get_the_lead_by_mail(run_jobs):
+def test_the_campaign_recipients_get_the_lead_by_mail(run_jobs, smtp_server):
     factories.campaign(email_recipients=["sales@acme.fr", "boss@acme.fr"])
     factories.lead(email="mail.person@firm.fr", company="Mail SA")
     run_jobs()
+    [received] = smtp_server.messages
+    assert sorted(received.rcpt_tos) == ["boss@acme.fr", "sales@acme.fr"]
+    assert "mail.person@firm.fr" in received.content.decode()
     mails = list(db.session.scalars(select(OutboxMail).where(OutboxMail.topic == "lead_delivery")))
-    assert sorted(m.to_address for m in mails) == ["boss@acme.fr", "sales@acme.fr"]
-    assert "mail.person@firm.fr" in mails[0].body_text and "Mail SA" in mails[0].subject
-    assert db.session.scalar(select(Delivery)).status is DeliveryStatus.DELIVERED
+    assert [mail.sent_at is not None for mail in mails] == [True]
+    assert "Mail SA" in mails[0].subject
+    hook = db.session.scalar(select(Delivery))
+    assert hook.status is DeliveryStatus.DELIVERED
+    assert [a.status_code for a in hook.attempt_log] == [250]
+
+
+@pytest.mark.parametrize("smtp", ["not configured", "refusing"])
+def test_an_e_mail_not_sent_is_not_called_delivered(run_jobs, app, monkeypatch, smtp):
+    """Kept in the outbox is not delivered: the attempt says why, and it is retried."""
+    if smtp == "refusing":
+        monkeypatch.setitem(app.config, "SMTP_URL", "smtp://127.0.0.1:9")
+    else:
+        monkeypatch.setitem(app.config, "SMTP_URL", None)
+    factories.campaign(email_recipients=["sales@acme.fr"])
+    factories.lead()
+    run_jobs()
+    hook = db.session.scalar(select(Delivery))
+    assert (hook.status, hook.attempts) == (DeliveryStatus.PENDING, 1)
+    assert hook.next_attempt_at > utcnow()
+    [attempt] = hook.attempt_log
+    assert attempt.status_code is None
+    assert attempt.error
 
 
 def test_the_buyer_sees_the_attempts_and_can_redeliver_or_test_its_endpoint(
