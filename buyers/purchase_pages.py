@@ -22,6 +22,7 @@ from marketplace.labels import (
     LOST_REASON_LABELS,
     OUTCOME_LABELS,
     RATING_REASON_LABELS,
+    score_breakdown,
 )
 from marketplace.models import utcnow
 
@@ -93,6 +94,7 @@ def purchase_page(sale_id: int, status: int = 200, **forms):
         rating_reason_labels=RATING_REASON_LABELS,
         outcome_labels=OUTCOME_LABELS,
         lost_reason_labels=LOST_REASON_LABELS,
+        score_parts=score_breakdown(sale.lead.score_explanation),
     )
     return page, status
 

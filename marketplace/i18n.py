@@ -6,8 +6,10 @@ preference we support.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_currency, format_datetime, get_locale
+from flask_babel import format_currency, format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
 
@@ -35,12 +37,26 @@ def money(cents: int | None, currency: str = "EUR") -> str:
     return format_currency(cents / 100, currency)
 
 
+def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    """A moment as the user's locale writes it, in the platform's timezone, with the
+    zone shown (a buyer in Lyon and an integrator in Dublin read the same time):
+    "2 déc. 2026, 16:00:00 UTC+1"."""
+    if value is None:
+        return "—"
+    offset = value.astimezone(get_timezone()).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    zone = f"UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60}"
+    if minutes % 60:
+        zone += f":{abs(minutes) % 60:02d}"
+    return f"{format_datetime(value, fmt)} {zone}"
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value else "—"
-    )
+    app.jinja_env.filters["datetime"] = local_datetime
 
     @app.context_processor
     def locale_helpers():
-        return {"current_locale": str(get_locale() or "fr")}
+        from marketplace.labels import words
+
+        return {"current_locale": str(get_locale() or "fr"), "words": words()}

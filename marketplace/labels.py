@@ -138,3 +138,66 @@ DELIVERY_STATUS_LABELS = {
     "failed": _l("Failed"),
     "pending": _l("Pending"),
 }
+
+LEAD_STATUS_LABELS = {
+    "pending": _l("Waiting for distribution"),
+    "distributed": _l("Sold"),
+    "unsold": _l("Unsold"),
+    "duplicate": _l("Duplicate"),
+    "rejected": _l("Rejected"),
+    "erased": _l("Erased"),
+}
+DISPUTE_STATUS_LABELS = {
+    "open": _l("Waiting for a decision"),
+    "accepted": _l("Accepted"),
+    "rejected": _l("Rejected"),
+}
+BILLING_STATUS_LABELS = {
+    "good": _l("In good standing"),
+    "no_payment_method": _l("No payment method"),
+    "payment_failed": _l("Payment failed"),
+    "over_credit_limit": _l("Over its credit limit"),
+    "suspended": _l("Suspended"),
+}
+DELIVERY_CHANNEL_LABELS = {"email": _l("E-mail"), "webhook": _l("Webhook")}
+
+
+def words() -> dict:
+    """Every coded value's words, by kind, for the templates: ``words.lead_status[...]``."""
+    return {
+        "lead_status": LEAD_STATUS_LABELS,
+        "temperature": TEMPERATURE_LABELS,
+        "dispute_status": DISPUTE_STATUS_LABELS,
+        "billing_status": BILLING_STATUS_LABELS,
+        "delivery_status": DELIVERY_STATUS_LABELS,
+        "delivery_channel": DELIVERY_CHANNEL_LABELS,
+        "outcome": OUTCOME_LABELS,
+    }
+
+
+SCORE_FACT_LABELS = {
+    "phone_given": _l("phone given"),
+    "company_given": _l("company given"),
+    "location_given": _l("location given"),
+    "detailed_message": _l("a detailed message"),
+}
+
+
+def score_breakdown(explanation: list[dict] | None) -> list[tuple[str, int]]:
+    """A score's parts in words, with their points: ("Quote request", 40), ("phone
+    given", 10), ("budget: 5,000 to 20,000 EUR", 15)..."""
+    parts = []
+    for part in explanation or []:
+        reason, _, value = str(part.get("reason", "")).partition(":")
+        if reason == "intent":
+            words = KIND_LABELS.get(value) or value
+        elif reason == "company_size":
+            words = _l("company size: %(size)s", size=COMPANY_SIZE_LABELS.get(value, value))
+        elif reason == "budget":
+            words = _l("budget: %(budget)s", budget=BUDGET_LABELS.get(value, value))
+        elif reason == "timeframe":
+            words = _l("timeframe: %(when)s", when=TIMEFRAME_LABELS.get(value, value))
+        else:
+            words = SCORE_FACT_LABELS.get(reason, reason)
+        parts.append((str(words), int(part.get("points", 0))))
+    return parts

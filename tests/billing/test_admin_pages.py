@@ -106,7 +106,7 @@ def test_an_admin_sets_a_credit_limit_and_reconciles(login_as, submit_form):
         select(AuditEvent).where(AuditEvent.action == "billing.credit_limit_set")
     )
     page = http.get("/admin/billing").get_data(as_text=True)
-    assert "over_credit_limit" in page
+    assert "Over its credit limit" in page  # words, not the code
     answer = submit_form(
         "/admin/billing/reconcile", {}, page_url="/admin/billing", http=http, follow_redirects=True
     )

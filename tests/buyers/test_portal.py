@@ -95,3 +95,19 @@ def test_a_price_that_is_no_amount_is_refused_at_the_field(login_as, submit_form
     assert response.status_code == 200
     assert "Not a valid decimal value." in response.get_data(as_text=True)
     assert db.session.scalar(select(Campaign)) is None
+
+
+def test_the_lead_page_explains_the_score_in_words_and_names_no_other_buyer(login_as):
+    user = factories.buyer_user()
+    factories.campaign(user.organization)
+    other = factories.campaign()  # a second buyer of the same lead
+    factories.lead(company="Words SA", budget="5k_20k")
+    sale = db.session.scalar(select(Sale).where(Sale.buyer_id == user.organization_id))
+    page = login_as(user).get(f"/buyers/purchases/{sale.id}").get_data(as_text=True)
+    assert "Quote request +40" in page and "phone given +10" in page
+    assert f"/consent/{sale.lead.consent.certificate_id}" in page
+    assert "1 other company has it" in page
+    assert other.buyer.name not in page
+    assert "UTC+" in page  # times say their zone
+    for code in (">hot<", "(hot)", ">webhook<", ">pending<", "quote_request"):
+        assert code not in page
