@@ -49,3 +49,14 @@ def new_page(browser):
     yield open_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def artifacts(request):
+    """Where a browser test saves its screenshots: tests/e2e/artifacts/<test>/ (ignored
+    by git), to look at what each step showed."""
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "artifacts" / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
