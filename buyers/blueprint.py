@@ -8,4 +8,10 @@ from flask import Blueprint
 blueprint = Blueprint("buyers", __name__)
 
 # Imported for their routes, once the blueprint exists.
-from buyers import billing_pages, inbox_pages, purchase_pages, views  # noqa: E402, F401
+from buyers import (  # noqa: E402, F401
+    billing_pages,
+    dashboard_pages,
+    inbox_pages,
+    purchase_pages,
+    views,
+)

@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import format_currency, format_datetime, get_locale, get_timezone
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    format_percent,
+    get_locale,
+    get_timezone,
+)
 from flask_login import current_user
 
 
@@ -59,4 +66,9 @@ def register_template_helpers(app: Flask) -> None:
     def locale_helpers():
         from marketplace.labels import words
 
-        return {"current_locale": str(get_locale() or "fr"), "words": words()}
+        return {
+            "current_locale": str(get_locale() or "fr"),
+            "words": words(),
+            "format_percent": format_percent,
+            "format_date": format_date,
+        }

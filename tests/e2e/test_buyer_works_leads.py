@@ -72,3 +72,9 @@ def test_a_buyer_filters_rates_wins_disputes_and_exports(live_server, new_page, 
     assert rows[0][header.index("Rating")] == "4"
     assert rows[0][header.index("Deal")] == "Won"
     page.screenshot(path=str(artifacts / "6-filtered-for-export.png"), full_page=True)
+
+    page.get_by_role("link", name="Dashboard").click()
+    page.get_by_text("All your leads in the period").wait_for()
+    totals = page.locator("#totals tbody tr").inner_text()
+    assert "3" in totals and "33%" in totals  # one won deal in three leads
+    page.screenshot(path=str(artifacts / "7-dashboard.png"), full_page=True)
