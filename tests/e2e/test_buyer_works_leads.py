@@ -78,3 +78,21 @@ def test_a_buyer_filters_rates_wins_disputes_and_exports(live_server, new_page, 
     totals = page.locator("#totals tbody tr").inner_text()
     assert "3" in totals and "33%" in totals  # one won deal in three leads
     page.screenshot(path=str(artifacts / "7-dashboard.png"), full_page=True)
+
+
+def test_on_a_phone_the_menu_folds_behind_one_button(live_server, browser, artifacts):
+    user = factories.buyer_user()
+    factories.campaign(user.organization)
+    factories.lead(company="Mobile SA")
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, user)
+        page.get_by_text("1 purchase matches.").wait_for()
+        assert not page.get_by_role("link", name="Campaigns").is_visible()
+        page.screenshot(path=str(artifacts / "phone-inbox.png"), full_page=True)
+        page.get_by_role("button", name="Menu").click()
+        page.get_by_role("link", name="Campaigns").wait_for(state="visible")
+        page.screenshot(path=str(artifacts / "phone-menu.png"))
+    finally:
+        context.close()
