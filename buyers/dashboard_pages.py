@@ -56,11 +56,14 @@ def _chart(kind, title: str):
     )
 
 
+def _figures():
+    return dashboard(current_user.organization_id, _weeks()[0])
+
+
 @blueprint.route("/dashboard/leads-per-week.svg")
 @buyer_required
 def leads_per_week_chart():
-    weeks, _status = _weeks()
-    figures = dashboard(current_user.organization_id, weeks)
+    figures = _figures()
     chart = _chart(pygal.Bar, _("Leads bought and won, per week"))
     chart.x_labels = [format_date(week, "d MMM") for week, _f in figures.weeks]
     chart.add(_("Bought"), [f.leads for _w, f in figures.weeks])
@@ -72,8 +75,7 @@ def leads_per_week_chart():
 @blueprint.route("/dashboard/cost-per-lead.svg")
 @buyer_required
 def cost_per_lead_chart():
-    weeks, _status = _weeks()
-    figures = dashboard(current_user.organization_id, weeks)
+    figures = _figures()
     chart = _chart(pygal.HorizontalBar, _("Cost per lead, per campaign (EUR)"))
     for name, campaign in figures.by_campaign[:12]:
         chart.add(name or _("Catalogue"), [(campaign.cpl_cents or 0) / 100])
