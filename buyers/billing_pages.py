@@ -12,7 +12,7 @@ from billing import customers, standing, stripe_gateway
 from billing.stripe_gateway import StripeRefused, StripeUnavailable
 from buyers.blueprint import blueprint
 from buyers.forms import BillingDetailsForm
-from marketplace.auth.decorators import buyer_required
+from marketplace.auth.decorators import buyer_required, owner_required_to_change
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import show_field_errors
@@ -24,6 +24,7 @@ ADDRESS_FIELDS = ("line1", "postal_code", "city", "country")
 
 @blueprint.route("/billing", methods=["GET", "POST"])
 @buyer_required
+@owner_required_to_change
 def billing():
     buyer = db.session.get(Organization, current_user.organization_id)
     form = BillingDetailsForm()
@@ -65,6 +66,7 @@ def billing():
 
 @blueprint.route("/billing/payment-method", methods=["POST"])
 @buyer_required
+@owner_required_to_change
 def set_up_payment_method():
     """Off to Stripe's own page (Checkout, setup mode) to enter a card or a SEPA mandate."""
     if not stripe_gateway.configured():

@@ -20,7 +20,7 @@ from buyers.blueprint import blueprint
 from buyers.forms import CampaignForm
 from marketplace import campaigns, delivery, lead_catalogue
 from marketplace.api_key_pages import api_key_page, revoke_api_key_and_return
-from marketplace.auth.decorators import buyer_required
+from marketplace.auth.decorators import buyer_required, owner_required_to_change
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import show_field_errors
@@ -226,11 +226,13 @@ def buy(lead_id: int):
 
 @blueprint.route("/api-keys", methods=["GET", "POST"])
 @buyer_required
+@owner_required_to_change
 def keys():
     return api_key_page(current_user.organization_id, "buyers.revoke_key")
 
 
 @blueprint.route("/api-keys/<int:key_id>/revoke", methods=["POST"])
 @buyer_required
+@owner_required_to_change
 def revoke_key(key_id: int):
     return revoke_api_key_and_return(current_user.organization_id, key_id, "buyers.keys")

@@ -83,6 +83,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=i18n.select_locale,
+        timezone_selector=i18n.select_timezone,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
     bootstrap.init_app(app)
@@ -102,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.certificates import blueprint as certificates_blueprint
     from marketplace.extensions import csrf
     from marketplace.site import blueprint as site_blueprint
+    from marketplace.team.blueprint import blueprint as team_blueprint
     from publishers.api import blueprint as publisher_api_blueprint
     from publishers.magnet_pages import blueprint as magnet_pages_blueprint
     from publishers.views import blueprint as publishers_blueprint
@@ -114,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(publishers_blueprint, url_prefix="/publishers")
     app.register_blueprint(magnet_pages_blueprint)
     app.register_blueprint(billing_admin_blueprint)
+    app.register_blueprint(team_blueprint, url_prefix="/team")
     # The API authenticates each call with a bearer key, not a session cookie: no CSRF.
     # Stripe signs its webhook calls (verified in the view) and sends no cookie.
     for api_blueprint in (publisher_api_blueprint, buyer_api_blueprint, billing_webhooks_blueprint):

@@ -43,6 +43,14 @@ class NotFound(DomainError):
     default_message = _l("Not found.")
 
 
+class NotAllowed(DomainError):
+    """The user is signed in and the object is theirs, but their role may not do this."""
+
+    status = 403
+    code = "forbidden"
+    default_message = _l("Only an owner of your organization may do this.")
+
+
 def wants_json() -> bool:
     if request.path.startswith("/api/") or request.is_json:
         return True
@@ -101,6 +109,8 @@ def register(app: Flask) -> None:
             return json_error(error.status, error.code, error.message, error.fields)
         if error.status == 404:
             return _page(404, HTTP_MESSAGES[404])
+        if error.status == 403:
+            return _page(403, error.message)
         flash(error.message, "danger")
         return redirect(request.referrer or "/")
 

@@ -37,6 +37,16 @@ def select_locale() -> str:
     )
 
 
+def select_timezone() -> str:
+    """The signed-in person's organization's zone; the platform's default for admins,
+    visitors, jobs and the CLI."""
+    if has_request_context() and current_user and current_user.is_authenticated:
+        organization = current_user.organization
+        if organization is not None and organization.timezone:
+            return organization.timezone
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
 def money(cents: int | None, currency: str = "EUR") -> str:
     """Integer cents shown as the user's locale writes money."""
     if cents is None:
@@ -45,7 +55,7 @@ def money(cents: int | None, currency: str = "EUR") -> str:
 
 
 def local_datetime(value: datetime | None, fmt: str = "medium") -> str:
-    """A moment as the user's locale writes it, in the platform's timezone, with the
+    """A moment as the user's locale writes it, in the organization's timezone, with the
     zone shown (a buyer in Lyon and an integrator in Dublin read the same time):
     "2 déc. 2026, 16:00:00 UTC+1"."""
     if value is None:

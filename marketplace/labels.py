@@ -162,6 +162,22 @@ BILLING_STATUS_LABELS = {
 DELIVERY_CHANNEL_LABELS = {"email": _l("E-mail"), "webhook": _l("Webhook")}
 
 
+# Stripe's invoice statuses, and ours before Stripe has one ("creating").
+INVOICE_STATUS_LABELS = {
+    "creating": _l("being prepared"),
+    "draft": _l("draft"),
+    "open": _l("to pay"),
+    "paid": _l("paid"),
+    "void": _l("cancelled"),
+    "uncollectible": _l("uncollectible"),
+}
+
+USER_ROLE_LABELS = {
+    "owner": _l("Owner"),
+    "member": _l("Member"),
+}
+
+
 def words() -> dict:
     """Every coded value's words, by kind, for the templates: ``words.lead_status[...]``."""
     return {
@@ -172,6 +188,8 @@ def words() -> dict:
         "delivery_status": DELIVERY_STATUS_LABELS,
         "delivery_channel": DELIVERY_CHANNEL_LABELS,
         "outcome": OUTCOME_LABELS,
+        "user_role": USER_ROLE_LABELS,
+        "invoice_status": INVOICE_STATUS_LABELS,
     }
 
 

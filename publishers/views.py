@@ -9,7 +9,7 @@ from flask_login import current_user
 from billing.ledger import balances
 from marketplace import magnets as magnet_service
 from marketplace.api_key_pages import api_key_page, revoke_api_key_and_return
-from marketplace.auth.decorators import publisher_required
+from marketplace.auth.decorators import owner_required_to_change, publisher_required
 from marketplace.consent import current_consent_text
 from marketplace.errors import ValidationFailed
 from marketplace.forms import show_field_errors
@@ -153,12 +153,14 @@ def upload_asset(magnet_id: int):
 
 @blueprint.route("/api-keys", methods=["GET", "POST"])
 @publisher_required
+@owner_required_to_change
 def keys():
     return api_key_page(current_user.organization_id, "publishers.revoke_key")
 
 
 @blueprint.route("/api-keys/<int:key_id>/revoke", methods=["POST"])
 @publisher_required
+@owner_required_to_change
 def revoke_key(key_id: int):
     return revoke_api_key_and_return(current_user.organization_id, key_id, "publishers.keys")
 

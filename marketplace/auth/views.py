@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from marketplace import accounts
 from marketplace.errors import ValidationFailed
@@ -24,6 +24,7 @@ from marketplace.forms import show_field_errors
 from marketplace.models import OrganizationKind, User
 
 from .forms import LoginForm, SignupForm
+from .session import start_session
 
 blueprint = Blueprint("auth", __name__)
 
@@ -44,16 +45,6 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
-
-
-def _start_session(user: User) -> None:
-    # A fresh session at login: nothing from before sign-in survives (session fixation).
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
-    login_user(user)
-    accounts.record_login(user)
 
 
 def _account_key() -> str:
@@ -79,7 +70,7 @@ def login():
         if user is None:
             flash(_("Wrong e-mail or password."), "danger")
         else:
-            _start_session(user)
+            start_session(user)
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
     return render_template("auth/login.html", form=form)
 
@@ -102,7 +93,7 @@ def signup():
         except ValidationFailed as error:
             show_field_errors(form, error)
         else:
-            _start_session(user)
+            start_session(user)
             flash(_("Welcome! Your account is ready."), "success")
             return redirect(home_for(user))
     return render_template("auth/signup.html", form=form)

@@ -35,6 +35,7 @@ from marketplace.models.leads import (
 from marketplace.models.organizations import (
     ApiKey,
     BillingStatus,
+    Invitation,
     Organization,
     OrganizationKind,
     User,
@@ -77,6 +78,7 @@ __all__ = [
     "GdprRequestKind",
     "GdprRequestStatus",
     "IdempotentRequest",
+    "Invitation",
     "Invoice",
     "Lead",
     "LeadMagnet",

@@ -65,6 +65,10 @@ class Organization(db.Model):
     credit_limit_cents: Mapped[int | None] = mapped_column()
     # A publisher's connected Stripe account (Connect), paid by transfers when set.
     stripe_account_id: Mapped[str | None] = mapped_column(String(64))
+    # The IANA zone its people read times in (marketplace.team.settings checks it).
+    timezone: Mapped[str] = mapped_column(
+        String(64), default="Europe/Paris", server_default="Europe/Paris"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
@@ -107,12 +111,47 @@ class User(UserMixin, db.Model):
         return self.is_active_account
 
     @property
+    def is_owner(self) -> bool:
+        """May change billing, prices, API keys and the team of its organization."""
+        return self.organization_id is not None and self.role is UserRole.OWNER
+
+    @property
     def is_buyer(self) -> bool:
         return self.organization is not None and self.organization.is_buyer
 
     @property
     def is_publisher(self) -> bool:
         return self.organization is not None and self.organization.is_publisher
+
+
+class Invitation(db.Model):
+    """An owner's invitation to join its organization, sent as a signed link that
+    expires; used once (accepted) or withdrawn (revoked)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[UserRole] = mapped_column(str_enum(UserRole, "user_role"))
+    invited_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_user_id])
+
+    def is_open(self, now: datetime) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
 
 
 class ApiKey(db.Model):

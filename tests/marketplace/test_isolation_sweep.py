@@ -6,19 +6,20 @@ for them by id (session pages with a valid CSRF token, and the API with B's key)
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from marketplace.api_keys import issue_api_key
 from marketplace.extensions import db, limiter
-from marketplace.models import Delivery, Sale
+from marketplace.models import Delivery, Invitation, Sale, User, UserRole, utcnow
 from tests import factories
 from tests.conftest import csrf_token_from
 
 # The URL arguments naming an organization's object, per role.
 ROLE_PREFIXES = {
-    "buyer": ("/buyers/", "/api/v1/purchases", "/api/v1/catalog"),
-    "publisher": ("/publishers/", "/api/v1/leads"),
+    "buyer": ("/buyers/", "/api/v1/purchases", "/api/v1/catalog", "/team/"),
+    "publisher": ("/publishers/", "/api/v1/leads", "/team/"),
 }
 
 
@@ -29,7 +30,22 @@ VALID_INPUT = {
     "rating": {"stars": 4},
     "outcome": {"status": "contacted"},
     "status": {"status": "paused"},
+    "role": {"role": "owner"},
 }
+
+
+def _team_of(organization) -> dict:
+    """A member of the organization and an open invitation to it."""
+    member = factories.UserFactory(organization=organization, role=UserRole.MEMBER)
+    invitation = Invitation(
+        organization_id=organization.id,
+        email="invited@example.com",
+        role=UserRole.MEMBER,
+        expires_at=utcnow() + timedelta(days=7),
+    )
+    db.session.add(invitation)
+    db.session.commit()
+    return {"user_id": member.id, "invitation_id": invitation.id}
 
 
 def owned_objects():
@@ -47,11 +63,13 @@ def owned_objects():
             "campaign_id": campaign.id,
             "delivery_id": delivery_id,
             "key_id": issue_api_key(buyer.id, "a")[0].id,
+            **_team_of(buyer),
         },
         "publisher": {
             "magnet_id": magnet.id,
             "lead_id": captured.lead_id,
             "key_id": issue_api_key(publisher.id, "a")[0].id,
+            **_team_of(publisher),
         },
     }
 
@@ -94,5 +112,10 @@ def test_every_route_naming_an_object_answers_404_to_another_organization(
                 body = answer.get_data(as_text=True)
                 if answer.status_code != 404 or "Secret Client SA" in body:
                     leaks.append((role, method, path, answer.status_code))
-    assert sent >= 15, sent  # the sweep reached the routes, not nothing
+    assert sent >= 20, sent  # the sweep reached the routes, not nothing
     assert leaks == [], leaks
+    # Nothing of A's team changed.
+    assert db.session.scalar(select(User.id).where(User.is_active_account.is_(False))) is None
+    assert (
+        db.session.scalar(select(Invitation.id).where(Invitation.revoked_at.is_not(None))) is None
+    )
