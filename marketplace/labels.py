@@ -172,6 +172,29 @@ INVOICE_STATUS_LABELS = {
     "uncollectible": _l("uncollectible"),
 }
 
+# What distribution decided for each campaign of a lead's sector (the decision log).
+VERDICT_LABELS = {
+    "sold": _l("sold"),
+    "sold_exclusive": _l("sold exclusively"),
+    "eligible": _l("eligible"),
+    "same_buyer_ranked_higher": _l("the same buyer had a better-placed campaign"),
+    "no_place_left": _l("no place left"),
+    "campaign_paused_or_buyer_held_meanwhile": _l("paused, or buyer held, during the sale"),
+    "closed_now": _l("outside its opening hours"),
+    "daily_cap_reached": _l("daily cap reached"),
+    "monthly_cap_reached": _l("monthly cap reached"),
+    "monthly_budget_reached": _l("monthly budget reached"),
+    "buyer_billing_standing": _l("buyer held by billing"),
+    "not_in_consent_partner_list": _l("buyer not in the partner list the person agreed to"),
+    "buyer_already_has_this_person": _l("buyer already has this person"),
+    "filter_country": _l("another country"),
+    "filter_department": _l("another department"),
+    "filter_postcode": _l("another postcode"),
+    "filter_company_size": _l("another company size"),
+    "filter_magnet_kind": _l("another kind of lead"),
+    "filter_min_score": _l("score below the campaign's minimum"),
+}
+
 USER_ROLE_LABELS = {
     "owner": _l("Owner"),
     "member": _l("Member"),
@@ -190,6 +213,10 @@ def words() -> dict:
         "outcome": OUTCOME_LABELS,
         "user_role": USER_ROLE_LABELS,
         "invoice_status": INVOICE_STATUS_LABELS,
+        "verdict": VERDICT_LABELS,
+        "kind": KIND_LABELS,
+        "budget": BUDGET_LABELS,
+        "timeframe": TIMEFRAME_LABELS,
     }
 
 

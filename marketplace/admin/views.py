@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -38,6 +40,15 @@ def leads():
     )
 
 
+def _logged_at(lead: Lead) -> datetime | None:
+    """When distribution last decided, as the log stores it (ISO 8601, UTC)."""
+    logged = (lead.distribution_log or {}).get("at")
+    try:
+        return datetime.fromisoformat(logged) if logged else None
+    except (TypeError, ValueError):
+        return None
+
+
 @blueprint.route("/leads/<int:lead_id>")
 @admin_required
 def lead(lead_id: int):
@@ -71,6 +82,7 @@ def lead(lead_id: int):
         sales=sales,
         verdicts=[(by_id[v.campaign_id], v) for v in verdicts],
         logged_verdicts=logged_verdicts(found),
+        decided_at=_logged_at(found),
         campaigns_by_id=by_id,
         Campaign=Campaign,
     )

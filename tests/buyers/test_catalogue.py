@@ -46,6 +46,8 @@ def test_a_buyer_sees_an_anonymised_preview_and_buys_the_lead(login_as, submit_f
     page = http.get("/buyers/catalogue?department=69").get_data(as_text=True)
     assert "secret.person" not in page and "Hidden SA" not in page
     assert "€30.00" in page  # the software floor price: this buyer has no campaign for it
+    offers = page.split('id="offers"')[1]
+    assert "Quote request" in offers and "quote_request" not in offers  # words, not codes
     response = submit_form(
         f"/buyers/catalogue/{captured.lead_id}/buy", {}, page_url="/buyers/catalogue", http=http
     )

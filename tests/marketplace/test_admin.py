@@ -19,9 +19,13 @@ def test_the_admin_sees_every_lead_and_its_sales(login_as):
     detail = http.get(f"/admin/leads/{captured.lead_id}").get_data(as_text=True)
     assert campaign.buyer.name in detail
     assert captured.certificate_id in detail
-    assert "buyer_already_has_this_person" in detail  # why the campaign would not get it again
+    # Why the campaign would not get it again, in words, never the code.
+    assert "buyer already has this person" in detail
+    assert "buyer_already_has_this_person" not in detail
     log = detail.split('id="distribution-log"')[1].split("</table>")[0]
     assert f"#{campaign.id}" in log and "sold" in log
+    decided = detail.split("Last decided at")[1].split("</p>")[0]
+    assert "UTC+" in decided and "T" not in decided.split("UTC")[0]  # no raw ISO time
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "lead.contact_viewed"))
 
 
