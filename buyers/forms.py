@@ -68,9 +68,29 @@ def comma_list(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip()]
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices ticked in a list of checkboxes (the campaign editor groups them):
+    every option stays readable and a ticked one stays in sight, unlike a list box."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class DepartmentsField(CheckboxesField):
+    """French departments ticked by region, or typed "69, 2A" (each value may hold
+    several); the use case names an unknown one, in words."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, validate_choice=False, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = [code.upper() for value in valuelist for code in comma_list(value)]
+
+
 class CampaignForm(FlaskForm):
+    # In the order the page shows them, so the error summary reads in that order too.
     name = StringField(_l("Campaign name"), validators=[DataRequired(), Length(max=120)])
-    sector_ids = SelectMultipleField(
+    sector_ids = CheckboxesField(
         _l("Sectors"), coerce=int, validators=[DataRequired(_l("Choose at least one sector."))]
     )
     price = FiniteDecimalField(
@@ -80,27 +100,28 @@ class CampaignForm(FlaskForm):
         # own message ("Not a valid decimal value.") instead of "required".
         validators=[InputRequired(), NumberRange(min=1, max=10_000)],
     )
+    monthly_budget = FiniteDecimalField(
+        _l("Monthly budget (EUR)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=1, max=10_000_000)],
+    )
     wants_exclusive = BooleanField(_l("I also want exclusive leads (sold to me alone)"))
     exclusive_price = FiniteDecimalField(
         _l("Price per exclusive lead (EUR)"),
         places=2,
         validators=[Optional(), NumberRange(min=1, max=50_000)],
     )
-    countries = SelectMultipleField(_l("Countries (none: all)"), validators=[Optional()])
-    departments = StringField(
-        _l("French departments, comma separated (empty: all)"),
-        validators=[Optional(), Length(max=1000)],
-        render_kw={"placeholder": "69, 38, 2A"},
+    magnet_kinds = CheckboxesField(_l("Kinds of request (none: all)"), validators=[Optional()])
+    company_sizes = CheckboxesField(_l("Company sizes (none: all)"), validators=[Optional()])
+    min_score = IntegerField(
+        _l("Minimum score (0-100)"), default=0, validators=[Optional(), NumberRange(0, 100)]
     )
+    countries = CheckboxesField(_l("Countries (none: all)"), validators=[Optional()])
+    departments = DepartmentsField(_l("French departments (none: all)"), validators=[Optional()])
     postcode_prefixes = StringField(
         _l("Postcodes starting with, comma separated (empty: all)"),
         validators=[Optional(), Length(max=1000)],
         render_kw={"placeholder": "750, 92"},
-    )
-    company_sizes = SelectMultipleField(_l("Company sizes (none: all)"), validators=[Optional()])
-    magnet_kinds = SelectMultipleField(_l("Kinds of request (none: all)"), validators=[Optional()])
-    min_score = IntegerField(
-        _l("Minimum score (0-100)"), default=0, validators=[Optional(), NumberRange(0, 100)]
     )
     daily_cap = IntegerField(
         _l("Daily cap (leads)"), validators=[Optional(), NumberRange(min=1, max=100_000)]
@@ -108,12 +129,7 @@ class CampaignForm(FlaskForm):
     monthly_cap = IntegerField(
         _l("Monthly cap (leads)"), validators=[Optional(), NumberRange(min=1, max=1_000_000)]
     )
-    monthly_budget = FiniteDecimalField(
-        _l("Monthly budget (EUR)"),
-        places=2,
-        validators=[Optional(), NumberRange(min=1, max=10_000_000)],
-    )
-    open_days = SelectMultipleField(
+    open_days = CheckboxesField(
         _l("Open on (none: every day, at any hour)"), choices=DAY_LABELS, validators=[Optional()]
     )
     open_from = StringField(_l("From"), default="09:00", validators=[Optional(), HOUR])
@@ -143,7 +159,7 @@ class CampaignForm(FlaskForm):
             "wants_exclusive": bool(self.wants_exclusive.data),
             "exclusive_price_cents": cents(self.exclusive_price.data),
             "countries": self.countries.data or [],
-            "departments": comma_list(self.departments.data),
+            "departments": self.departments.data or [],
             "postcode_prefixes": comma_list(self.postcode_prefixes.data),
             "company_sizes": self.company_sizes.data or [],
             "magnet_kinds": self.magnet_kinds.data or [],
@@ -166,7 +182,7 @@ class CampaignForm(FlaskForm):
         if campaign.exclusive_price_cents:
             self.exclusive_price.data = campaign.exclusive_price_cents / 100
         self.countries.data = campaign.countries
-        self.departments.data = ", ".join(campaign.departments)
+        self.departments.data = list(campaign.departments)
         self.postcode_prefixes.data = ", ".join(campaign.postcode_prefixes)
         self.company_sizes.data = campaign.company_sizes
         self.magnet_kinds.data = campaign.magnet_kinds

@@ -10,6 +10,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,7 +22,7 @@ from buyers.forms import CampaignForm
 from marketplace import campaigns, delivery, lead_catalogue
 from marketplace.api_key_pages import api_key_page, revoke_api_key_and_return
 from marketplace.auth.decorators import buyer_required, owner_required_to_change
-from marketplace.errors import ValidationFailed
+from marketplace.errors import NotAllowed, ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import show_field_errors
 from marketplace.i18n import money
@@ -76,6 +77,7 @@ def campaign_list():
         "buyers/campaigns.html",
         campaigns=list(rows),
         held_because=HELD_BECAUSE.get(buyer.billing_status),
+        may_set_prices=current_user.is_owner,
     )
 
 
@@ -94,50 +96,98 @@ def _campaign_form(campaign=None) -> CampaignForm:
     form.countries.choices = country_choices()
     form.company_sizes.choices = list(COMPANY_SIZE_LABELS.items())
     form.magnet_kinds.choices = [(kind.value, label) for kind, label in KIND_LABELS.items()]
+    form.departments.choices = [
+        (code, f"{code} {name}")
+        for _region, departments in campaigns.DEPARTMENT_REGIONS
+        for code, name in departments
+    ]
     if campaign is not None and request.method == "GET":
         form.show(campaign)
     return form
 
 
+def _show_use_case_errors(form: CampaignForm, error: ValidationFailed) -> None:
+    """The use case's field errors beside the form's own, one message per field: where
+    the form already refused a value (no number, say) its message is the one to read."""
+    fresh = {}
+    for name, message in error.fields.items():
+        field = form._fields.get(CAMPAIGN_FIELD_ALIASES.get(name, name))
+        if field is None or not field.errors:
+            fresh[name] = message
+    show_field_errors(form, ValidationFailed(error.message, fields=fresh), CAMPAIGN_FIELD_ALIASES)
+
+
 def _save_campaign(form: CampaignForm, campaign_id: int | None):
-    """Preview or save the form; None when the page is to be shown again."""
+    """Check, then preview or save the form; None when the page is to be shown again.
+
+    The use case checks the settings even when the form's own checks failed, so that
+    every error is named after one submit, each at its field.
+    """
+    form_ok = form.validate()
     settings = form.settings()
+    may_set_prices = current_user.is_owner
     try:
-        if form.preview.data:
-            draft = campaigns.draft_campaign(current_user.organization_id, **settings)
-            count, cost = campaigns.recent_matches(draft)
-            flash(
-                _(
-                    "In the last 30 days this campaign would have matched %(count)d leads, "
-                    "for %(cost)s.",
-                    count=count,
-                    cost=money(cost, draft.currency),
-                ),
-                "info",
+        if not form_ok or form.preview.data:
+            draft = campaigns.draft_campaign(
+                current_user.organization_id,
+                campaign_id,
+                may_set_prices=may_set_prices,
+                **settings,
             )
+            if form_ok:
+                count, cost = campaigns.recent_matches(draft)
+                flash(
+                    _(
+                        "In the last 30 days this campaign would have matched %(count)d "
+                        "leads, for %(cost)s.",
+                        count=count,
+                        cost=money(cost, draft.currency),
+                    ),
+                    "info",
+                )
             return None
         if campaign_id is None:
-            campaign = campaigns.create_campaign(current_user.organization_id, **settings)
+            campaign = campaigns.create_campaign(
+                current_user.organization_id, may_set_prices=may_set_prices, **settings
+            )
         else:
             campaign = campaigns.update_campaign(
-                current_user.organization_id, campaign_id, **settings
+                current_user.organization_id,
+                campaign_id,
+                may_set_prices=may_set_prices,
+                **settings,
             )
     except ValidationFailed as error:
-        show_field_errors(form, error, aliases=CAMPAIGN_FIELD_ALIASES)
+        _show_use_case_errors(form, error)
         return None
     flash(_("Your campaign is saved."), "success")
     return redirect(url_for("buyers.campaign", campaign_id=campaign.id))
 
 
+def _campaign_page(form: CampaignForm, campaign=None, matched=None):
+    return render_template(
+        "buyers/campaign_form.html",
+        form=form,
+        campaign=campaign,
+        matched=matched,
+        may_set_prices=current_user.is_owner,
+        sector_groups=campaigns.sector_menu(str(get_locale() or "fr")),
+        department_regions=campaigns.DEPARTMENT_REGIONS,
+    )
+
+
 @blueprint.route("/campaigns/new", methods=["GET", "POST"])
 @buyer_required
 def new_campaign():
+    if not current_user.is_owner:
+        # A new campaign sets prices: only an owner creates one (marketplace.campaigns).
+        raise NotAllowed(campaigns.OWNERS_CREATE)
     form = _campaign_form()
-    if form.validate_on_submit():
+    if form.is_submitted():
         done = _save_campaign(form, None)
         if done is not None:
             return done
-    return render_template("buyers/campaign_form.html", form=form, campaign=None)
+    return _campaign_page(form)
 
 
 @blueprint.route("/campaigns/<int:campaign_id>", methods=["GET", "POST"])
@@ -145,14 +195,11 @@ def new_campaign():
 def campaign(campaign_id: int):
     own = campaigns.own_campaign(current_user.organization_id, campaign_id)
     form = _campaign_form(own)
-    if form.validate_on_submit():
+    if form.is_submitted():
         done = _save_campaign(form, campaign_id)
         if done is not None:
             return done
-    count, cost = campaigns.recent_matches(own)
-    return render_template(
-        "buyers/campaign_form.html", form=form, campaign=own, matched=(count, cost)
-    )
+    return _campaign_page(form, own, matched=campaigns.recent_matches(own))
 
 
 @blueprint.route("/campaigns/<int:campaign_id>/status", methods=["POST"])

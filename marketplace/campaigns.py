@@ -1,10 +1,19 @@
 """Campaign use cases for buyers: set one up within the sector's floor price, change
-it, pause and resume it, and see what it would have matched."""
+it, pause and resume it, and see what it would have matched.
+
+Who may do what: an owner of the buying organization does everything; a member may
+change a campaign's targeting, delivery, caps and opening hours and pause or resume it,
+but may neither create a campaign nor change what it spends (``MONEY_SETTINGS``). The
+views say who is asking with ``may_set_prices``; the rule itself lives here.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from marketplace.errors import NotFound, ValidationFailed
+from marketplace.errors import NotAllowed, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.matching import filter_reason, sector_ids_with_children
 from marketplace.models import (
@@ -30,12 +39,82 @@ from marketplace.validation import COMPANY_SIZES, COUNTRIES, FieldInvalid, norma
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-# Metropolitan departments (20 is split into 2A and 2B) and the five overseas ones.
-DEPARTMENTS = frozenset(
-    [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B", "971", "972", "973", "974", "976"]
-)
+# French departments by region, as a buyer picks them: the 13 metropolitan regions
+# (department 20 is split into 2A and 2B) and the five overseas departments.
+DEPARTMENT_REGIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Auvergne-Rhône-Alpes", (
+        ("01", "Ain"), ("03", "Allier"), ("07", "Ardèche"), ("15", "Cantal"), ("26", "Drôme"),
+        ("38", "Isère"), ("42", "Loire"), ("43", "Haute-Loire"), ("63", "Puy-de-Dôme"),
+        ("69", "Rhône"), ("73", "Savoie"), ("74", "Haute-Savoie"),
+    )),
+    ("Bourgogne-Franche-Comté", (
+        ("21", "Côte-d'Or"), ("25", "Doubs"), ("39", "Jura"), ("58", "Nièvre"),
+        ("70", "Haute-Saône"), ("71", "Saône-et-Loire"), ("89", "Yonne"),
+        ("90", "Territoire de Belfort"),
+    )),
+    ("Bretagne", (
+        ("22", "Côtes-d'Armor"), ("29", "Finistère"), ("35", "Ille-et-Vilaine"),
+        ("56", "Morbihan"),
+    )),
+    ("Centre-Val de Loire", (
+        ("18", "Cher"), ("28", "Eure-et-Loir"), ("36", "Indre"), ("37", "Indre-et-Loire"),
+        ("41", "Loir-et-Cher"), ("45", "Loiret"),
+    )),
+    ("Corse", (("2A", "Corse-du-Sud"), ("2B", "Haute-Corse"))),
+    ("Grand Est", (
+        ("08", "Ardennes"), ("10", "Aube"), ("51", "Marne"), ("52", "Haute-Marne"),
+        ("54", "Meurthe-et-Moselle"), ("55", "Meuse"), ("57", "Moselle"), ("67", "Bas-Rhin"),
+        ("68", "Haut-Rhin"), ("88", "Vosges"),
+    )),
+    ("Hauts-de-France", (
+        ("02", "Aisne"), ("59", "Nord"), ("60", "Oise"), ("62", "Pas-de-Calais"),
+        ("80", "Somme"),
+    )),
+    ("Île-de-France", (
+        ("75", "Paris"), ("77", "Seine-et-Marne"), ("78", "Yvelines"), ("91", "Essonne"),
+        ("92", "Hauts-de-Seine"), ("93", "Seine-Saint-Denis"), ("94", "Val-de-Marne"),
+        ("95", "Val-d'Oise"),
+    )),
+    ("Normandie", (
+        ("14", "Calvados"), ("27", "Eure"), ("50", "Manche"), ("61", "Orne"),
+        ("76", "Seine-Maritime"),
+    )),
+    ("Nouvelle-Aquitaine", (
+        ("16", "Charente"), ("17", "Charente-Maritime"), ("19", "Corrèze"), ("23", "Creuse"),
+        ("24", "Dordogne"), ("33", "Gironde"), ("40", "Landes"), ("47", "Lot-et-Garonne"),
+        ("64", "Pyrénées-Atlantiques"), ("79", "Deux-Sèvres"), ("86", "Vienne"),
+        ("87", "Haute-Vienne"),
+    )),
+    ("Occitanie", (
+        ("09", "Ariège"), ("11", "Aude"), ("12", "Aveyron"), ("30", "Gard"),
+        ("31", "Haute-Garonne"), ("32", "Gers"), ("34", "Hérault"), ("46", "Lot"),
+        ("48", "Lozère"), ("65", "Hautes-Pyrénées"), ("66", "Pyrénées-Orientales"),
+        ("81", "Tarn"), ("82", "Tarn-et-Garonne"),
+    )),
+    ("Pays de la Loire", (
+        ("44", "Loire-Atlantique"), ("49", "Maine-et-Loire"), ("53", "Mayenne"),
+        ("72", "Sarthe"), ("85", "Vendée"),
+    )),
+    ("Provence-Alpes-Côte d'Azur", (
+        ("04", "Alpes-de-Haute-Provence"), ("05", "Hautes-Alpes"), ("06", "Alpes-Maritimes"),
+        ("13", "Bouches-du-Rhône"), ("83", "Var"), ("84", "Vaucluse"),
+    )),
+    (_l("Overseas"), (
+        ("971", "Guadeloupe"), ("972", "Martinique"), ("973", "Guyane"),
+        ("974", "La Réunion"), ("976", "Mayotte"),
+    )),
+)  # fmt: skip
+DEPARTMENTS = frozenset(code for _, departments in DEPARTMENT_REGIONS for code, _ in departments)
 POSTCODE_PREFIX = re.compile(r"^\d{1,5}$")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+# The settings that commit the organization's money: the price per lead, buying
+# exclusive leads and their price, the monthly budget. Caps count leads, not money,
+# and stay with the members like the rest of the targeting.
+MONEY_SETTINGS = ("price", "wants_exclusive", "exclusive_price", "monthly_budget_cents")
+OWNERS_SET_PRICES = _l("Only an owner of your organization can change this.")
+OWNERS_CREATE = _l("Only an owner of your organization can create a campaign.")
 
 
 def floor_price_cents(sectors: list[Sector]) -> int:
@@ -48,32 +127,94 @@ def floor_price_cents(sectors: list[Sector]) -> int:
     return max(floors)
 
 
-def create_campaign(buyer_id: int, **settings) -> Campaign:
-    """A buyer's new campaign (active unless told otherwise); see ``_apply`` for settings."""
+@dataclass(frozen=True)
+class SectorChoice:
+    id: int
+    name: str
+    # What a campaign on this sector pays at least (floor_price_cents of it alone).
+    floor_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class SectorGroup:
+    parent: SectorChoice
+    children: tuple[SectorChoice, ...]
+
+
+def sector_menu(locale: str) -> list[SectorGroup]:
+    """Every sector as the campaign editor offers it: each parent sector (which covers
+    all its sub-sectors) with its sub-sectors, each with its floor price, by name."""
+    sectors = db.session.scalars(select(Sector)).all()
+    children: dict[int, list[Sector]] = defaultdict(list)
+    for sector in sectors:
+        if sector.parent_id is not None:
+            children[sector.parent_id].append(sector)
+
+    def choice(sector: Sector) -> SectorChoice:
+        return SectorChoice(
+            sector.id, sector.name(locale), floor_price_cents([sector]), sector.currency
+        )
+
+    def by_name(sector: Sector) -> str:
+        # "Énergie" among the E's, not after "Véhicules": accents do not count.
+        decomposed = unicodedata.normalize("NFKD", sector.name(locale).casefold())
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+    return [
+        SectorGroup(
+            choice(parent),
+            tuple(choice(child) for child in sorted(children[parent.id], key=by_name)),
+        )
+        for parent in sorted((s for s in sectors if s.parent_id is None), key=by_name)
+    ]
+
+
+def create_campaign(buyer_id: int, *, may_set_prices: bool = True, **settings) -> Campaign:
+    """A buyer's new campaign (active unless told otherwise); see ``_apply`` for settings.
+
+    A new campaign sets prices, so only someone who may set them creates one. The
+    default serves the callers that act for the whole organization (demo, benchmarks).
+    """
     buyer = db.session.get(Organization, buyer_id)
     if buyer is None or not buyer.is_buyer:
         raise ValidationFailed(_l("Only a buyer can create a campaign."))
+    if not may_set_prices:
+        raise NotAllowed(OWNERS_CREATE)
     campaign = Campaign(buyer=buyer, webhook_secret=secrets.token_hex(24))
-    _apply(campaign, **settings)
+    _apply(campaign, may_set_prices=True, **settings)
     db.session.add(campaign)
     db.session.commit()
     return campaign
 
 
-def draft_campaign(buyer_id: int, **settings) -> Campaign:
-    """A campaign checked like a real one but never stored: for the editor's preview."""
+def draft_campaign(
+    buyer_id: int, campaign_id: int | None = None, *, may_set_prices: bool = True, **settings
+) -> Campaign:
+    """A campaign checked like a real one but never stored: for the editor's preview,
+    and for naming every error of a form in one round. With ``campaign_id``, checked as
+    a change of that campaign (a member's change of a price is refused)."""
+    current = None if campaign_id is None else own_campaign(buyer_id, campaign_id)
+    if current is None and not may_set_prices:
+        raise NotAllowed(OWNERS_CREATE)
     buyer = db.session.get(Organization, buyer_id)
     campaign = Campaign(buyer_id=buyer_id, buyer=buyer)
-    with db.session.no_autoflush:
-        _apply(campaign, **settings)
-    if campaign in db.session:
-        db.session.expunge(campaign)
+    try:
+        with db.session.no_autoflush:
+            _apply(campaign, may_set_prices=may_set_prices, current=current, **settings)
+    finally:
+        if campaign in db.session:
+            db.session.expunge(campaign)
     return campaign
 
 
-def update_campaign(buyer_id: int, campaign_id: int, **settings) -> Campaign:
+def update_campaign(
+    buyer_id: int, campaign_id: int, *, may_set_prices: bool, **settings
+) -> Campaign:
+    """Change a campaign's settings; without ``may_set_prices`` (a member), a changed
+    money setting (``MONEY_SETTINGS``) is refused at its field and nothing is saved."""
     campaign = own_campaign(buyer_id, campaign_id)
-    _apply(campaign, **settings)
+    _apply(campaign, may_set_prices=may_set_prices, current=campaign, **settings)
     db.session.commit()
     return campaign
 
@@ -106,9 +247,11 @@ def own_campaign(buyer_id: int, campaign_id: int) -> Campaign:
 def _apply(
     campaign: Campaign,
     *,
+    may_set_prices: bool,
+    current: Campaign | None = None,
     name: str,
     sector_ids: list[int],
-    price_cents: int,
+    price_cents: int | None,
     countries: list[str] | None = None,
     departments: list[str] | None = None,
     postcode_prefixes: list[str] | None = None,
@@ -126,18 +269,50 @@ def _apply(
     webhook_url: str | None = None,
     status: CampaignStatus | None = None,
 ) -> None:
-    """Check every setting, name each one in error, then set them all."""
+    """Check every setting, name each one in error, then set them all.
+
+    ``current`` is the campaign as stored, when this is a change of it: without
+    ``may_set_prices`` its money settings must stay as they are.
+    """
     errors: dict[str, object] = {}
-    sectors = list(db.session.scalars(select(Sector).where(Sector.id.in_(sector_ids))))
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = _l("Give the campaign a name.")
+    elif len(name) > 120:
+        errors["name"] = _l("A campaign name has at most 120 characters.")
+    # Ids only: a form whose own checks failed still has every other setting checked.
+    sector_ids = [i for i in sector_ids or [] if isinstance(i, int) and 0 < i < 2**31]
+    sectors = []
+    if sector_ids:
+        sectors = list(db.session.scalars(select(Sector).where(Sector.id.in_(sector_ids))))
     if not sectors or len(sectors) != len(set(sector_ids)):
         errors["sector_ids"] = _l("Choose at least one sector.")
     floor = floor_price_cents(sectors)
     if price_cents is None or price_cents < max(floor, 1):
-        errors["price"] = _l(
-            "The floor price of these sectors is %(floor)s EUR.", floor=f"{floor / 100:.2f}"
+        errors["price"] = (
+            _l("The floor price of these sectors is %(floor)s EUR.", floor=f"{floor / 100:.2f}")
+            if may_set_prices
+            else _l(
+                "The floor price of these sectors is %(floor)s EUR: ask an owner of your "
+                "organization to raise the price.",
+                floor=f"{floor / 100:.2f}",
+            )
         )
     if wants_exclusive and (exclusive_price_cents or 0) < (price_cents or 0):
         errors["exclusive_price"] = _l("An exclusive lead costs at least the shared price.")
+    if not may_set_prices:
+        if current is None:
+            raise NotAllowed(OWNERS_CREATE)
+        asked = _money(price_cents, wants_exclusive, exclusive_price_cents, monthly_budget_cents)
+        held = _money(
+            current.price_cents,
+            current.wants_exclusive,
+            current.exclusive_price_cents,
+            current.monthly_budget_cents,
+        )
+        for setting in MONEY_SETTINGS:
+            if asked[setting] != held[setting]:
+                errors[setting] = OWNERS_SET_PRICES
     countries = [c.upper() for c in countries or []]
     if any(c not in COUNTRIES for c in countries):
         errors["countries"] = _l("Choose countries from the list.")
@@ -156,7 +331,7 @@ def _apply(
         errors["min_score"] = _l("A score is between 0 and 100.")
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         errors["timezone"] = _l("Choose a timezone from the list.")
     hours_error = _check_hours(opening_hours or {})
     if hours_error:
@@ -169,13 +344,19 @@ def _apply(
             errors["email_recipients"] = invalid.message
     webhook_url = (webhook_url or "").strip() or None
     if webhook_url:
-        parts = urlsplit(webhook_url)
-        plain_http_allowed = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
-        if not parts.hostname or (parts.scheme != "https" and not plain_http_allowed):
+        try:
+            parts = urlsplit(webhook_url)
+            hostname = parts.hostname
+        except ValueError:  # a netloc that is no host name, say "[::1" or NFKC tricks
+            parts, hostname = None, None
+        plain_http_allowed = (
+            parts is not None and parts.scheme == "http" and hostname in LOOPBACK_HOSTS
+        )
+        if not hostname or (parts.scheme != "https" and not plain_http_allowed):
             errors["webhook_url"] = _l("The webhook address must start with https://")
     if errors:
         raise ValidationFailed(fields=errors)
-    campaign.name = name.strip()
+    campaign.name = name
     campaign.sectors = sectors
     campaign.price_cents = price_cents
     campaign.currency = sectors[0].currency
@@ -198,6 +379,16 @@ def _apply(
         campaign.status = status
     elif campaign.status is None:
         campaign.status = CampaignStatus.ACTIVE
+
+
+def _money(price_cents, wants_exclusive, exclusive_price_cents, monthly_budget_cents) -> dict:
+    """The money settings as they would be stored (no exclusive price without exclusives)."""
+    return {
+        "price": price_cents,
+        "wants_exclusive": bool(wants_exclusive),
+        "exclusive_price": exclusive_price_cents if wants_exclusive else None,
+        "monthly_budget_cents": monthly_budget_cents,
+    }
 
 
 def _check_hours(hours: dict):

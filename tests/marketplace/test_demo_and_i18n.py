@@ -44,8 +44,9 @@ def test_demo_builds_a_database_with_working_logins_and_is_idempotent(
         assert counts[0] >= 300 and counts[1] >= 300
         assert db.session.scalar(select(LeadMagnet).where(LeadMagnet.key == "demo-quote-it"))
         assert db.session.scalar(select(func.count(ApiKey.id))) == 2
-        statuses = sorted(d.status.value for d in db.session.scalars(select(Dispute)))
-        assert statuses == ["accepted", "open"]  # the admin's queue and a credit to see
+        statuses = {d.status.value for d in db.session.scalars(select(Dispute))}
+        # The admin's queue, a credit and a refusal to see (the story: test_demo_story.py).
+        assert statuses == {"accepted", "open", "rejected"}
 
     second = invoke()
     assert second.exit_code == 0, second.output
@@ -55,10 +56,12 @@ def test_demo_builds_a_database_with_working_logins_and_is_idempotent(
             db.session.scalar(select(func.count(Sale.id))),
             db.session.scalar(select(func.count(LedgerEntry.id))),
         )
-        assert db.session.scalar(select(func.count(User.id))) == 8
+        # admin, 2 publishers, 6 buyers, and a member of the demo buyer's team
+        assert db.session.scalar(select(func.count(User.id))) == 10
 
     for email, home in [
         ("buyer@demo.test", "/buyers/"),
+        ("member@demo.test", "/buyers/"),
         ("buyer2@demo.test", "/buyers/"),
         ("publisher@demo.test", "/publishers/"),
         ("admin@demo.test", "/admin/"),
