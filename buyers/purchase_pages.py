@@ -25,6 +25,7 @@ from marketplace.labels import (
     score_breakdown,
 )
 from marketplace.models import utcnow
+from marketplace.privacy.erasure import holder_notices
 
 
 @blueprint.route("/purchases/<int:sale_id>")
@@ -95,6 +96,7 @@ def purchase_page(sale_id: int, status: int = 200, **forms):
         outcome_labels=OUTCOME_LABELS,
         lost_reason_labels=LOST_REASON_LABELS,
         score_parts=score_breakdown(sale.lead.score_explanation),
+        privacy_notices=holder_notices(current_user.organization_id, sale.id),
     )
     return page, status
 

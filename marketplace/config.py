@@ -70,6 +70,8 @@ def load_config(instance_path: str) -> dict:
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
         # Where people write to exercise their GDPR rights (shown on /privacy).
         "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", "privacy@localhost"),
+        # Leads' personal data is blanked this long after their last activity.
+        "PRIVACY_RETENTION_MONTHS": int(os.environ.get("PRIVACY_RETENTION_MONTHS", "36")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Marketplace <no-reply@localhost>"),
         # Rate limits share Redis between gunicorn workers; in memory on a laptop.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

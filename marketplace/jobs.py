@@ -133,6 +133,9 @@ def worker_app() -> Flask:
 PERIODIC_JOBS = [
     ("marketplace.capture.service:sweep_pending_leads", 60),
     ("marketplace.delivery:send_due_deliveries", 60),
+    # Buyers told of an erasure or a rectification whose first job was lost.
+    ("marketplace.privacy.decisions:send_recipient_notices", 300),
+    ("marketplace.privacy.retention:blank_expired_leads", 86_400),
     # The Stripe mirror of the ledger (does nothing while Stripe is not configured).
     ("billing.mirror:mirror_ledger", 60),
     ("billing.invoicing:run_invoicing", 600),

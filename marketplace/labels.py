@@ -195,6 +195,28 @@ VERDICT_LABELS = {
     "filter_min_score": _l("score below the campaign's minimum"),
 }
 
+PRIVACY_STATUS_LABELS = {
+    "unverified": _l("waiting for your confirmation"),
+    "open": _l("being handled"),
+    "completed": _l("answered"),
+    "refused": _l("refused"),
+}
+
+PRIVACY_EVENT_LABELS = {
+    "submitted": _l("asked"),
+    "confirmed": _l("confirmed by the person"),
+    "more_asked": _l("more information asked"),
+    "completed": _l("answered"),
+    "refused": _l("refused"),
+}
+
+PRIVACY_KIND_LABELS = {
+    "access": _l("access"),
+    "rectification": _l("rectification"),
+    "erasure": _l("erasure"),
+    "objection": _l("objection"),
+}
+
 USER_ROLE_LABELS = {
     "owner": _l("Owner"),
     "member": _l("Member"),
@@ -214,6 +236,9 @@ def words() -> dict:
         "user_role": USER_ROLE_LABELS,
         "invoice_status": INVOICE_STATUS_LABELS,
         "verdict": VERDICT_LABELS,
+        "privacy_status": PRIVACY_STATUS_LABELS,
+        "privacy_event": PRIVACY_EVENT_LABELS,
+        "privacy_kind": PRIVACY_KIND_LABELS,
         "kind": KIND_LABELS,
         "budget": BUDGET_LABELS,
         "timeframe": TIMEFRAME_LABELS,

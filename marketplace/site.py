@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template
+from flask import Blueprint, jsonify, redirect, render_template
 from flask_login import current_user
 
 from marketplace import health
@@ -17,12 +17,6 @@ def index():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     return render_template("site/index.html")
-
-
-@blueprint.route("/privacy")
-def privacy():
-    """The privacy notice every consent text links to: what we keep, why, and the rights."""
-    return render_template("site/privacy.html", contact=current_app.config["PRIVACY_CONTACT"])
 
 
 @blueprint.route("/healthz")

@@ -22,6 +22,8 @@ from marketplace.models.compliance import (
     GdprRequestKind,
     GdprRequestStatus,
     OutboxMail,
+    PrivacyRequestEvent,
+    RecipientNotice,
     SuppressionEntry,
 )
 from marketplace.models.leads import (
@@ -94,6 +96,8 @@ __all__ = [
     "Outcome",
     "OutcomeChange",
     "PartnerList",
+    "PrivacyRequestEvent",
+    "RecipientNotice",
     "Sale",
     "SaleSource",
     "Sector",

@@ -59,7 +59,23 @@ class Sale(db.Model):
         CheckConstraint(
             "outcome_amount_cents IS NULL OR outcome_amount_cents >= 0", name="amount_positive"
         ),
-        Index("ix_sales_buyer_id_created_at", "buyer_id", "created_at"),
+        # A buyer's purchases newest first, in the inbox's keyset order, with what the
+        # inbox's counts filter on and the dashboard sums: read from the index alone
+        # (PostgreSQL's INCLUDE; key columns only on SQLite). Migration 0016.
+        Index(
+            "ix_sales_buyer_id_created_at_id",
+            "buyer_id",
+            "created_at",
+            "id",
+            postgresql_include=[
+                "lead_id",
+                "campaign_id",
+                "price_cents",
+                "rating_stars",
+                "outcome",
+                "outcome_amount_cents",
+            ],
+        ),
         Index("ix_sales_campaign_id_created_at", "campaign_id", "created_at"),
     )
 
@@ -124,7 +140,13 @@ class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
-        Index("ix_ledger_entries_organization_id_created_at", "organization_id", "created_at"),
+        # With the amounts: a balance is summed from the index alone (migration 0016).
+        Index(
+            "ix_ledger_entries_organization_id_created_at",
+            "organization_id",
+            "created_at",
+            postgresql_include=["currency", "amount_cents"],
+        ),
         # Most entries have no dispute and, until invoiced, no invoice: indexing only
         # those that do spares every sale two index entries per ledger row.
         *(
