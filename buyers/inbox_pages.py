@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 from flask import Response, render_template, request, stream_with_context, url_for
 from flask_babel import format_datetime, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from billing.ledger import balances
 from buyers import inbox
@@ -25,7 +28,7 @@ from marketplace.labels import (
     RATING_REASON_LABELS,
     TEMPERATURE_LABELS,
 )
-from marketplace.models import Campaign
+from marketplace.models import Campaign, Sector
 from marketplace.sectors import sector_options
 
 ANY = ("", "—")
@@ -102,8 +105,9 @@ def inbox_page():
         export_url=url_for("buyers.export_inbox", **kept),
         export_semicolon_url=url_for("buyers.export_inbox", **kept, sep="semicolon"),
         balances=balances(organization_id),
-        outcome_labels=OUTCOME_LABELS,
-        temperature_labels=TEMPERATURE_LABELS,
+        # Translated once for the page, not once per row.
+        outcome_labels={key: str(label) for key, label in OUTCOME_LABELS.items()},
+        temperature_labels={key: str(label) for key, label in TEMPERATURE_LABELS.items()},
     ), status
 
 
@@ -126,16 +130,30 @@ def export_inbox():
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 def _cell(value) -> str:
     """What a person typed, never run as a formula by the spreadsheet that opens the file
     (a lead's "company" of ``=HYPERLINK(...)``); a phone's "+33" stays text too."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text[:1] in _FORMULA_FIRST else text
 
 
-def _csv(sales, french: bool) -> Iterator[str]:
+# Rows written between two pieces of the streamed answer: one write per row made the
+# server's work per row several times the CSV's.
+FLUSH_ROWS = 500
+
+
+def _sector_labels(locale: str) -> dict[int, str]:
+    sectors = db.session.scalars(select(Sector).options(joinedload(Sector.parent)))
+    return {sector.id: sector.label(locale) for sector in sectors}
+
+
+def _csv(rows, french: bool) -> Iterator[str]:
+    """The CSV of ``rows`` (inbox.EXPORTED's columns), a few hundred rows at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if french else ",")
     zone = get_timezone()
@@ -180,34 +198,71 @@ def _csv(sales, french: bool) -> Iterator[str]:
     )
     yield "\ufeff" + flush()
     locale = request.accept_languages.best_match(("fr", "en")) or "fr"
-    for sale in sales:
-        lead = sale.lead
-        writer.writerow(
+    # Every label translated once for the whole file, not once per row.
+    sectors = _sector_labels(locale)
+    temperatures = {key: str(label) for key, label in TEMPERATURE_LABELS.items()}
+    outcomes = {key: str(label) for key, label in OUTCOME_LABELS.items()}
+    reasons = {key: str(label) for key, label in RATING_REASON_LABELS.items()}
+    lost_reasons = {key: str(label) for key, label in LOST_REASON_LABELS.items()}
+    catalogue = _("Catalogue")
+    local = ZoneInfo(str(zone))
+    batch = []
+    for written, (
+        sale_id,
+        bought_at,
+        lead_id,
+        first_name,
+        last_name,
+        email,
+        phone,
+        company,
+        job_title,
+        postcode,
+        country,
+        sector_id,
+        campaign_id,
+        campaign_name,
+        score,
+        temperature,
+        price_cents,
+        currency,
+        rating_stars,
+        rating_reasons,
+        outcome,
+        outcome_amount_cents,
+        lost_reason,
+    ) in enumerate(rows, start=1):  # inbox.EXPORTED's columns
+        batch.append(
             [
-                sale.id,
-                sale.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                lead.id,
-                _cell(lead.first_name),
-                _cell(lead.last_name),
-                _cell(lead.email),
-                _cell(lead.phone),
-                _cell(lead.company),
-                _cell(lead.job_title),
-                _cell(lead.postcode),
-                lead.country or "",
-                lead.sector.label(locale),
-                _cell(sale.campaign.name) if sale.campaign else _("Catalogue"),
-                "" if lead.score is None else lead.score,
-                str(TEMPERATURE_LABELS.get(lead.temperature.value, "")) if lead.temperature else "",
-                amount(sale.price_cents),
-                sale.currency,
-                sale.rating_stars or "",
-                ", ".join(str(RATING_REASON_LABELS[r]) for r in sale.rating_reasons or []),
-                str(OUTCOME_LABELS[sale.outcome.value if sale.outcome else "new"]),
-                amount(sale.outcome_amount_cents),
-                str(LOST_REASON_LABELS.get(sale.outcome_lost_reason, ""))
-                if sale.outcome_lost_reason
+                sale_id,
+                str(bought_at.astimezone(local))[:16],  # "2026-12-02 16:00"
+                lead_id,
+                _cell(first_name),
+                _cell(last_name),
+                _cell(email),
+                _cell(phone),
+                _cell(company),
+                _cell(job_title),
+                _cell(postcode),
+                country or "",
+                sectors[sector_id],
+                _cell(campaign_name) if campaign_id is not None else catalogue,
+                "" if score is None else score,
+                temperatures.get(temperature.value, "") if temperature else "",
+                amount(price_cents),
+                currency,
+                rating_stars or "",
+                ", ".join([reasons[r] for r in json.loads(rating_reasons)])
+                if rating_reasons != "[]"
                 else "",
+                outcomes[outcome.value if outcome else "new"],
+                amount(outcome_amount_cents),
+                lost_reasons.get(lost_reason, "") if lost_reason else "",
             ]
         )
-        yield flush()
+        if written % FLUSH_ROWS == 0:
+            writer.writerows(batch)
+            batch.clear()
+            yield flush()
+    writer.writerows(batch)
+    yield flush()

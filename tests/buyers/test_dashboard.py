@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from buyers.dashboard import dashboard
 from marketplace import disputes, quality
@@ -64,3 +66,53 @@ def test_another_buyer_sees_none_of_it(login_as, buyer_with_results):
     text = stranger.get("/buyers/dashboard").get_data(as_text=True)
     assert "Software Lyon" not in text
     assert dashboard(factories.BuyerFactory().id).total.leads == 0
+
+
+def test_a_week_runs_from_monday_midnight_in_the_organizations_timezone(buyer_with_results):
+    """Summer time ends on Sunday 25 October 2026 in Paris: the Monday before starts at
+    22:00 UTC, the Monday after at 23:00 UTC."""
+    sales = db.session.scalars(select(Sale).order_by(Sale.id)).all()
+    bought_at = [
+        datetime(2026, 10, 18, 21, 30, tzinfo=UTC),  # Sunday 18, 23:30 in Paris
+        datetime(2026, 10, 18, 22, 30, tzinfo=UTC),  # Monday 19, 00:30
+        datetime(2026, 10, 25, 22, 30, tzinfo=UTC),  # Sunday 25, 23:30 (winter time)
+        datetime(2026, 10, 25, 23, 30, tzinfo=UTC),  # Monday 26, 00:30
+    ]
+    for sale, moment in zip(sales, bought_at, strict=True):
+        sale.created_at = moment
+    db.session.commit()
+    figures = dashboard(
+        buyer_with_results.organization_id, weeks=3, now=datetime(2026, 10, 28, tzinfo=UTC)
+    )
+    assert [(week, f.leads) for week, f in figures.weeks] == [
+        (date(2026, 10, 12), 1),
+        (date(2026, 10, 19), 2),
+        (date(2026, 10, 26), 1),
+    ]
+    assert figures.since == datetime(2026, 10, 11, 22, 0, tzinfo=UTC)
+    assert figures.total.leads == 4
+
+
+def test_the_charts_draw_the_figures_read_for_their_page(
+    app, login_as, buyer_with_results, monkeypatch
+):
+    """The page and its two images ask for the same figures: read once, for the page."""
+    http = login_as(buyer_with_results)
+    reads = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM sales" in statement:
+            reads.append(statement)
+
+    monkeypatch.setitem(app.config, "SNAPSHOT_SECONDS", 10)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert http.get("/buyers/dashboard?weeks=4").status_code == 200
+        assert len(reads) == 1
+        for chart in ("leads-per-week", "cost-per-lead"):
+            assert http.get(f"/buyers/dashboard/{chart}.svg?weeks=4").status_code == 200
+        assert len(reads) == 1
+        http.get("/buyers/dashboard?weeks=12")  # another period: its own figures
+        assert len(reads) == 2
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

@@ -36,7 +36,9 @@ def buyer_with_leads():
     for n, sale in enumerate(sales):  # one a day, the oldest first
         sale.created_at = utcnow() - timedelta(days=len(sales) - n)
     db.session.commit()
-    quality.rate_purchase(user.organization_id, sales[0].id, stars=5)
+    quality.rate_purchase(
+        user.organization_id, sales[0].id, stars=5, reasons=["reachable", "real_need"]
+    )
     quality.record_outcome(user.organization_id, sales[1].id, status="won", amount_cents=90000)
     return user, campaign, sales
 
@@ -155,6 +157,26 @@ def test_the_export_is_audited_and_safe_to_open_in_a_spreadsheet(login_as, buyer
     assert event.details["rows"] == 4
     assert event.details["filters"] == {"search": True}
     assert "firm" not in str(event.details)
+
+
+def test_a_long_export_streams_every_row_once_newest_first(login_as, buyer_with_leads, monkeypatch):
+    """Read from the database a batch at a time and sent a few rows at a time: the
+    batches' edges lose and repeat nothing."""
+    from buyers import inbox_pages
+
+    user, _campaign, sales = buyer_with_leads
+    monkeypatch.setattr(inbox, "EXPORT_BATCH", 3)
+    monkeypatch.setattr(inbox_pages, "FLUSH_ROWS", 2)
+    exported = rows_of(login_as(user).get("/buyers/inbox.csv"))
+    assert [int(row[0]) for row in exported[1:]] == [sale.id for sale in reversed(sales)]
+    assert {row[12] for row in exported[1:]} == {"Main campaign"}
+    rated = exported[-1]  # the oldest
+    assert (rated[17], rated[18]) == ("5", "Reachable, A real need")
+    assert [row[19] for row in exported[1:]] == ["New", "New", "Won", "New"]
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "lead.contacts_exported")
+    )
+    assert event.details["rows"] == 4
 
 
 @pytest.mark.services
