@@ -24,7 +24,13 @@ class Sector(db.Model):
     """A two-level taxonomy (IT > software); the floor price applies to its leads."""
 
     __tablename__ = "sectors"
-    __table_args__ = (CheckConstraint("floor_price_cents >= 0", name="floor_price_positive"),)
+    __table_args__ = (
+        CheckConstraint("floor_price_cents >= 0", name="floor_price_positive"),
+        CheckConstraint(
+            "return_window_days IS NULL OR (return_window_days >= 0 AND return_window_days <= 90)",
+            name="return_window_range",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     parent_id: Mapped[int | None] = mapped_column(
@@ -35,6 +41,8 @@ class Sector(db.Model):
     name_fr: Mapped[str] = mapped_column(String(120))
     floor_price_cents: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # Days a buyer may dispute one of its leads; None: RETURN_WINDOW_DAYS.
+    return_window_days: Mapped[int | None] = mapped_column()
 
     parent: Mapped[Sector | None] = relationship(remote_side=[id])
 

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -69,6 +69,11 @@ class Organization(db.Model):
     timezone: Mapped[str] = mapped_column(
         String(64), default="Europe/Paris", server_default="Europe/Paris"
     )
+    # Set by an admin: a suspended buyer receives no lead, a suspended publisher's leads
+    # are kept but not sold (marketplace.governance). The reason is shown to its people,
+    # also while a publisher awaits approval.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    standing_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organization")

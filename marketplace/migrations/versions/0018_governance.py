@@ -1,0 +1,46 @@
+"""governance: why an organization is held (awaiting approval or suspended) and since
+when, each sector's return window, and the audit trail's search indexes
+
+Revision ID: 0018
+Revises: 0017
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0018"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("organizations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("standing_reason", sa.Text(), nullable=True))
+    with op.batch_alter_table("sectors", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("return_window_days", sa.Integer(), nullable=True))
+        batch_op.create_check_constraint(
+            op.f("ck_sectors_return_window_range"),
+            "return_window_days IS NULL OR (return_window_days >= 0 AND return_window_days <= 90)",
+        )
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_events_action", ["action", "id"], unique=False)
+        batch_op.create_index("ix_audit_events_actor_user", ["actor_user_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_audit_events_actor_organization", ["actor_organization_id", "id"], unique=False
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_events_actor_organization")
+        batch_op.drop_index("ix_audit_events_actor_user")
+        batch_op.drop_index("ix_audit_events_action")
+    with op.batch_alter_table("sectors", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_sectors_return_window_range"), type_="check")
+        batch_op.drop_column("return_window_days")
+    with op.batch_alter_table("organizations", schema=None) as batch_op:
+        batch_op.drop_column("standing_reason")
+        batch_op.drop_column("suspended_at")
