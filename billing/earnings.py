@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 
@@ -26,6 +25,7 @@ from billing.stripe_gateway import StripeRefused, StripeUnavailable
 from marketplace import audit
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
+from marketplace.governance.sectors import longest_return_window_days
 from marketplace.models import (
     Dispute,
     DisputeStatus,
@@ -100,7 +100,9 @@ def _as_of(month: date) -> datetime:
 def _held_condition(now: datetime):
     """An earning still held: its sale within the return window, or disputed and open
     (one whose dispute was accepted is reversed, so no longer counted as held)."""
-    window_start = now - timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
+    # Each sector has its window; an earning waits for the longest, so that none is
+    # paid out while its lead may still be returned.
+    window_start = now - timedelta(days=longest_return_window_days())
 
     def dispute_in(*statuses):
         return exists().where(Dispute.sale_id == LedgerEntry.sale_id, Dispute.status.in_(statuses))

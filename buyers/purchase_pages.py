@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,6 +17,7 @@ from marketplace import delivery, disputes, quality
 from marketplace.auth.decorators import buyer_required
 from marketplace.errors import ValidationFailed
 from marketplace.forms import show_field_errors
+from marketplace.governance.sectors import return_window_days
 from marketplace.labels import (
     DISPUTE_REASON_LABELS,
     LOST_REASON_LABELS,
@@ -75,7 +76,7 @@ def purchase_page(sale_id: int, status: int = 200, **forms):
     """A purchase with its lead, the buyer's verdict, the dispute and the deliveries;
     ``forms`` that a refused post carries back with their errors."""
     sale = purchases.open_purchase(current_user.organization_id, sale_id, current_user.id)
-    window = timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
+    window = timedelta(days=return_window_days(sale.lead.sector))
     now = utcnow()
     page = render_template(
         "buyers/purchase.html",

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from marketplace import audit
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import (
@@ -58,6 +59,7 @@ def sign_up(
     password: str,
     password_method: str,
     revenue_share_bps: int = 5000,
+    approved: bool = True,
 ) -> User:
     """Create an organization and its owner in one transaction."""
     email = normalise_account_email(email)
@@ -67,6 +69,7 @@ def sign_up(
         kind=kind,
         name=company_name.strip(),
         revenue_share_bps=revenue_share_bps,
+        approved=approved,
         # With Stripe configured, a buyer receives leads once it can pay for them.
         billing_status=BillingStatus.NO_PAYMENT_METHOD
         if kind is OrganizationKind.BUYER and current_app.config.get("STRIPE_API_KEY")
@@ -102,6 +105,9 @@ def authenticate(email: str, password: str) -> User | None:
 
 def record_login(user: User) -> None:
     user.last_login_at = utcnow()
+    if user.is_platform_admin:
+        # An admin sees everyone's data: each sign-in is in the audit trail.
+        audit.record("admin.login", "user", user.id, actor_user_id=user.id)
     db.session.commit()
 
 

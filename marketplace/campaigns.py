@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from marketplace.errors import NotAllowed, NotFound, ValidationFailed
 from marketplace.extensions import db
-from marketplace.matching import filter_reason, sector_ids_with_children
+from marketplace.matching import filter_reason, sector_floor_cents, sector_ids_with_children
 from marketplace.models import (
     Campaign,
     CampaignStatus,
@@ -119,12 +119,7 @@ OWNERS_CREATE = _l("Only an owner of your organization can create a campaign.")
 
 def floor_price_cents(sectors: list[Sector]) -> int:
     """The highest floor among the sectors (a sub-sector inherits its parent's floor)."""
-    floors = [0]
-    for sector in sectors:
-        floors.append(sector.floor_price_cents)
-        if sector.parent is not None:
-            floors.append(sector.parent.floor_price_cents)
-    return max(floors)
+    return max((sector_floor_cents(sector) for sector in sectors), default=0)
 
 
 @dataclass(frozen=True)

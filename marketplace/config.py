@@ -128,5 +128,8 @@ def load_config(instance_path: str) -> dict:
         # A person needs a few seconds to read and fill a form; a script does not.
         "CAPTURE_MIN_FILL_SECONDS": 2,
         "DEFAULT_REVENUE_SHARE_BPS": 5000,
+        # New publishers' leads are kept, not sold, until an admin approves them
+        # (docs/admin.md); 0 approves them at sign-up.
+        "APPROVE_NEW_PUBLISHERS": os.environ.get("MARKETPLACE_APPROVE_NEW_PUBLISHERS", "1") != "0",
         "DEFAULT_CURRENCY": "EUR",
     }

@@ -50,14 +50,17 @@ SWEEP_GRACE_SECONDS = 30
 
 
 def create_deliveries(
-    sale_ids: list[int], event_type: str = PURCHASE_CREATED, now: datetime | None = None
+    sale_ids: list[int],
+    event_type: str = PURCHASE_CREATED,
+    now: datetime | None = None,
+    occasion: str = "",
 ) -> list[int]:
     """Write the deliveries of an event for these sales, in the caller's transaction.
 
     The transactional outbox: the sale (or the credit) and the work of telling the
     buyer commit together, so a crash or a refused enqueue after the commit loses
-    nothing; the sweep sends what no job did. Created once per sale, channel and
-    event whatever the retries (unique constraint). Returns the ids created now.
+    nothing; the sweep sends what no job did. Created once per sale, channel, event
+    and ``occasion`` whatever the retries (unique constraint). Returns the ids created now.
     """
     if not sale_ids:
         return []
@@ -79,6 +82,7 @@ def create_deliveries(
                 "sale_id": sale_id,
                 "channel": channel,
                 "event": event_type,
+                "occasion": occasion,
                 "target": target,
                 "status": DeliveryStatus.PENDING,
                 "attempts": 0,

@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from marketplace import audit, delivery, mail
 from marketplace.errors import DomainError, NotFound, ValidationFailed
 from marketplace.extensions import db
+from marketplace.governance.sectors import return_window_days
 from marketplace.models import (
     Dispute,
     DisputeReason,
@@ -68,7 +68,7 @@ def open_dispute(
         fields["comment"] = str(_l("Say what is wrong with this lead."))
     if fields:
         raise ValidationFailed(fields=fields)
-    window = timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
+    window = timedelta(days=return_window_days(sale.lead.sector))
     if db.session.scalar(select(Dispute.id).where(Dispute.sale_id == sale_id)):
         raise DisputeRefused(str(_l("This lead is already disputed.")))
     if now - sale.created_at > window:

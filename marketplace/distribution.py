@@ -22,11 +22,13 @@ from types import SimpleNamespace
 
 from flask import current_app
 from psycopg.errors import DeadlockDetected
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased
 
 from marketplace import delivery, snapshots
 from marketplace.extensions import db
+from marketplace.governance.organizations import publisher_hold
 from marketplace.matching import (
     CampaignRule,
     buyers_who_bought_person,
@@ -65,6 +67,11 @@ class LeadFacts:
     kind: MagnetKind
     partner_list_id: int | None
     share_bps: int
+    publisher_approved: bool
+    publisher_suspended_at: datetime | None
+    # What a lead of its sector sells for at least: the sector's floor or its parent's.
+    sector_floor_cents: int
+    parent_floor_cents: int
 
 
 LEAD_COLUMNS = (
@@ -93,6 +100,7 @@ LEAD_COLUMNS = (
 
 def _lock_lead_statement():
     leads = Lead.__table__
+    parent = aliased(Sector)
     return (
         select(
             *(leads.c[name] for name in LEAD_COLUMNS),
@@ -101,8 +109,15 @@ def _lock_lead_statement():
             LeadMagnet.kind.label("kind"),
             ConsentRecord.partner_list_id.label("partner_list_id"),
             Organization.revenue_share_bps.label("share_bps"),
+            Organization.approved.label("publisher_approved"),
+            Organization.suspended_at.label("publisher_suspended_at"),
+            Sector.floor_price_cents.label("sector_floor_cents"),
+            func.coalesce(parent.floor_price_cents, literal_column("0")).label(
+                "parent_floor_cents"
+            ),
         )
         .join(Sector, Sector.id == leads.c.sector_id)
+        .outerjoin(parent, parent.id == Sector.parent_id)
         .join(LeadMagnet, LeadMagnet.id == leads.c.magnet_id)
         .join(Organization, Organization.id == leads.c.publisher_id)
         .outerjoin(ConsentRecord, ConsentRecord.lead_id == leads.c.id)
@@ -213,6 +228,12 @@ def _distribute(lead_id: int, now: datetime) -> list[int]:
             "temperature": score.temperature,
             "score_explanation": score.explanation,
         }
+    held_for = publisher_hold(facts.publisher_approved, facts.publisher_suspended_at)
+    if held_for is not None:
+        _hold(lead, held_for, now, scored)
+        db.session.commit()
+        log.info("lead %s kept unsold: %s", lead_id, held_for)
+        return []
     allowed = partner_ids(facts.partner_list_id) if facts.partner_list_id else frozenset()
     walk = _Walk(lead, facts, allowed, person_buyers, now)
     seller = _Seller(lead, facts, walk, now, scored)
@@ -258,6 +279,7 @@ class _Walk:
 
     def __init__(self, lead, facts: LeadFacts, allowed, person_buyers, now: datetime):
         self.lead, self.now = lead, now
+        self.floor_cents = max(facts.sector_floor_cents, facts.parent_floor_cents)
         self.context = (facts.kind.value, allowed, person_buyers)
         self.ranking = ranking_for(lead.sector_id, facts.parent_sector_id)
         self.verdicts: dict[int, str] = {}
@@ -274,7 +296,13 @@ class _Walk:
         if campaign.id not in self.verdicts:
             kind, allowed, person_buyers = self.context
             reason = campaign_exclusion(
-                campaign, self.lead, self.now, kind=kind, allowed=allowed, buyers=person_buyers
+                campaign,
+                self.lead,
+                self.now,
+                kind=kind,
+                allowed=allowed,
+                buyers=person_buyers,
+                floor_cents=self.floor_cents,
             )
             self.verdicts[campaign.id] = reason or "eligible"
             self.campaigns[campaign.id] = campaign
@@ -429,6 +457,23 @@ def _write_lead(lead, walk: _Walk, now: datetime, scored: dict) -> None:
         )
     leads = Lead.__table__
     db.session.execute(update(leads).where(leads.c.id == lead.id).values(**changes))
+
+
+def _hold(lead, held_for: str, now: datetime, scored: dict) -> None:
+    """Kept, not sold: the publisher awaits approval or is suspended."""
+    leads = Lead.__table__
+    db.session.execute(
+        update(leads)
+        .where(leads.c.id == lead.id)
+        .values(
+            **scored,
+            status=LeadStatus.UNSOLD,
+            held_for=held_for,
+            distributed_at=now,
+            distribute_after=None,
+            distribution_log={"at": now.isoformat(), "held": held_for, "verdicts": {}},
+        )
+    )
 
 
 def _opening_to_wait_for(lead, walk: _Walk, now: datetime) -> datetime | None:

@@ -193,6 +193,7 @@ VERDICT_LABELS = {
     "filter_company_size": _l("another company size"),
     "filter_magnet_kind": _l("another kind of lead"),
     "filter_min_score": _l("score below the campaign's minimum"),
+    "price_below_sector_floor": _l("price below the sector's floor"),
 }
 
 PRIVACY_STATUS_LABELS = {
@@ -223,6 +224,51 @@ USER_ROLE_LABELS = {
 }
 
 
+# Why a lead was kept unsold for its publisher's standing.
+HELD_FOR_LABELS = {
+    "publisher_awaiting_approval": _l("kept until your account is approved"),
+    "publisher_suspended": _l("kept: your account is suspended"),
+}
+
+# The audit trail's actions, as the console shows them.
+AUDIT_ACTION_LABELS = {
+    "admin.login": _l("admin signed in"),
+    "lead.contact_viewed": _l("contact details viewed"),
+    "lead.contact_exported": _l("contact details exported"),
+    "lead.contacts_exported": _l("leads exported"),
+    "dispute.opened": _l("dispute opened"),
+    "dispute.accepted": _l("dispute accepted"),
+    "dispute.rejected": _l("dispute rejected"),
+    "organization.approved": _l("organization approved"),
+    "organization.suspended": _l("organization suspended"),
+    "organization.reinstated": _l("organization reinstated"),
+    "organization.revenue_share_changed": _l("revenue share changed"),
+    "organization.settings_changed": _l("organization's settings changed"),
+    "sector.changed": _l("sector changed"),
+    "sector.added": _l("sector added"),
+    "team.member_invited": _l("colleague invited"),
+    "team.invitation_accepted": _l("invitation accepted"),
+    "team.invitation_revoked": _l("invitation withdrawn"),
+    "team.role_changed": _l("role changed"),
+    "team.member_removed": _l("person removed"),
+    "privacy.request_submitted": _l("privacy request sent"),
+    "privacy.request_confirmed": _l("privacy request confirmed"),
+    "privacy.request_viewed": _l("privacy request opened"),
+    "privacy.more_information_asked": _l("more information asked"),
+    "privacy.request_refused": _l("privacy request refused"),
+    "privacy.access_completed": _l("access request answered"),
+    "privacy.rectification_completed": _l("data corrected"),
+    "privacy.erasure_completed": _l("person's data erased"),
+    "privacy.objection_completed": _l("objection recorded"),
+    "privacy.retention_blanked": _l("old leads blanked (retention)"),
+    "billing.credit_limit_set": _l("credit limit set"),
+    "billing.connected_account_set": _l("payout account set"),
+    "billing.payout_recorded": _l("payout recorded"),
+    "billing.payout_transferred": _l("payout transferred"),
+    "billing.reconciled": _l("billing reconciled with Stripe"),
+}
+
+
 def words() -> dict:
     """Every coded value's words, by kind, for the templates: ``words.lead_status[...]``."""
     return {
@@ -242,6 +288,8 @@ def words() -> dict:
         "kind": KIND_LABELS,
         "budget": BUDGET_LABELS,
         "timeframe": TIMEFRAME_LABELS,
+        "audit_action": AUDIT_ACTION_LABELS,
+        "held_for": HELD_FOR_LABELS,
     }
 
 

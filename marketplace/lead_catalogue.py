@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased, joinedload
 from marketplace.campaigns import floor_price_cents
 from marketplace.errors import DomainError, ValidationFailed
 from marketplace.extensions import db
+from marketplace.governance.organizations import selling_publishers
 from marketplace.guards import MAX_ID
 from marketplace.matching import lock_person, sell
 from marketplace.models import (
@@ -229,6 +230,7 @@ def _on_sale(now: datetime) -> list:
         Lead.created_at >= fresh_since,
         Lead.sales_count < Lead.max_buyers,
         Lead.sold_exclusively.is_(False),
+        Lead.publisher_id.in_(selling_publishers()),
     ]
 
 

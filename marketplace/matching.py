@@ -391,8 +391,10 @@ def exclusions(
     if kind is None:
         kind = lead.magnet.kind
     kind = getattr(kind, "value", kind)
+    sector = getattr(lead, "sector", None)
+    floor = sector_floor_cents(sector) if sector is not None else 0
     reasons = {
-        campaign.id: _static_exclusion(campaign, lead, kind, allowed, buyers_with_person)
+        campaign.id: _static_exclusion(campaign, lead, kind, allowed, buyers_with_person, floor)
         for campaign in campaigns
     }
     # Usage is read only for the capped campaigns still in the running.
@@ -405,20 +407,39 @@ def exclusions(
 
 
 def campaign_exclusion(
-    campaign, lead, now: datetime, *, kind: str, allowed: frozenset[int], buyers: set[int]
+    campaign,
+    lead,
+    now: datetime,
+    *,
+    kind: str,
+    allowed: frozenset[int],
+    buyers: set[int],
+    floor_cents: int = 0,
 ) -> str | None:
     """The first rule that excludes one campaign, as distribution judges it: caps and
     budgets are left to the sale, except those this process saw reached."""
-    reason = _static_exclusion(campaign, lead, kind, allowed, buyers)
+    reason = _static_exclusion(campaign, lead, kind, allowed, buyers, floor_cents)
     if reason is None and (campaign.capped or campaign.opening_hours):
         reason = _dynamic_exclusion(campaign, None, now)
     return reason
 
 
-def _static_exclusion(campaign, lead, kind: str, allowed, buyers_with_person) -> str | None:
+def sector_floor_cents(sector) -> int:
+    """What a lead of ``sector`` sells for at least: its floor, or its parent's if higher."""
+    parent = sector.parent
+    return max(sector.floor_price_cents, parent.floor_price_cents if parent is not None else 0)
+
+
+def _static_exclusion(
+    campaign, lead, kind: str, allowed, buyers_with_person, floor_cents: int = 0
+) -> str | None:
     # The checks that cost nothing first: most campaigns have no filter.
     if not campaign.buyer_good:
         return "buyer_billing_standing"
+    # A campaign over a parent sector, or priced before an admin raised the floor, pays
+    # less than this lead's floor: it does not get the lead.
+    if campaign.price_cents < floor_cents:
+        return "price_below_sector_floor"
     if campaign.buyer_id not in allowed:
         return "not_in_consent_partner_list"
     if campaign.buyer_id in buyers_with_person:

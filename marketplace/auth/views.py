@@ -89,6 +89,8 @@ def signup():
                 password=form.password.data,
                 password_method=current_app.config["PASSWORD_HASH_METHOD"],
                 revenue_share_bps=current_app.config["DEFAULT_REVENUE_SHARE_BPS"],
+                # A new publisher's leads are kept, not sold, until an admin approves it.
+                approved=not current_app.config["APPROVE_NEW_PUBLISHERS"],
             )
         except ValidationFailed as error:
             show_field_errors(form, error)

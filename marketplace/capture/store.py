@@ -60,8 +60,10 @@ def insert_lead(
     return _in_steps(lead, consent, dedupe_since, idempotency)
 
 
-def _suppressed(email_hash: str):
-    return exists().where(suppression.c.email_hash == email_hash)
+def _suppressed(email_hash, phone_hash):
+    """The person objected or was erased: by e-mail, or by phone (the list holds both
+    hashes of the person, in one column)."""
+    return exists().where(suppression.c.email_hash.in_([email_hash, phone_hash]))
 
 
 def _seen_recently(email_hash: str, sector_id: int, since: datetime):
@@ -79,7 +81,7 @@ def _public_status(status: LeadStatus) -> str:
 
 def _in_steps(lead, consent, since, idempotency) -> tuple[int, LeadStatus]:
     session = db.session
-    if session.scalar(select(_suppressed(lead["email_hash"]))):
+    if session.scalar(select(_suppressed(lead["email_hash"], lead.get("phone_hash")))):
         status = LeadStatus.REJECTED
     elif session.scalar(select(_seen_recently(lead["email_hash"], lead["sector_id"], since))):
         status = LeadStatus.DUPLICATE
@@ -112,6 +114,7 @@ def _in_one_statement(lead, consent, since, idempotency) -> tuple[int, LeadStatu
     sql = _one_statement_sql(tuple(lead), tuple(consent), tuple(idempotency or ()))
     params = {
         "email_hash": lead["email_hash"],
+        "phone_hash": lead.get("phone_hash"),
         "sector_id": lead["sector_id"],
         "dedupe_since": since,
     }
@@ -142,7 +145,10 @@ def _one_statement_sql(lead_columns: tuple, consent_columns: tuple, key_columns:
 
     email_hash = bindparam("email_hash", type_=String)
     status = case(
-        (exists().where(suppression.c.email_hash == email_hash), literal_column("'rejected'")),
+        (
+            _suppressed(email_hash, bindparam("phone_hash", type_=String)),
+            literal_column("'rejected'"),
+        ),
         (
             exists().where(
                 leads.c.email_hash == email_hash,
@@ -195,7 +201,7 @@ def _one_statement_sql(lead_columns: tuple, consent_columns: tuple, key_columns:
     compiled = statement.compile(dialect=psycopg_dialect())
     # A column left out would get its Python default as an unnamed parameter that
     # nobody fills: every column with a default must be given by the caller.
-    expected = {"email_hash", "sector_id", "dedupe_since"} | {
+    expected = {"email_hash", "phone_hash", "sector_id", "dedupe_since"} | {
         f"{prefix}_{name}"
         for prefix, columns in (
             ("lead", lead_columns),

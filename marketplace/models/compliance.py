@@ -88,7 +88,8 @@ class RecipientNotice(db.Model):
 
 
 class SuppressionEntry(db.Model):
-    """An e-mail hash never to be sold again (objection or erasure)."""
+    """A person never to be sold again (objection or erasure): their e-mail hash and,
+    in rows of its own, their phone hash (the column's name is older than that)."""
 
     __tablename__ = "suppression_list"
 

@@ -99,6 +99,9 @@ class Lead(db.Model):
     distribute_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Each campaign considered at distribution and the verdict: sold, or why not.
     distribution_log: Mapped[list] = mapped_column(JSONType, default=list)
+    # Why it was kept unsold for its publisher's standing (awaiting approval, suspended):
+    # offered again when the publisher is approved or reinstated (marketplace.governance).
+    held_for: Mapped[str | None] = mapped_column(String(40))
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     magnet: Mapped[LeadMagnet] = relationship()

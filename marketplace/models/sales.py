@@ -278,8 +278,9 @@ class Delivery(db.Model):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        # Created once per sale, channel and event, whatever the retries of the job.
-        UniqueConstraint("sale_id", "channel", "event"),
+        # Created once per sale, channel, event and occasion, whatever the retries of
+        # the job (the occasion tells apart two rectifications of one lead).
+        UniqueConstraint("sale_id", "channel", "event", "occasion"),
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
@@ -287,6 +288,8 @@ class Delivery(db.Model):
     sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="CASCADE"))
     channel: Mapped[DeliveryChannel] = mapped_column(str_enum(DeliveryChannel, "channel"))
     event: Mapped[str] = mapped_column(String(40))
+    # What caused an event that may recur ("privacy:<request id>"); empty for the others.
+    occasion: Mapped[str] = mapped_column(String(40), default="", server_default="")
     target: Mapped[str] = mapped_column(String(500))
     status: Mapped[DeliveryStatus] = mapped_column(
         str_enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING

@@ -87,7 +87,9 @@ def notify_holders(request: GdprRequest, lead_ids: list[int], kind: str) -> tupl
         ],
     )
     event = LEAD_ERASED if kind == "erasure" else LEAD_RECTIFIED
-    delivery_ids = delivery.create_deliveries([sale_id for sale_id, _, _ in sales], event, now)
+    delivery_ids = delivery.create_deliveries(
+        [sale_id for sale_id, _, _ in sales], event, now, occasion=f"privacy:{request.id}"
+    )
     return len(sales), delivery_ids
 
 
@@ -149,7 +151,8 @@ def erase(request: GdprRequest, leads: list[Lead]) -> tuple[int, list[int]]:
 def object_to_use(request: GdprRequest, leads: list[Lead]) -> int:
     """Objection: never sold again. The person's leads not yet sold leave the
     catalogue; a later submission is stored as rejected and never sold."""
-    hashes = {request.email_hash, request.phone_hash} | {lead.email_hash for lead in leads}
+    hashes = {request.email_hash, request.phone_hash}
+    hashes |= {lead.email_hash for lead in leads} | {lead.phone_hash for lead in leads}
     suppress(sorted(h for h in hashes if h), "objection")
     withdrawn = db.session.execute(
         update(Lead)

@@ -252,6 +252,16 @@ def test_an_objection_stops_every_later_sale(app):
     assert db.session.scalar(select(func.count(Sale.id))) == 0
 
 
+def test_an_objection_reaches_the_person_by_phone_under_another_address(app):
+    factories.campaign()
+    factories.lead(**PERSON)
+    request = confirmed_request(app, "objection")
+    decisions.complete(request.id, factories.admin_user().id, link_for=_link_for)
+    later = factories.lead(**{**PERSON, "email": "g.quastrelli@autre-adresse.fr"})
+    assert db.session.get(Lead, later.lead_id).status is LeadStatus.REJECTED
+    assert db.session.scalar(select(func.count(Sale.id))) == 1  # the first lead's sale only
+
+
 def test_an_answered_access_request_shows_the_data_and_who_received_it(app):
     campaign = factories.campaign()
     factories.lead(**PERSON)
@@ -292,6 +302,18 @@ def test_a_rectification_corrects_every_lead_and_tells_the_holders(app, login_as
     assert db.session.get(Lead, captured.lead_id).last_name == "Quastrelli-Martin"
     assert db.session.scalar(select(RecipientNotice.kind)) == "rectification"
     assert db.session.scalar(select(Delivery.event).where(Delivery.event == "lead.rectified"))
+
+    # A second correction of the same person, months later, reaches the buyer too.
+    again = confirmed_request(app, "rectification")
+    page = http.get(f"/admin/privacy/{again.id}").get_data(as_text=True)
+    http.post(
+        f"/admin/privacy/{again.id}/complete",
+        data={"csrf_token": csrf_token_from(page), "last_name": "Martin"},
+    )
+    occasions = db.session.scalars(
+        select(Delivery.occasion).where(Delivery.event == "lead.rectified")
+    ).all()
+    assert sorted(occasions) == sorted([f"privacy:{request.id}", f"privacy:{again.id}"])
 
 
 def test_retention_blanks_only_leads_inactive_for_the_whole_period(app):

@@ -1,4 +1,4 @@
-"""governance: why an organization is held (awaiting approval or suspended) and since
+"""governance: why an organization is held, the leads held for it, a delivery's occasion (a second rectification is told too), (awaiting approval or suspended) and since
 when, each sector's return window, and the audit trail's search indexes
 
 Revision ID: 0018
@@ -19,11 +19,22 @@ def upgrade():
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("standing_reason", sa.Text(), nullable=True))
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("held_for", sa.String(length=40), nullable=True))
     with op.batch_alter_table("sectors", schema=None) as batch_op:
         batch_op.add_column(sa.Column("return_window_days", sa.Integer(), nullable=True))
         batch_op.create_check_constraint(
             op.f("ck_sectors_return_window_range"),
             "return_window_days IS NULL OR (return_window_days >= 0 AND return_window_days <= 90)",
+        )
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("occasion", sa.String(length=40), nullable=False, server_default="")
+        )
+        batch_op.drop_constraint("uq_deliveries_sale_id_channel_event", type_="unique")
+        batch_op.create_unique_constraint(
+            "uq_deliveries_sale_id_channel_event_occasion",
+            ["sale_id", "channel", "event", "occasion"],
         )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index("ix_audit_events_action", ["action", "id"], unique=False)
@@ -34,6 +45,12 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_deliveries_sale_id_channel_event_occasion", type_="unique")
+        batch_op.create_unique_constraint(
+            "uq_deliveries_sale_id_channel_event", ["sale_id", "channel", "event"]
+        )
+        batch_op.drop_column("occasion")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_actor_organization")
         batch_op.drop_index("ix_audit_events_actor_user")
@@ -41,6 +58,8 @@ def downgrade():
     with op.batch_alter_table("sectors", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_sectors_return_window_range"), type_="check")
         batch_op.drop_column("return_window_days")
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.drop_column("held_for")
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.drop_column("standing_reason")
         batch_op.drop_column("suspended_at")
