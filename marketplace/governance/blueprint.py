@@ -5,3 +5,5 @@ from __future__ import annotations
 from flask import Blueprint
 
 blueprint = Blueprint("governance", __name__)
+
+from marketplace.governance import overview_pages  # noqa: E402, F401
