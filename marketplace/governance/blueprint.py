@@ -6,4 +6,9 @@ from flask import Blueprint
 
 blueprint = Blueprint("governance", __name__)
 
-from marketplace.governance import audit_pages, organization_pages, sector_pages  # noqa: E402, F401
+from marketplace.governance import (  # noqa: E402, F401
+    audit_pages,
+    organization_pages,
+    overview_pages,
+    sector_pages,
+)

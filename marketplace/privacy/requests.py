@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 
 from marketplace import audit, mail
 from marketplace.errors import DomainError, NotFound, ValidationFailed
@@ -198,10 +198,27 @@ class QueueRow:
     overdue: bool
 
 
+def is_overdue(now: datetime) -> ColumnElement[bool]:
+    """The rule, in SQL: a confirmed request still open past its legal due date (one
+    month after confirmation, art. 12(3)). The queue and the overview both read it."""
+    return and_(GdprRequest.status == GdprRequestStatus.OPEN, GdprRequest.due_at < now)
+
+
+def open_counts(now: datetime | None = None) -> tuple[int, int]:
+    """How many confirmed requests are open, and how many of them are overdue."""
+    now = now or utcnow()
+    open_, overdue = db.session.execute(
+        select(func.count(), func.count(case((is_overdue(now), 1)))).where(
+            GdprRequest.status == GdprRequestStatus.OPEN
+        )
+    ).one()
+    return int(open_), int(overdue)
+
+
 def queue(now: datetime | None = None, *, closed: bool = False) -> list[QueueRow]:
     """Open requests by due date, the overdue first; or the closed ones, newest first."""
     now = now or utcnow()
-    query = select(GdprRequest)
+    query = select(GdprRequest, is_overdue(now))
     if closed:
         query = query.where(
             GdprRequest.status.in_((GdprRequestStatus.COMPLETED, GdprRequestStatus.REFUSED))
@@ -210,8 +227,8 @@ def queue(now: datetime | None = None, *, closed: bool = False) -> list[QueueRow
         query = query.where(GdprRequest.status == GdprRequestStatus.OPEN).order_by(
             GdprRequest.due_at, GdprRequest.id
         )
-    rows = db.session.scalars(query.limit(500))
-    return [QueueRow(found, not closed and found.due_at < now) for found in rows]
+    rows = db.session.execute(query.limit(500))
+    return [QueueRow(found, bool(overdue)) for found, overdue in rows]
 
 
 def history(request_id: int) -> list[PrivacyRequestEvent]:

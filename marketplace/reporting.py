@@ -1,0 +1,61 @@
+"""Figures per day (or week) in the reader's timezone, summed by the database.
+
+A day is the reader's day: midnight to midnight in their zone, 23 or 25 hours long
+when summer time starts or ends. The database cannot be asked to convert zones the
+same way on SQLite and PostgreSQL, so the days' first instants are computed here with
+zoneinfo, and each row's bucket is found in SQL by a binary search over them
+(``bucket_of``): log2(buckets) comparisons of the row's own UTC timestamp, one
+GROUP BY, the same SQL on both databases.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, case, literal_column, text
+
+from marketplace.extensions import db
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of ``day`` in ``zone``, in UTC. Where a zone skips midnight
+    (summer time starting at 00:00), the wall time before the jump is read with the
+    offset before it: the instant of the jump itself, the day's true first instant."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def day_starts(first_day: date, last_day: date, zone: ZoneInfo) -> list[datetime]:
+    """The first instant (UTC) of each day from ``first_day`` to ``last_day`` included.
+    The period ends at ``day_start(last_day + 1 day)``."""
+    count = (last_day - first_day).days + 1
+    return [day_start(first_day + timedelta(days=n), zone) for n in range(count)]
+
+
+def bucket_of(moment: ColumnElement, starts: list[datetime], first: int = 0) -> ColumnElement:
+    """The index in ``starts`` of the bucket ``moment`` falls in, given the buckets'
+    first instants in ascending order: a binary search written as nested CASE, so each
+    row costs the database log2(len(starts)) comparisons. A moment before ``starts[0]``
+    falls in bucket 0 and one after the last start in the last bucket: the caller
+    bounds the rows with WHERE.
+
+    Group by it through a subquery (``select(bucket_of(...).label("day"), ...)
+    .subquery()``, then GROUP BY its column): PostgreSQL does not see the same
+    expression in SELECT and GROUP BY when each carries its own bound parameters."""
+    if not starts:
+        raise ValueError("bucket_of needs at least one bucket")
+    if len(starts) == 1:
+        return literal_column(str(first))
+    middle = len(starts) // 2
+    return case(
+        (moment < starts[middle], bucket_of(moment, starts[:middle], first)),
+        else_=bucket_of(moment, starts[middle:], first + middle),
+    )
+
+
+def without_jit() -> None:
+    """No JIT compilation for the rest of this transaction (PostgreSQL). Past
+    ``jit_above_cost`` the planner compiles a sum over many rows to machine code, which
+    took longer (130 to 240 ms, bench/portal.py) than the sums themselves."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
