@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from marketplace.extensions import db
-from marketplace.models import AuditEvent
+from marketplace.models import AuditEvent, utcnow
 
 
 def record(
@@ -14,8 +16,11 @@ def record(
     actor_user_id: int | None = None,
     actor_organization_id: int | None = None,
     details: dict | None = None,
+    at: datetime | None = None,
 ) -> AuditEvent:
-    """Add an event to the current transaction; the use case that calls it commits."""
+    """Add an event to the current transaction; the use case that calls it commits.
+    ``at``: when it happened, for a use case told its time (the demo's past); events
+    are never changed afterwards (a database trigger refuses it)."""
     event = AuditEvent(
         action=action,
         subject_type=subject_type,
@@ -23,6 +28,7 @@ def record(
         actor_user_id=actor_user_id,
         actor_organization_id=actor_organization_id,
         details=details or {},
+        created_at=at or utcnow(),
     )
     db.session.add(event)
     return event

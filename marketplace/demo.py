@@ -39,7 +39,6 @@ from marketplace.distribution import distribute_lead
 from marketplace.extensions import db
 from marketplace.models import (
     ApiKey,
-    AuditEvent,
     Campaign,
     ConsentRecord,
     ConsentText,
@@ -935,7 +934,6 @@ def _seed_disputes(admin_id: int, now: datetime) -> None:
         dispute = disputes.open_dispute(
             sale.buyer_id, sale.id, story["reason"], story["comment"], now=opened_at
         )
-        _date_audit(dispute.id, "dispute.opened", opened_at)
         if "accept" in story:
             decided_at = min(_at_work(opened_at + timedelta(hours=20)), now)
             disputes.resolve_dispute(
@@ -945,8 +943,6 @@ def _seed_disputes(admin_id: int, now: datetime) -> None:
                 note=story["note"],
                 now=decided_at,
             )
-            action = "dispute.accepted" if story["accept"] else "dispute.rejected"
-            _date_audit(dispute.id, action, decided_at)
     db.session.commit()
 
 
@@ -967,19 +963,6 @@ def _sale_for_dispute(buyer_id: int, story: dict, now: datetime, taken: set[int]
         if sale.id not in taken and story.get("fits", lambda lead: True)(sale.lead):
             return sale
     return None
-
-
-def _date_audit(dispute_id: int, action: str, when: datetime) -> None:
-    db.session.execute(
-        update(AuditEvent)
-        .where(
-            AuditEvent.subject_type == "dispute",
-            AuditEvent.subject_id == dispute_id,
-            AuditEvent.action == action,
-        )
-        .values(created_at=when)
-    )
-    db.session.commit()
 
 
 # ------------------------------------------------------------------- ratings and deals

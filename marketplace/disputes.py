@@ -91,6 +91,7 @@ def open_dispute(
         dispute.id,
         actor_organization_id=buyer_id,
         details={"sale_id": sale.id, "reason": reason.value},
+        at=now,
     )
     db.session.commit()
     return dispute
@@ -129,6 +130,7 @@ def resolve_dispute(
         dispute.id,
         actor_user_id=admin_user_id,
         details={"sale_id": dispute.sale_id, "refund": dispute.refund},
+        at=now,
     )
     db.session.commit()
     delivery.start_sending(deliveries)

@@ -16,7 +16,9 @@ from tests.e2e.test_walking_skeleton import sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_an_admin_approves_suspends_and_reads_the_audit_trail(live_server, new_page, artifacts):
+def test_an_admin_approves_suspends_and_reads_the_audit_trail(
+    live_server, new_page, artifacts, run_jobs
+):
     campaign = factories.campaign()
     buyer_user = factories.UserFactory(organization=campaign.buyer)
     publisher = factories.PublisherFactory(name="Média en Attente", approved=False)
@@ -33,6 +35,7 @@ def test_an_admin_approves_suspends_and_reads_the_audit_trail(live_server, new_p
     admin.locator("#approve-reason").fill("SIRET and web site checked")
     admin.get_by_role("button", name="Approve this publisher").click()
     admin.get_by_text(re.compile("Approved: its leads are sold")).wait_for()
+    run_jobs()  # with Redis, the lead offered again is a queued job
     db.session.expire_all()
     assert db.session.get(Lead, captured.lead_id).status is LeadStatus.DISTRIBUTED
 

@@ -282,3 +282,23 @@ def test_organizations_are_found_by_name_email_and_standing(login_as):
     assert admin.get(f"{ADMIN}/organizations/999999").status_code == 404
     detail = admin.get(f"{ADMIN}/organizations/{buyer_user.organization_id}")
     assert "achats@plomberie-dupont.example.com" in detail.get_data(as_text=True)
+
+
+def test_the_audit_trail_refuses_to_change_an_event():
+    from sqlalchemy import delete, update
+    from sqlalchemy.exc import DatabaseError
+
+    from marketplace import audit
+
+    event = audit.record("admin.login", "user", None, details={"why": "test"})
+    db.session.commit()
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.session.execute(
+            update(AuditEvent).where(AuditEvent.id == event.id).values(action="hidden")
+        )
+    db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(delete(AuditEvent).where(AuditEvent.id == event.id))
+        db.session.rollback()
+    assert db.session.get(AuditEvent, event.id).action == "admin.login"

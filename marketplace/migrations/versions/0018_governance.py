@@ -15,6 +15,25 @@ branch_labels = None
 depends_on = None
 
 
+# The audit trail is append-only: the database refuses to change or delete an event.
+# SQLite (the laptop default) refuses the changes; its test runs empty the tables
+# between tests with DELETE, so it lets deletions through.
+PG_APPEND_ONLY = """
+CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit trail is append-only: % refused', TG_OP;
+END $$;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+"""
+SQLITE_APPEND_ONLY = """
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only: UPDATE refused');
+END
+"""
+
+
 def upgrade():
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True))
@@ -42,9 +61,18 @@ def upgrade():
         batch_op.create_index(
             "ix_audit_events_actor_organization", ["actor_organization_id", "id"], unique=False
         )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(PG_APPEND_ONLY)
+    else:
+        op.execute(SQLITE_APPEND_ONLY)
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER audit_events_append_only ON audit_events")
+        op.execute("DROP FUNCTION audit_events_append_only()")
+    else:
+        op.execute("DROP TRIGGER audit_events_append_only")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_constraint("uq_deliveries_sale_id_channel_event_occasion", type_="unique")
         batch_op.create_unique_constraint(
