@@ -15,6 +15,7 @@ from marketplace.consent import ensure_consent_text
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import (
+    ConsentRecord,
     Lead,
     LeadMagnet,
     MagnetAsset,
@@ -214,17 +215,21 @@ class VariantStats:
 
 
 def magnet_stats(magnet: LeadMagnet) -> list[VariantStats]:
-    """Views and submissions per variant (B only when the magnet has one)."""
+    """Views and submissions per variant of the form (B only when the magnet has one),
+    then the leads posted through the API on a line of their own: they had no view of
+    the form, so they take no part in its conversion (which stays a share of views)."""
     counts: dict[str, int] = {}
-    for variant, count in db.session.execute(
-        select(Lead.variant, func.count(Lead.id))
+    for channel, variant, count in db.session.execute(
+        select(ConsentRecord.channel, Lead.variant, func.count(Lead.id))
+        .join(ConsentRecord, ConsentRecord.lead_id == Lead.id)
         .where(Lead.magnet_id == magnet.id)
-        .group_by(Lead.variant)
+        .group_by(ConsentRecord.channel, Lead.variant)
     ):
-        # Leads posted through the API carry no variant: they count with A.
-        key = "b" if variant == "b" else "a"
+        key = "api" if channel == "api" else ("b" if variant == "b" else "a")
         counts[key] = counts.get(key, 0) + count
     stats = [VariantStats("a", magnet.views_a, counts.get("a", 0))]
     if magnet.has_variant_b or magnet.views_b or counts.get("b"):
         stats.append(VariantStats("b", magnet.views_b, counts.get("b", 0)))
+    if counts.get("api"):
+        stats.append(VariantStats("api", 0, counts["api"]))
     return stats

@@ -419,3 +419,22 @@ def test_no_body_ever_gets_a_500(client, key, magnet, mutations, whole):
     )
     assert response.status_code in {201, 400, 409, 413, 422}, response.get_data(as_text=True)
     assert "error" in response.get_json() or response.status_code == 201
+
+
+def test_leads_posted_through_the_api_stay_out_of_the_forms_conversion(
+    app, client, key, publisher, magnet, login_as
+):
+    from marketplace.magnets import magnet_stats
+    from marketplace.models import LeadMagnet
+
+    english_client(app).get(f"/m/{magnet.key}")  # one view of the form, variant A
+    for n in range(3):
+        body = lead_body(magnet, **{"contact.email": f"api{n}@durand.example"})
+        assert client.post("/api/v1/leads", json=body, headers=headers(key)).status_code == 201
+    rows = {row.variant: row for row in magnet_stats(db.session.get(LeadMagnet, magnet.id))}
+    assert (rows["a"].views, rows["a"].submissions, rows["a"].conversion) == (1, 0, 0.0)
+    assert rows["api"].submissions == 3 and rows["api"].conversion is None
+    assert "b" not in rows or rows["b"].submissions == 0  # the API's variant is no form's
+    user = factories.UserFactory(organization=publisher)
+    dashboard = login_as(user).get("/publishers/").get_data(as_text=True)
+    assert "0.0%" in dashboard and "3 more through the API" in dashboard
