@@ -449,10 +449,13 @@ def _static_exclusion(
     return None
 
 
-def estimate(magnet: LeadMagnet, qualification: dict, now: datetime) -> tuple[int, int]:
+def estimate(
+    magnet: LeadMagnet, qualification: dict, now: datetime, *, phone_given: bool = False
+) -> tuple[int, int]:
     """(buyers, revenue in cents) a lead with this qualification would get now.
 
-    The lead is built in memory and never stored; the partner list is the one the
+    The lead is built in memory and never stored, scored by the capture's own rule
+    (a phone counts as given without its number); the partner list is the one the
     form would show now.
     """
     lead = Lead(
@@ -463,6 +466,7 @@ def estimate(magnet: LeadMagnet, qualification: dict, now: datetime) -> tuple[in
         sales_count=0,
         country=qualification.get("country") or "FR",
         email_hash="",
+        phone="given" if phone_given else None,
         **{name: qualification.get(name) for name in ESTIMATE_FIELDS},
     )
     score = score_lead(lead)

@@ -173,7 +173,12 @@ def ping(body: PingIn):
     _publisher_target(publisher_id, body.magnet)
     magnet = magnets.magnet_by_key(body.magnet)
     qualification = body.qualification.model_dump(exclude_none=True)
-    buyers, revenue_cents = estimate(magnet, qualification, utcnow())
+    if magnet.publisher.approved and magnet.publisher.suspended_at is None:
+        buyers, revenue_cents = estimate(
+            magnet, qualification, utcnow(), phone_given=body.phone_given
+        )
+    else:  # its leads are kept, not sold, for now (docs/admin.md)
+        buyers, revenue_cents = 0, 0
     share = magnet.publisher.revenue_share_bps
     return {
         "eligible_buyers": buyers,

@@ -81,6 +81,11 @@ class LeadIn(Strict):
 class PingIn(Strict):
     magnet: str = Field(max_length=64)
     qualification: Qualification = Field(default_factory=Qualification)
+    phone_given: bool = Field(
+        default=False,
+        description="Whether the lead will carry a phone number (not the number): a phone "
+        "adds to its score as at capture.",
+    )
 
 
 class LeadCreated(BaseModel):

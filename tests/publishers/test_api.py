@@ -438,3 +438,41 @@ def test_leads_posted_through_the_api_stay_out_of_the_forms_conversion(
     user = factories.UserFactory(organization=publisher)
     dashboard = login_as(user).get("/publishers/").get_data(as_text=True)
     assert "0.0%" in dashboard and "3 more through the API" in dashboard
+
+
+def test_the_pings_estimate_is_what_the_same_lead_then_earns(app, client, key, magnet):
+    from marketplace.distribution import distribute_lead
+    from marketplace.models import LedgerEntry, LedgerKind, Sale
+
+    # Only a lead with a phone reaches this campaign's minimum score.
+    factories.campaign(price_cents=6250, min_score=65)
+    qualification = {"company": "Durand SA", "postcode": "69003"}
+
+    def ping(**extra):
+        body = {"magnet": magnet.key, "qualification": qualification, **extra}
+        return client.post("/api/v1/leads/ping", json=body, headers=headers(key)).get_json()
+
+    assert ping()["eligible_buyers"] == 0
+    estimate = ping(phone_given=True)
+    assert estimate["eligible_buyers"] == 1
+    posted = client.post("/api/v1/leads", json=lead_body(magnet), headers=headers(key))
+    lead_id = posted.get_json()["id"]
+    distribute_lead(lead_id)
+    earned = db.session.scalar(
+        select(func.sum(LedgerEntry.amount_cents))
+        .join(Sale, Sale.id == LedgerEntry.sale_id)
+        .where(Sale.lead_id == lead_id, LedgerEntry.kind == LedgerKind.PUBLISHER_EARNING)
+    )
+    assert earned == estimate["estimated_payout_cents"] == 3125
+
+
+def test_a_publisher_awaiting_approval_is_told_no_buyer_would_take_its_leads(
+    client, key, publisher, magnet
+):
+    factories.campaign()
+    publisher.approved = False
+    db.session.commit()
+    answer = client.post(
+        "/api/v1/leads/ping", json={"magnet": magnet.key}, headers=headers(key)
+    ).get_json()
+    assert (answer["eligible_buyers"], answer["estimated_payout_cents"]) == (0, 0)
