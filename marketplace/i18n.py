@@ -74,11 +74,18 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def locale_helpers():
-        from marketplace.labels import words
+        from marketplace.labels import QUALIFICATION_LABELS, words
+        from marketplace.scoring import qualification_of
+
+        def lead_class(lead) -> str:
+            """The lead's class in words ("sales-qualified (SQL)"), or empty."""
+            found = qualification_of(lead.score, lead.sector_id)
+            return str(QUALIFICATION_LABELS[found]) if found else ""
 
         return {
             "current_locale": str(get_locale() or "fr"),
             "words": words(),
             "format_percent": format_percent,
             "format_date": format_date,
+            "lead_class": lead_class,
         }

@@ -224,6 +224,12 @@ USER_ROLE_LABELS = {
 }
 
 
+# A lead's class, from its score and its sector's scoring model.
+QUALIFICATION_LABELS = {
+    "mql": _l("marketing-qualified (MQL)"),
+    "sql": _l("sales-qualified (SQL)"),
+}
+
 # Why a lead was kept unsold for its publisher's standing.
 HELD_FOR_LABELS = {
     "publisher_awaiting_approval": _l("kept until your account is approved"),
@@ -245,6 +251,8 @@ AUDIT_ACTION_LABELS = {
     "organization.revenue_share_changed": _l("revenue share changed"),
     "organization.settings_changed": _l("organization's settings changed"),
     "sector.changed": _l("sector changed"),
+    "scoring.changed": _l("scoring model changed"),
+    "scoring.sector_model_added": _l("sector given its own scoring model"),
     "sector.added": _l("sector added"),
     "team.member_invited": _l("colleague invited"),
     "team.invitation_accepted": _l("invitation accepted"),
@@ -301,21 +309,27 @@ SCORE_FACT_LABELS = {
 }
 
 
+def fact_words(fact: str) -> str:
+    """A scoring fact in words: "Quote request", "phone given", "budget: 5,000 to
+    20,000 EUR"..."""
+    reason, _, value = fact.partition(":")
+    if reason == "intent":
+        words = KIND_LABELS.get(value) or value
+    elif reason == "company_size":
+        words = _l("company size: %(size)s", size=COMPANY_SIZE_LABELS.get(value, value))
+    elif reason == "budget":
+        words = _l("budget: %(budget)s", budget=BUDGET_LABELS.get(value, value))
+    elif reason == "timeframe":
+        words = _l("timeframe: %(when)s", when=TIMEFRAME_LABELS.get(value, value))
+    else:
+        words = SCORE_FACT_LABELS.get(reason, reason)
+    return str(words)
+
+
 def score_breakdown(explanation: list[dict] | None) -> list[tuple[str, int]]:
     """A score's parts in words, with their points: ("Quote request", 40), ("phone
     given", 10), ("budget: 5,000 to 20,000 EUR", 15)..."""
-    parts = []
-    for part in explanation or []:
-        reason, _, value = str(part.get("reason", "")).partition(":")
-        if reason == "intent":
-            words = KIND_LABELS.get(value) or value
-        elif reason == "company_size":
-            words = _l("company size: %(size)s", size=COMPANY_SIZE_LABELS.get(value, value))
-        elif reason == "budget":
-            words = _l("budget: %(budget)s", budget=BUDGET_LABELS.get(value, value))
-        elif reason == "timeframe":
-            words = _l("timeframe: %(when)s", when=TIMEFRAME_LABELS.get(value, value))
-        else:
-            words = SCORE_FACT_LABELS.get(reason, reason)
-        parts.append((str(words), int(part.get("points", 0))))
-    return parts
+    return [
+        (fact_words(str(part.get("reason", ""))), int(part.get("points", 0)))
+        for part in explanation or []
+    ]

@@ -40,7 +40,8 @@ CHROMIUM = "/usr/bin/chromium"
 # every Redis key naming it deleted at the end of the run.
 RUN_QUEUE = f"marketplace-test-{secrets.token_hex(4)}"
 # Tables seeded by migrations, kept between tests.
-KEPT_TABLES = {"sectors", "alembic_version"}
+# Seeded by the migrations, the whole run's: a test that changes them puts them back.
+KEPT_TABLES = {"sectors", "scoring_models", "alembic_version"}
 
 
 def _redis_up() -> bool:
@@ -195,6 +196,8 @@ def _empty_redis(app):
 def _empty_tables():
     tables = [t.name for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
     with db.engine.begin() as connection:
+        # A sector's own scoring model is a test's; the audiences' are seeded.
+        connection.execute(text("DELETE FROM scoring_models WHERE sector_id IS NOT NULL"))
         if connection.dialect.name == "postgresql":
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:

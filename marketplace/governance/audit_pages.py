@@ -42,12 +42,14 @@ DETAIL_LABELS = {
     "slug": _l("short name"),
     "invitation_id": _l("invitation"),
     "reference": _l("reference"),
+    "scope": _l("model"),
 }
 FIELD_LABELS = {
     "name_fr": _l("Name in French"),
     "name_en": _l("Name in English"),
     "floor_price_cents": _l("Floor price"),
     "return_window_days": _l("Return window"),
+    "audience": _l("Its leads come from"),
 }
 
 

@@ -80,6 +80,11 @@ class SectorForm(FlaskForm):
         _l("Return window (days; empty: the platform's default)"),
         validators=[Optional(), NumberRange(min=0, max=90)],
     )
+    audience = SelectField(
+        _l("Its leads come from"),
+        choices=[("b2b", _l("companies (B2B)")), ("b2c", _l("consumers (B2C)"))],
+        validators=[DataRequired()],
+    )
     reason = TextAreaField(
         _l("Why (kept in the audit trail)"), validators=[DataRequired(), Length(min=5, max=1000)]
     )

@@ -48,6 +48,7 @@ def _change(form: SectorForm) -> sectors.SectorChange:
         floor_price_cents=int((form.floor_price.data or Decimal(0)) * 100),
         return_window_days=form.return_window_days.data,
         reason=form.reason.data or "",
+        audience=form.audience.data or "",
     )
 
 
@@ -67,6 +68,7 @@ def sector(sector_id: int):
         name_en=found.name_en,
         floor_price=Decimal(found.floor_price_cents) / 100,
         return_window_days=found.return_window_days,
+        audience=found.audience,
     )
     if not form.is_submitted():
         return _sector_page(found, form)

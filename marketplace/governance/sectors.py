@@ -36,6 +36,7 @@ class SectorChange:
     floor_price_cents: int
     return_window_days: int | None
     reason: str
+    audience: str = "b2b"
 
 
 def return_window_days(sector: Sector) -> int:
@@ -94,6 +95,8 @@ def _checked(change: SectorChange) -> dict[str, str]:
         errors["floor_price"] = str(_l("Between 0 and 10,000 euros."))
     if change.return_window_days is not None and not 0 <= change.return_window_days <= 90:
         errors["return_window_days"] = str(_l("Between 0 and 90 days."))
+    if change.audience not in ("b2b", "b2c"):
+        errors["audience"] = str(_l("Companies or consumers."))
     if len(change.reason.strip()) < 5:
         errors["reason"] = str(_l("Say why: it stays in the audit trail."))
     return errors
@@ -105,6 +108,7 @@ def _values(sector: Sector) -> dict:
         "name_en": sector.name_en,
         "floor_price_cents": sector.floor_price_cents,
         "return_window_days": sector.return_window_days,
+        "audience": sector.audience,
     }
 
 
@@ -120,6 +124,7 @@ def update_sector(sector_id: int, admin_id: int, change: SectorChange) -> Sector
     sector.name_en = change.name_en.strip()
     sector.floor_price_cents = change.floor_price_cents
     sector.return_window_days = change.return_window_days
+    sector.audience = change.audience
     after = _values(sector)
     if after == before:
         db.session.rollback()
@@ -158,6 +163,7 @@ def add_sector(parent_id: int | None, slug: str, admin_id: int, change: SectorCh
         name_en=change.name_en.strip(),
         floor_price_cents=change.floor_price_cents,
         return_window_days=change.return_window_days,
+        audience=change.audience,
         currency=current_app.config["DEFAULT_CURRENCY"],
     )
     db.session.add(sector)

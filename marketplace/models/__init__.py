@@ -14,6 +14,7 @@ from marketplace.models.catalogue import (
     MagnetAsset,
     MagnetKind,
     MagnetStatus,
+    ScoringModel,
     Sector,
 )
 from marketplace.models.compliance import (
@@ -100,6 +101,7 @@ __all__ = [
     "RecipientNotice",
     "Sale",
     "SaleSource",
+    "ScoringModel",
     "Sector",
     "StripeEvent",
     "SuppressionEntry",

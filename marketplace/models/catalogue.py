@@ -30,6 +30,7 @@ class Sector(db.Model):
             "return_window_days IS NULL OR (return_window_days >= 0 AND return_window_days <= 90)",
             name="return_window_range",
         ),
+        CheckConstraint("audience IN ('b2b', 'b2c')", name="audience_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +44,9 @@ class Sector(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     # Days a buyer may dispute one of its leads; None: RETURN_WINDOW_DAYS.
     return_window_days: Mapped[int | None] = mapped_column()
+    # Whom its leads come from: companies ("b2b") or consumers ("b2c"); it picks the
+    # default scoring model (marketplace.scoring).
+    audience: Mapped[str] = mapped_column(String(3), default="b2b", server_default="b2b")
 
     parent: Mapped[Sector | None] = relationship(remote_side=[id])
 
@@ -167,3 +171,30 @@ class ConsentText(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     magnet: Mapped[LeadMagnet] = relationship()
+
+
+class ScoringModel(db.Model):
+    """The points each fact of a lead is worth and the thresholds of its temperature and
+    class: one per audience (scope "b2b", "b2c"), and a sector's own when an admin gives
+    it one (scope "sector:<id>"). Edited at /admin/scoring (marketplace.scoring)."""
+
+    __tablename__ = "scoring_models"
+    __table_args__ = (
+        CheckConstraint("0 < warm_from AND warm_from < hot_from AND hot_from <= 100", name="order"),
+        CheckConstraint("sql_from BETWEEN 1 AND 100", name="sql_from_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40), unique=True)
+    sector_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sectors.id", ondelete="CASCADE"), unique=True
+    )
+    audience: Mapped[str] = mapped_column(String(3))
+    # fact ("intent:quote_request", "phone_given", "budget:5k_20k"...) -> points
+    points: Mapped[dict] = mapped_column(JSONType, default=dict)
+    warm_from: Mapped[int] = mapped_column()
+    hot_from: Mapped[int] = mapped_column()
+    sql_from: Mapped[int] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sector: Mapped[Sector | None] = relationship()

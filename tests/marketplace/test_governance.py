@@ -198,6 +198,7 @@ def test_a_raised_floor_stops_the_campaigns_below_it_and_is_audited(
             "name_en": sector.name_en,
             "floor_price": "60.00",
             "return_window_days": "3",
+            "audience": "b2b",
             "reason": "Market price went up",
         },
         http=admin,
