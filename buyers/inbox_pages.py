@@ -108,7 +108,23 @@ def inbox_page():
         # Translated once for the page, not once per row.
         outcome_labels={key: str(label) for key, label in OUTCOME_LABELS.items()},
         temperature_labels={key: str(label) for key, label in TEMPERATURE_LABELS.items()},
+        row_words=row_words(),
     ), status
+
+
+def row_words() -> dict:
+    """The words every row of the inbox repeats, translated once for the page: each
+    gettext is a look-up in the catalogue, and the five star buttons alone asked for
+    ten per row (some 800 a page, 40 % of its time)."""
+    return {
+        "received": _("Received"),
+        "deal": _("Deal"),
+        "open": _("Open"),
+        "lead": _("lead"),
+        # Formatted per row with the lead's number (Jinja's format filter).
+        "rate": _("Rate lead #%(id)d"),
+        "stars": [(n, _("%(n)d stars out of 5", n=n)) for n in range(1, 6)],
+    }
 
 
 @blueprint.route("/inbox.csv")
