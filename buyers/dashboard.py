@@ -26,7 +26,6 @@ from marketplace.models import (
     Campaign,
     Dispute,
     DisputeStatus,
-    Lead,
     Outcome,
     Sale,
     Sector,
@@ -150,14 +149,13 @@ def dashboard(buyer_id: int, weeks: int = 12, now: datetime | None = None) -> Da
         select(
             _week_of(Sale.created_at, starts).label("week"),
             Sale.campaign_id,
-            Lead.sector_id,
+            Sale.sector_id,
             Sale.price_cents,
             Sale.outcome,
             Sale.outcome_amount_cents,
             Dispute.id.label("dispute_id"),
             Dispute.status.label("dispute_status"),
         )
-        .join(Lead, Lead.id == Sale.lead_id)
         # The buyer's disputes only (a dispute is its sale's buyer's): a few thousand
         # rows to look the purchases up in, not the platform's.
         .outerjoin(Dispute, and_(Dispute.sale_id == Sale.id, Dispute.buyer_id == buyer_id))

@@ -40,6 +40,7 @@ from marketplace.models import (
     Dispute,
     Lead,
     Outcome,
+    PurchaseCount,
     Sale,
     Sector,
 )
@@ -67,13 +68,16 @@ class InboxFilters:
     delivery: str | None = None  # "delivered", "failed", "pending"
 
 
+NO_FILTER = InboxFilters()
+
+
 def search_text():
     """The text a search looks in: the same expression as the trigram index of
     migration 0014 (constants, not parameters), so that PostgreSQL uses the index."""
     empty, space = literal_column("''"), literal_column("' '")
     text = func.coalesce(SEARCHED_COLUMNS[0], empty)
-    for column in SEARCHED_COLUMNS[1:]:
-        text = text.op("||")(space).op("||")(func.coalesce(column, empty))
+    for searched in SEARCHED_COLUMNS[1:]:
+        text = text.op("||")(space).op("||")(func.coalesce(searched, empty))
     return func.lower(text)
 
 
@@ -83,8 +87,9 @@ def _local_midnight(day: date) -> datetime:
 
 
 def about_the_lead(filters: InboxFilters) -> bool:
-    """Whether a filter reads the lead (its name, sector, temperature or score)."""
-    return bool(filters.q or filters.sector_id or filters.temperature) or (
+    """Whether a filter reads the lead (its name, temperature or score; its sector is
+    copied on the sale)."""
+    return bool(filters.q or filters.temperature) or (
         filters.score_min is not None or filters.score_max is not None
     )
 
@@ -108,7 +113,7 @@ def filtered(buyer_id: int, filters: InboxFilters, *, with_lead: bool = False) -
         query = query.where(Sale.created_at < _local_midnight(filters.date_to + timedelta(days=1)))
     if filters.sector_id:
         children = select(Sector.id).where(Sector.parent_id == filters.sector_id)
-        query = query.where(or_(Lead.sector_id == filters.sector_id, Lead.sector_id.in_(children)))
+        query = query.where(or_(Sale.sector_id == filters.sector_id, Sale.sector_id.in_(children)))
     if filters.campaign_id:
         query = query.where(Sale.campaign_id == filters.campaign_id)
     if filters.temperature:
@@ -175,8 +180,16 @@ def page(
 
 
 def count(buyer_id: int, filters: InboxFilters) -> int:
-    """How many purchases match (all of them, not a page): count(*), which the indexes
-    answer without reading the rows."""
+    """How many purchases match (all of them, not a page): without a filter, the count
+    the database keeps at each sale (``purchase_counts``); with one, count(*), which the
+    indexes answer without reading the rows."""
+    if filters == NO_FILTER:
+        return (
+            db.session.scalar(
+                select(PurchaseCount.purchases).where(PurchaseCount.buyer_id == buyer_id)
+            )
+            or 0
+        )
     without_jit()
     query = filtered(buyer_id, filters).with_only_columns(func.count())
     return db.session.scalar(query.order_by(None))
