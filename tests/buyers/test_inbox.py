@@ -197,3 +197,42 @@ def test_postgresql_searches_through_the_trigram_index():
         connection.exec_driver_sql("SET enable_seqscan = off")
         plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
     assert "ix_leads_search_trgm" in plan, plan
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("separator", ["", "sep=semicolon"])
+def test_postgresql_writes_the_same_file_as_python(
+    login_as, buyer_with_leads, monkeypatch, separator
+):
+    """PostgreSQL writes the export's lines itself (COPY); Python writes them on SQLite:
+    the two files are the same, byte for byte, awkward values included."""
+    from buyers import inbox_pages
+    from marketplace import lead_catalogue
+
+    user, campaign, sales = buyer_with_leads
+    campaign.name = '@Spring; "big" sale,\nround 2'
+    quality.rate_purchase(
+        user.organization_id, sales[2].id, stars=2, reasons=["wrong_number", "fake_or_test"]
+    )
+    quality.record_outcome(user.organization_id, sales[3].id, status="lost", lost_reason="timing")
+    captured = factories.lead(  # a sector no campaign of the buyer covers
+        factories.magnet(slug="energy/solar", max_buyers=2),
+        email="x@firm.example",
+        company='Comma, "quotes" & co',
+        first_name="-1+1",
+    )
+    db.session.commit()
+    factories.name_partner(captured.lead_id, user.organization)
+    lead_catalogue.buy(user.organization_id, captured.lead_id)
+    http = login_as(user)
+    url = f"/buyers/inbox.csv?{separator}"
+    by_copy = http.get(url).get_data()
+    monkeypatch.setattr(inbox_pages, "written_by_the_database", lambda: False)
+    by_python = http.get(url).get_data()
+    assert by_copy == by_python
+    assert by_copy.count(b"\r\n") == 6  # the header and the five purchases
+    assert b"'@Spring" in by_copy and b"Catalogue" in by_copy
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "lead.contacts_exported")
+    ).all()
+    assert [event.details["rows"] for event in events] == [5, 5]
