@@ -20,7 +20,7 @@ from flask_babel import get_timezone
 from sqlalchemy import ColumnElement, and_, case, func, literal_column, select
 from sqlalchemy.orm import joinedload
 
-from buyers.inbox import without_jit
+from buyers.inbox import for_large_reads
 from marketplace.extensions import db
 from marketplace.models import (
     Campaign,
@@ -162,7 +162,7 @@ def dashboard(buyer_id: int, weeks: int = 12, now: datetime | None = None) -> Da
         .where(Sale.buyer_id == buyer_id, Sale.created_at >= since, Sale.created_at < end)
         .subquery()
     )
-    without_jit()
+    for_large_reads(in_memory=True)
     groups = db.session.execute(
         select(
             purchases.c.week, purchases.c.campaign_id, purchases.c.sector_id, *_sums(purchases)

@@ -137,7 +137,9 @@ def filtered(buyer_id: int, filters: InboxFilters, *, with_lead: bool = False) -
     elif filters.outcome:
         query = query.where(Sale.outcome == Outcome(filters.outcome))
     if filters.disputed is not None:
-        disputed = exists().where(Dispute.sale_id == Sale.id)
+        # Among the buyer's own disputes (a dispute's buyer is its sale's): a few
+        # thousand to look the purchases up in, not the platform's.
+        disputed = exists().where(Dispute.sale_id == Sale.id, Dispute.buyer_id == buyer_id)
         query = query.where(disputed if filters.disputed else ~disputed)
     if filters.delivery:
         query = query.where(
@@ -149,13 +151,19 @@ def filtered(buyer_id: int, filters: InboxFilters, *, with_lead: bool = False) -
     return query
 
 
-def without_jit() -> None:
-    """No JIT compilation for the rest of this transaction (PostgreSQL). The planner
-    compiles a query to machine code once its estimated cost passes ``jit_above_cost``,
-    which a buyer's few hundred thousand purchases do: the compilation took 130 to 240 ms
-    (bench/portal.py) for queries that then ran in less."""
+def for_large_reads(*, in_memory: bool = False) -> None:
+    """Settings for the rest of this transaction (PostgreSQL) that reads a large buyer's
+    hundreds of thousands of purchases. No JIT compilation: the planner compiles a query
+    to machine code once its estimated cost passes ``jit_above_cost``, which such a
+    buyer's queries do: the compilation took 130 to 240 ms (bench/portal.py) for queries
+    that then ran in less. ``in_memory``: a larger ``work_mem`` for a query that groups or
+    sorts them all (the dashboard's groups, the export's order), which the default 4 MB
+    spilled to disk for 64,000 purchases. Not for the inbox's counts: with more memory
+    the planner hashed all the platform's deliveries (125 MB) for a delivery filter."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL jit = off"))
+        if in_memory:
+            db.session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
 def page(
@@ -163,7 +171,7 @@ def page(
 ) -> tuple[list[Sale], tuple[datetime, int] | None]:
     """A page of the filtered purchases, newest first, after the keyset ``after``; and
     the keyset of the next page (None on the last)."""
-    without_jit()
+    for_large_reads()
     query = filtered(buyer_id, filters)
     if after is not None:
         query = query.where(tuple_(Sale.created_at, Sale.id) < tuple_(*after))
@@ -196,7 +204,7 @@ def count(buyer_id: int, filters: InboxFilters) -> int:
             )
             or 0
         )
-    without_jit()
+    for_large_reads()
     query = filtered(buyer_id, filters).with_only_columns(func.count())
     return db.session.scalar(query.order_by(None))
 
@@ -269,7 +277,7 @@ def export_rows(buyer_id: int, filters: InboxFilters, *, user_id: int) -> Iterat
     query = export_query(buyer_id, filters).execution_options(yield_per=EXPORT_BATCH)
     rows = 0
     try:
-        without_jit()
+        for_large_reads()
         # Core rows from the session's connection: the ORM's result machinery cost more
         # per row than the CSV itself.
         for batch in db.session.connection().execute(query).partitions():
@@ -428,15 +436,13 @@ def export_copy(
     )
     rows = 0
     try:
-        without_jit()
+        for_large_reads(in_memory=True)
         # The rows in the purchases' index order, each lead looked up by its key, as a
         # cursor's fast-start plan reads them: for all its rows at once, the planner
         # prefers hashing the whole of the leads' table (1,000,000 rows read for
         # 100,000: 2 to 3 s in bench/portal.py, against 1 s this way).
         for setting in ("enable_hashjoin", "enable_mergejoin", "enable_seqscan"):
             db.session.execute(text(f"SET LOCAL {setting} = off"))
-        # The rows sorted in memory (a few tens of MB for 300,000), not on disk.
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
         connection = db.session.connection().connection.dbapi_connection
         pending, size = [], 0
         with connection.cursor().copy(statement, compiled.params) as copy:
