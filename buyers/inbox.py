@@ -168,29 +168,38 @@ def for_large_reads(*, in_memory: bool = False) -> None:
 
 def page(
     buyer_id: int, filters: InboxFilters, after: tuple[datetime, int] | None = None
-) -> tuple[list[Sale], tuple[datetime, int] | None]:
-    """A page of the filtered purchases, newest first, after the keyset ``after``; and
-    the keyset of the next page (None on the last)."""
+) -> tuple[list[Sale], tuple[datetime, int] | None, int]:
+    """A page of the filtered purchases, newest first, after the keyset ``after``; the
+    keyset of the next page (None on the last); and how many purchases match in all.
+
+    A search's first page counts in the same query (``count(*) OVER ()``): it reads
+    every match anyway (the leads whose words match, then the buyer's purchases of
+    them, sorted), and a count of its own read them all a second time."""
+    counted = bool(filters.q) and after is None
     for_large_reads()
     query = filtered(buyer_id, filters)
     if after is not None:
         query = query.where(tuple_(Sale.created_at, Sale.id) < tuple_(*after))
+    if counted:
+        query = query.add_columns(func.count().over().label("total"))
     # The lead already joined for a filter is the one loaded (not joined a second time).
     lead = contains_eager(Sale.lead) if about_the_lead(filters) else joinedload(Sale.lead)
-    sales = list(
-        db.session.scalars(
-            query.options(
-                # The sector with its parent: the page labels it "Parent > Child".
-                lead.joinedload(Lead.sector).joinedload(Sector.parent),
-                joinedload(Sale.campaign),
-            )
-            .order_by(Sale.created_at.desc(), Sale.id.desc())
-            .limit(PAGE_SIZE + 1)
+    rows = db.session.execute(
+        query.options(
+            # The sector with its parent: the page labels it "Parent > Child".
+            lead.joinedload(Lead.sector).joinedload(Sector.parent),
+            joinedload(Sale.campaign),
         )
-    )
+        .order_by(Sale.created_at.desc(), Sale.id.desc())
+        .limit(PAGE_SIZE + 1)
+    ).all()
+    sales = [row[0] for row in rows]
     more = len(sales) > PAGE_SIZE
     sales = sales[:PAGE_SIZE]
-    return sales, ((sales[-1].created_at, sales[-1].id) if more else None)
+    next_keyset = (sales[-1].created_at, sales[-1].id) if more else None
+    if not counted:
+        return sales, next_keyset, count(buyer_id, filters)
+    return sales, next_keyset, rows[0].total if rows else 0
 
 
 def count(buyer_id: int, filters: InboxFilters) -> int:

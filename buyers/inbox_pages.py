@@ -90,8 +90,8 @@ def inbox_page():
         sales, next_keyset, total, status = [], None, 0, 422
     else:
         after = inbox.parse_cursor(form.cursor.data)
-        sales, next_keyset = inbox.page(organization_id, filters, after)
-        total, status = inbox.count(organization_id, filters), 200
+        sales, next_keyset, total = inbox.page(organization_id, filters, after)
+        status = 200
     kept = {name: value for name, value in request.args.items() if value and name != "cursor"}
     return render_template(
         "buyers/inbox.html",
