@@ -331,6 +331,7 @@ def seed(
                 "lead_id",
                 "buyer_id",
                 "campaign_id",
+                "sector_id",
                 "source",
                 "exclusive",
                 "price_cents",
@@ -339,7 +340,18 @@ def seed(
                 "rating_reasons",
             ],
             (
-                (lead_ids[n], buyer_id, campaign_id, "campaign", False, price, "EUR", when, "[]")
+                (
+                    lead_ids[n],
+                    buyer_id,
+                    campaign_id,
+                    chosen[n].id,  # the lead's sector, copied at the sale
+                    "campaign",
+                    False,
+                    price,
+                    "EUR",
+                    when,
+                    "[]",
+                )
                 for n, buyer_id, campaign_id, price, when in past_sales
             ),
         )

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 
 from billing import stripe_gateway
+from billing.ledger import balances
 from billing.stripe_gateway import StripeRefused, StripeUnavailable
 from marketplace import audit
 from marketplace.errors import NotFound, ValidationFailed
@@ -131,11 +132,7 @@ def held_cents(publisher_id: int, now: datetime | None = None) -> int:
 def payable_cents(publisher_id: int, now: datetime | None = None) -> int:
     """The publisher's balance less what is held: what a payout may take now."""
     now = now or utcnow()
-    balance = db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-            LedgerEntry.organization_id == publisher_id
-        )
-    )
+    balance = sum(balances(publisher_id).values())  # the ledger's sum, kept per currency
     return max(0, int(balance) - held_cents(publisher_id, now))
 
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.models import BillingStatus, LedgerEntry, LedgerKind, Organization, utcnow
+from marketplace.models import (
+    BillingStatus,
+    LedgerBalance,
+    LedgerEntry,
+    LedgerKind,
+    Organization,
+    utcnow,
+)
 
 # What a payment or a lifted limit may release; a suspension is an admin's to lift.
 RELEASED_BY_PAYMENT = (BillingStatus.PAYMENT_FAILED, BillingStatus.OVER_CREDIT_LIMIT)
@@ -57,11 +64,12 @@ def owed_cents(organization_id: int) -> int:
 
 def owed_by(organization_ids: list[int]) -> dict[int, int]:
     """owed_cents for many buyers in one query (the admins' list)."""
+    # The ledger's sums kept per currency (billing/ledger.py), added across currencies.
     balances = dict(
         db.session.execute(
-            select(LedgerEntry.organization_id, func.sum(LedgerEntry.amount_cents))
-            .where(LedgerEntry.organization_id.in_(organization_ids))
-            .group_by(LedgerEntry.organization_id)
+            select(LedgerBalance.organization_id, func.sum(LedgerBalance.balance_cents))
+            .where(LedgerBalance.organization_id.in_(organization_ids))
+            .group_by(LedgerBalance.organization_id)
         ).all()
     )
     return {id_: max(0, -int(balances.get(id_) or 0)) for id_ in organization_ids}

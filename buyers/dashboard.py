@@ -17,21 +17,20 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import get_timezone
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 
-from buyers.inbox import without_jit
 from marketplace.extensions import db
 from marketplace.models import (
     Campaign,
     Dispute,
     DisputeStatus,
-    Lead,
     Outcome,
     Sale,
     Sector,
     utcnow,
 )
+from marketplace.reporting import bucket_of, for_large_reads
 
 PERIODS_IN_WEEKS = (4, 12, 26, 52)
 
@@ -123,20 +122,6 @@ def _week_start(moment: datetime, zone: ZoneInfo) -> date:
     return local - timedelta(days=local.weekday())
 
 
-def _week_of(moment: ColumnElement, starts: list[datetime], first: int = 0) -> ColumnElement:
-    """The number of the week ``moment`` falls in, given the weeks' first instants (the
-    first week's at ``first``): a binary search written in SQL, so that each purchase
-    costs the database log2(weeks) comparisons of its own timestamp, on any database and
-    in any timezone (the instants come from zoneinfo, summer time included)."""
-    if len(starts) == 1:
-        return literal_column(str(first))
-    middle = len(starts) // 2
-    return case(
-        (moment < starts[middle], _week_of(moment, starts[:middle], first)),
-        else_=_week_of(moment, starts[middle:], first + middle),
-    )
-
-
 def dashboard(buyer_id: int, weeks: int = 12, now: datetime | None = None) -> Dashboard:
     """The buyer's figures over the last ``weeks`` weeks (Monday to Sunday, in the
     organization's timezone)."""
@@ -148,23 +133,22 @@ def dashboard(buyer_id: int, weeks: int = 12, now: datetime | None = None) -> Da
     since, end = starts[0], starts[-1] + timedelta(weeks=1)
     purchases = (
         select(
-            _week_of(Sale.created_at, starts).label("week"),
+            bucket_of(Sale.created_at, starts).label("week"),
             Sale.campaign_id,
-            Lead.sector_id,
+            Sale.sector_id,
             Sale.price_cents,
             Sale.outcome,
             Sale.outcome_amount_cents,
             Dispute.id.label("dispute_id"),
             Dispute.status.label("dispute_status"),
         )
-        .join(Lead, Lead.id == Sale.lead_id)
         # The buyer's disputes only (a dispute is its sale's buyer's): a few thousand
         # rows to look the purchases up in, not the platform's.
         .outerjoin(Dispute, and_(Dispute.sale_id == Sale.id, Dispute.buyer_id == buyer_id))
         .where(Sale.buyer_id == buyer_id, Sale.created_at >= since, Sale.created_at < end)
         .subquery()
     )
-    without_jit()
+    for_large_reads(in_memory=True)
     groups = db.session.execute(
         select(
             purchases.c.week, purchases.c.campaign_id, purchases.c.sector_id, *_sums(purchases)

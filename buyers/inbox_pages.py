@@ -90,8 +90,8 @@ def inbox_page():
         sales, next_keyset, total, status = [], None, 0, 422
     else:
         after = inbox.parse_cursor(form.cursor.data)
-        sales, next_keyset = inbox.page(organization_id, filters, after)
-        total, status = inbox.count(organization_id, filters), 200
+        sales, next_keyset, total = inbox.page(organization_id, filters, after)
+        status = 200
     kept = {name: value for name, value in request.args.items() if value and name != "cursor"}
     return render_template(
         "buyers/inbox.html",
@@ -108,38 +108,82 @@ def inbox_page():
         # Translated once for the page, not once per row.
         outcome_labels={key: str(label) for key, label in OUTCOME_LABELS.items()},
         temperature_labels={key: str(label) for key, label in TEMPERATURE_LABELS.items()},
+        row_words=row_words(),
     ), status
+
+
+def row_words() -> dict:
+    """The words every row of the inbox repeats, translated once for the page: each
+    gettext is a look-up in the catalogue, and the five star buttons alone asked for
+    ten per row (some 800 a page, 40 % of its time)."""
+    return {
+        "received": _("Received"),
+        "deal": _("Deal"),
+        "open": _("Open"),
+        "lead": _("lead"),
+        # Formatted per row with the lead's number (Jinja's format filter).
+        "rate": _("Rate lead #%(id)d"),
+        "stars": [(n, _("%(n)d stars out of 5", n=n)) for n in range(1, 6)],
+    }
 
 
 @blueprint.route("/inbox.csv")
 @buyer_required
 def export_inbox():
     """The filtered purchases as CSV, streamed: UTF-8 with a BOM so that Excel reads the
-    accents; ``sep=semicolon`` for French Excel (decimal commas too)."""
+    accents; ``sep=semicolon`` for French Excel (decimal commas too). PostgreSQL writes
+    the lines itself (COPY); elsewhere Python writes them, the same cells."""
     _form, filters = _checked_filters()
     if filters is None:
         return inbox_page()
     french = request.args.get("sep") == "semicolon"
-    rows = inbox.export_rows(current_user.organization_id, filters, user_id=current_user.id)
+    delimiter, decimal = (";", ",") if french else (",", ".")
+    zone = str(get_timezone())
+    words = _export_words()
+    organization_id, user_id = current_user.organization_id, current_user.id
+    if written_by_the_database():
+        lines = inbox.export_copy(
+            organization_id,
+            filters,
+            words,
+            user_id=user_id,
+            zone=zone,
+            delimiter=delimiter,
+            decimal=decimal,
+        )
+    else:
+        rows = inbox.export_rows(organization_id, filters, user_id=user_id)
+        lines = _csv(rows, words, delimiter=delimiter, decimal=decimal, zone=zone)
     filename = f"leads-{format_datetime(None, 'yyyy-MM-dd')}.csv"
     return Response(
-        stream_with_context(_csv(rows, french)),
+        stream_with_context(_with_header(lines, zone, delimiter)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+def written_by_the_database() -> bool:
+    """Whether the database writes the CSV (PostgreSQL's COPY) rather than Python."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+FORMULA_STARTS = inbox.FORMULA_STARTS
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 def _cell(value) -> str:
     """What a person typed, never run as a formula by the spreadsheet that opens the file
-    (a lead's "company" of ``=HYPERLINK(...)``); a phone's "+33" stays text too."""
+    (a lead's "company" of ``=HYPERLINK(...)``); a phone's "+33" stays text too; a line
+    break is written as a space, one line per purchase (buyers/inbox._typed_cell is the
+    same rule in SQL)."""
     if value is None:
         return ""
     text = str(value)
-    return "'" + text if text[:1] in _FORMULA_FIRST else text
+    if text[:1] in _FORMULA_FIRST:
+        text = "'" + text
+    if "\r" in text or "\n" in text:
+        text = text.replace("\r", " ").replace("\n", " ")
+    return text
 
 
 # Rows written between two pieces of the streamed answer: one write per row made the
@@ -147,33 +191,27 @@ def _cell(value) -> str:
 FLUSH_ROWS = 500
 
 
-def _sector_labels(locale: str) -> dict[int, str]:
+def _export_words() -> inbox.ExportWords:
+    """Every label of the file, translated once (in the language the browser asks)."""
+    locale = request.accept_languages.best_match(("fr", "en")) or "fr"
     sectors = db.session.scalars(select(Sector).options(joinedload(Sector.parent)))
-    return {sector.id: sector.label(locale) for sector in sectors}
+    return inbox.ExportWords(
+        sectors={sector.id: sector.label(locale) for sector in sectors},
+        temperatures={key: str(label) for key, label in TEMPERATURE_LABELS.items()},
+        outcomes={key: str(label) for key, label in OUTCOME_LABELS.items()},
+        reasons={key: str(label) for key, label in RATING_REASON_LABELS.items()},
+        lost_reasons={key: str(label) for key, label in LOST_REASON_LABELS.items()},
+        catalogue=_("Catalogue"),
+    )
 
 
-def _csv(rows, french: bool) -> Iterator[str]:
-    """The CSV of ``rows`` (inbox.EXPORTED's columns), a few hundred rows at a time."""
+def _with_header(lines: Iterator, zone: str, delimiter: str) -> Iterator:
+    """The byte order mark and the header line, then ``lines``."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";" if french else ",")
-    zone = get_timezone()
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    def amount(cents):
-        if cents is None:
-            return ""
-        text = f"{cents / 100:.2f}"
-        return text.replace(".", ",") if french else text
-
-    writer.writerow(
+    csv.writer(buffer, delimiter=delimiter).writerow(
         [
             _("Purchase"),
-            _("Bought at (%(zone)s)", zone=str(zone)),
+            _("Bought at (%(zone)s)", zone=zone),
             _("Lead"),
             _("First name"),
             _("Last name"),
@@ -196,16 +234,33 @@ def _csv(rows, french: bool) -> Iterator[str]:
             _("Why it was lost"),
         ]
     )
-    yield "\ufeff" + flush()
-    locale = request.accept_languages.best_match(("fr", "en")) or "fr"
-    # Every label translated once for the whole file, not once per row.
-    sectors = _sector_labels(locale)
-    temperatures = {key: str(label) for key, label in TEMPERATURE_LABELS.items()}
-    outcomes = {key: str(label) for key, label in OUTCOME_LABELS.items()}
-    reasons = {key: str(label) for key, label in RATING_REASON_LABELS.items()}
-    lost_reasons = {key: str(label) for key, label in LOST_REASON_LABELS.items()}
-    catalogue = _("Catalogue")
-    local = ZoneInfo(str(zone))
+    yield "\ufeff" + buffer.getvalue()
+    yield from lines
+
+
+def _csv(
+    rows, words: inbox.ExportWords, *, delimiter: str, decimal: str, zone: str
+) -> Iterator[str]:
+    """The CSV lines of ``rows`` (inbox.EXPORTED's columns), a few hundred rows at a
+    time: what PostgreSQL's COPY writes (inbox.export_copy_query), cell for cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    def amount(cents):
+        if cents is None:
+            return ""
+        text = f"{cents / 100:.2f}"
+        return text.replace(".", decimal) if decimal != "." else text
+
+    sectors, temperatures, outcomes = words.sectors, words.temperatures, words.outcomes
+    reasons, lost_reasons, catalogue = words.reasons, words.lost_reasons, words.catalogue
+    local = ZoneInfo(zone)
     batch = []
     for written, (
         sale_id,
@@ -252,7 +307,7 @@ def _csv(rows, french: bool) -> Iterator[str]:
                 amount(price_cents),
                 currency,
                 rating_stars or "",
-                ", ".join([reasons[r] for r in json.loads(rating_reasons)])
+                ", ".join([reasons[r] for r in json.loads(rating_reasons) if r in reasons])
                 if rating_reasons != "[]"
                 else "",
                 outcomes[outcome.value if outcome else "new"],

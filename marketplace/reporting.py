@@ -53,9 +53,16 @@ def bucket_of(moment: ColumnElement, starts: list[datetime], first: int = 0) -> 
     )
 
 
-def without_jit() -> None:
-    """No JIT compilation for the rest of this transaction (PostgreSQL). Past
-    ``jit_above_cost`` the planner compiles a sum over many rows to machine code, which
-    took longer (130 to 240 ms, bench/portal.py) than the sums themselves."""
+def for_large_reads(*, in_memory: bool = False) -> None:
+    """Settings for the rest of this transaction (PostgreSQL) that reads hundreds of
+    thousands of rows. No JIT compilation: the planner compiles a query to machine code
+    once its estimated cost passes ``jit_above_cost``, which such queries do: the
+    compilation took 130 to 240 ms (bench/portal.py) for queries that then ran in less.
+    ``in_memory``: a larger ``work_mem`` for a query that groups or sorts them all (the
+    dashboards' groups, the export's order), which the default 4 MB spilled to disk for
+    64,000 purchases. Not for the inbox's counts: with more memory the planner hashed all
+    the platform's deliveries (125 MB) for a delivery filter."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL jit = off"))
+        if in_memory:
+            db.session.execute(text("SET LOCAL work_mem = '64MB'"))

@@ -12,7 +12,11 @@ the offers the one before it passed:
 4. the lead gives its places (a conditional update: shared sales need places left
    and no exclusive sale; an exclusive one needs no sale at all and closes it), and
    takes its final status and decision log;
-5. the sales, the buyers' debits and the publisher's earnings are written.
+5. the sales (with the lead's sector, which the portal reads from them), the
+   buyers' debits and the publisher's earnings are written.
+
+The ledger's balances and the buyers' purchase counts follow by themselves: the
+database's triggers add each statement's new rows up (migration 0020).
 
 The database decides every limit in the statement that consumes it, so concurrent
 workers cannot pass one. What a refused offer took is given back (the day's usage
@@ -158,11 +162,12 @@ WITH place AS (
     WHERE id = :lead_id AND NOT sold_exclusively
       AND CASE WHEN CAST(:exclusive AS boolean) THEN sales_count = 0
                ELSE sales_count < max_buyers END
-    RETURNING id
+    RETURNING id, sector_id
 ), sale AS (
-    INSERT INTO sales (lead_id, buyer_id, campaign_id, source, exclusive, price_cents,
-                       currency, created_at, rating_reasons)
-    SELECT :lead_id, :buyer_id, NULL, :source, :exclusive, :price, :currency, :now, '[]'
+    INSERT INTO sales (lead_id, buyer_id, campaign_id, sector_id, source, exclusive,
+                       price_cents, currency, created_at, rating_reasons)
+    SELECT :lead_id, :buyer_id, NULL, place.sector_id, :source, :exclusive, :price,
+           :currency, :now, '[]'
     FROM place
     RETURNING id
 ), ledger AS (
@@ -239,6 +244,9 @@ def _step_by_step(sale: SaleAttempt, now: datetime) -> tuple[int | None, str | N
             lead_id=sale.lead_id,
             buyer_id=sale.buyer_id,
             campaign_id=campaign.id if campaign is not None else None,
+            # The lead's sector, in the same statement (the dashboard and the inbox's
+            # sector filter read it from the sale).
+            sector_id=select(Lead.sector_id).where(Lead.id == sale.lead_id).scalar_subquery(),
             source=sale.source,
             exclusive=sale.exclusive,
             price_cents=sale.price_cents,
@@ -477,13 +485,13 @@ WITH offer AS (
     WHERE l.id = %(lead_id)s AND NOT l.sold_exclusively
       AND CASE WHEN %(exclusive)s THEN l.sales_count = 0 AND t.n <= 1
                ELSE l.sales_count + t.n <= l.max_buyers END
-    RETURNING t.n
+    RETURNING t.n, l.sector_id
 ), sale AS (
-    INSERT INTO sales (lead_id, buyer_id, campaign_id, source, exclusive, price_cents,
-                       currency, created_at, rating_reasons)
-    SELECT %(lead_id)s, buyer_id, campaign_id, 'campaign', %(exclusive)s, price, currency,
-           %(now)s, '[]'
-    FROM passed WHERE EXISTS (SELECT FROM place)
+    INSERT INTO sales (lead_id, buyer_id, campaign_id, sector_id, source, exclusive,
+                       price_cents, currency, created_at, rating_reasons)
+    SELECT %(lead_id)s, buyer_id, campaign_id, place.sector_id, 'campaign', %(exclusive)s,
+           price, currency, %(now)s, '[]'
+    FROM passed, place
     RETURNING id, campaign_id
 ), ledger AS (
     INSERT INTO ledger_entries (entry_key, organization_id, kind, amount_cents, currency,

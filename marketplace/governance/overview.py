@@ -30,7 +30,7 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.privacy import requests as privacy_requests
-from marketplace.reporting import bucket_of, day_start, day_starts, without_jit
+from marketplace.reporting import bucket_of, day_start, day_starts, for_large_reads
 
 # The periods offered in one click, in days; the default one.
 PERIODS_IN_DAYS = (7, 30, 90)
@@ -177,7 +177,7 @@ def overview(period: Period, zone: ZoneInfo, now: datetime | None = None) -> Ove
     since, end = starts[0], day_start(period.last_day + timedelta(days=1), zone)
     per_day = [Figures() for _ in starts]
 
-    without_jit()
+    for_large_reads(in_memory=True)
     # Leads, by the day they were captured and what became of them.
     leads = (
         select(bucket_of(Lead.created_at, starts).label("day"), _lead_outcome().label("outcome"))

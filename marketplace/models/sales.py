@@ -5,7 +5,17 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -45,6 +55,15 @@ LOST_REASONS = ("unreachable", "no_need", "no_budget", "competitor", "timing", "
 OUTCOME_STEPS = ("new", *(step.value for step in Outcome))
 
 
+def _lead_sector(context) -> int | None:
+    """A sale's sector when its insert does not say it: its lead's (a statement that
+    writes sales on the hot path names it in the same statement)."""
+    lead_id = context.get_current_parameters().get("lead_id")
+    if lead_id is None:
+        return None
+    return context.connection.scalar(select(Lead.sector_id).where(Lead.id == lead_id))
+
+
 class Sale(db.Model):
     """One lead sold to one buyer: a purchase, in the buyer's words."""
 
@@ -61,7 +80,7 @@ class Sale(db.Model):
         ),
         # A buyer's purchases newest first, in the inbox's keyset order, with what the
         # inbox's counts filter on and the dashboard sums: read from the index alone
-        # (PostgreSQL's INCLUDE; key columns only on SQLite). Migration 0016.
+        # (PostgreSQL's INCLUDE; key columns only on SQLite). Migrations 0016, 0020.
         Index(
             "ix_sales_buyer_id_created_at_id",
             "buyer_id",
@@ -70,6 +89,7 @@ class Sale(db.Model):
             postgresql_include=[
                 "lead_id",
                 "campaign_id",
+                "sector_id",
                 "price_cents",
                 "rating_stars",
                 "outcome",
@@ -83,6 +103,11 @@ class Sale(db.Model):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="RESTRICT"))
     buyer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    # The lead's sector, copied at the sale (a lead never changes sector): the inbox's
+    # sector filter and the dashboard's sectors read the sales alone (migration 0020).
+    sector_id: Mapped[int] = mapped_column(
+        ForeignKey("sectors.id", ondelete="RESTRICT"), default=_lead_sector
+    )
     source: Mapped[SaleSource] = mapped_column(str_enum(SaleSource, "sale_source"))
     exclusive: Mapped[bool] = mapped_column(default=False)
     price_cents: Mapped[int]
@@ -192,6 +217,34 @@ class LedgerEntry(db.Model):
 
     organization: Mapped[Organization] = relationship()
     sale: Mapped[Sale | None] = relationship()
+
+
+class LedgerBalance(db.Model):
+    """An organization's balance in one currency: the sum of its ledger entries, kept by
+    the database itself (migration 0020's triggers on ``ledger_entries``, in the
+    transaction of each insert, whichever code writes it), so that a page shows a
+    balance without adding up a buyer's hundreds of thousands of entries. The ledger
+    stays the truth (append-only); ``billing.ledger.summed_balances`` adds it up."""
+
+    __tablename__ = "ledger_balances"
+
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), primary_key=True
+    )
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    balance_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PurchaseCount(db.Model):
+    """How many purchases (sales) a buyer has: kept by the database at each sale
+    (migration 0020's trigger on ``sales``), for the inbox's unfiltered count."""
+
+    __tablename__ = "purchase_counts"
+
+    buyer_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), primary_key=True
+    )
+    purchases: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class DisputeReason(enum.StrEnum):
