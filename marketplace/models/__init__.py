@@ -14,6 +14,7 @@ from marketplace.models.catalogue import (
     MagnetAsset,
     MagnetKind,
     MagnetStatus,
+    MagnetViews,
     Sector,
 )
 from marketplace.models.compliance import (
@@ -90,6 +91,7 @@ __all__ = [
     "MagnetAsset",
     "MagnetKind",
     "MagnetStatus",
+    "MagnetViews",
     "Organization",
     "OrganizationKind",
     "OutboxMail",
