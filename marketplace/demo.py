@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,7 @@ from marketplace.models import (
     LedgerEntry,
     LedgerKind,
     MagnetKind,
+    MagnetViews,
     Organization,
     OrganizationKind,
     PartnerList,
@@ -1233,27 +1235,31 @@ def _month_start(when: datetime) -> datetime:
 
 def _seed_magnet_views() -> None:
     """The forms' views, from their submissions and each kind's usual conversion; the
-    quote form's variant B converts a little better."""
+    quote form's variant B converts a little better. Counted per hour (magnet_views)
+    in the hours the leads came in, so that the results per day have views too; the
+    all-time counters are their sums."""
     rng = random.Random(SEED + 3)
     for magnet in db.session.scalars(
         select(LeadMagnet).where(LeadMagnet.key.in_([spec.key for spec in MAGNETS]))
     ):
         if magnet.views or magnet.key in API_POSTED:
             continue
-        counts = dict(
-            db.session.execute(
-                select(Lead.variant, func.count(Lead.id))
-                .where(Lead.magnet_id == magnet.id)
-                .group_by(Lead.variant)
-            ).all()
+        per_hour = Counter(
+            ("b" if variant == "b" else "a", at.replace(minute=0, second=0, microsecond=0))
+            for variant, at in db.session.execute(
+                select(Lead.variant, Lead.created_at).where(Lead.magnet_id == magnet.id)
+            )
         )
         rate = CONVERSION[magnet.kind] * rng.uniform(0.85, 1.15)
-        submissions_b = counts.get("b", 0)
-        submissions_a = sum(counts.values()) - submissions_b
-        magnet.views_a = round(submissions_a / rate) + rng.randint(0, 9)
-        magnet.views_b = round(submissions_b / (rate * 1.3)) + rng.randint(0, 9) * bool(
-            submissions_b
-        )
+        totals = {"a": 0, "b": 0}
+        for (variant, hour), submissions in sorted(per_hour.items()):
+            better = 1.3 if variant == "b" else 1
+            views = max(submissions, round(submissions / (rate * better))) + rng.randint(0, 2)
+            db.session.add(
+                MagnetViews(magnet_id=magnet.id, hour=hour, variant=variant, views=views)
+            )
+            totals[variant] += views
+        magnet.views_a, magnet.views_b = totals["a"], totals["b"]
     db.session.commit()
 
 

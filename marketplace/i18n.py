@@ -13,6 +13,7 @@ from flask_babel import (
     format_currency,
     format_date,
     format_datetime,
+    format_decimal,
     format_percent,
     get_locale,
     get_timezone,
@@ -86,6 +87,7 @@ def register_template_helpers(app: Flask) -> None:
             "current_locale": str(get_locale() or "fr"),
             "words": words(),
             "format_percent": format_percent,
+            "format_decimal": format_decimal,
             "format_date": format_date,
             "lead_class": lead_class,
         }

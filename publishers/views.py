@@ -174,5 +174,6 @@ def preview(magnet_id: int):
     return render_form_page(own, CaptureForm(), variant=variant, preview=True)
 
 
-# The statements add their routes to this blueprint.
+# The results and the statements add their routes to this blueprint.
+from publishers import results_pages as _results_pages  # noqa: E402, F401
 from publishers import statements as _statement_pages  # noqa: E402, F401

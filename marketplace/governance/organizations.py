@@ -15,6 +15,7 @@ What a decision does to selling:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -237,8 +238,9 @@ def reinstate(organization_id: int, admin_id: int, reason: str | None = None) ->
     db.session.commit()
     if organization.kind is OrganizationKind.BUYER and organization.credit_limit_cents is not None:
         # The credit limit is billing's rule: its periodic run applies it too (every
-        # 10 minutes), so a lost job only delays it.
-        jobs.enqueue("billing.standing:apply_credit_limits")
+        # 10 minutes), so a job lost with Redis only delays it.
+        with contextlib.suppress(jobs.EnqueueFailed):
+            jobs.enqueue("billing.standing:apply_credit_limits")
     _offer_again(lead_ids)
     return len(lead_ids)
 

@@ -14,6 +14,7 @@ from marketplace.models.catalogue import (
     MagnetAsset,
     MagnetKind,
     MagnetStatus,
+    MagnetViews,
     ScoringModel,
     Sector,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "MagnetAsset",
     "MagnetKind",
     "MagnetStatus",
+    "MagnetViews",
     "Organization",
     "OrganizationKind",
     "OutboxMail",

@@ -130,6 +130,30 @@ class LeadMagnet(db.Model):
         return (self.cta_b or self.cta_a) if variant == "b" else self.cta_a
 
 
+class MagnetViews(db.Model):
+    """How many times a magnet's form was shown, per variant and per hour (UTC).
+
+    Hours, not days: a day is the reader's (midnight to midnight in their zone), which
+    no stored UTC day could give; an hour bucket falls wholly in one day of every zone
+    whose offset is whole hours. Counted by an upsert in the view's own transaction
+    (``magnets.record_view``); the magnet's ``views_a``/``views_b`` stay all-time totals.
+    """
+
+    __tablename__ = "magnet_views"
+    __table_args__ = (
+        CheckConstraint("variant IN ('a', 'b')", name="variant_known"),
+        CheckConstraint("views > 0", name="views_positive"),
+    )
+
+    magnet_id: Mapped[int] = mapped_column(
+        ForeignKey("lead_magnets.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The first instant of the hour, UTC.
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    variant: Mapped[str] = mapped_column(String(1), primary_key=True)
+    views: Mapped[int] = mapped_column(default=1)
+
+
 class MagnetAsset(db.Model):
     """The file a whitepaper or guide magnet gives away (a PDF).
 

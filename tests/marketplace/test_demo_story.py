@@ -31,6 +31,7 @@ from marketplace.models import (
     LedgerEntry,
     LedgerKind,
     MagnetKind,
+    MagnetViews,
     OutcomeChange,
     Sale,
     SaleSource,
@@ -285,6 +286,15 @@ def test_the_publisher_sees_views_and_submissions(story):
         assert 0 < submissions < magnet.views, magnet.key
     quote = next(magnet for magnet in magnets if magnet.key == "demo-quote-it")
     assert quote.views_a and quote.views_b  # its A/B test
+    # Its views per hour, for the results per day, add up to the all-time counters.
+    per_variant = dict(
+        db.session.execute(
+            select(MagnetViews.variant, func.sum(MagnetViews.views))
+            .where(MagnetViews.magnet_id == quote.id)
+            .group_by(MagnetViews.variant)
+        ).all()
+    )
+    assert per_variant == {"a": quote.views_a, "b": quote.views_b}
 
 
 def test_each_page_shows_what_it_is_for(demo_app):
