@@ -24,7 +24,7 @@ class CatalogQuery(BaseModel):
     company_size: Literal[COMPANY_SIZES] | None = None
     kind: Literal[MAGNET_KINDS] | None = None
     min_score: int | None = Field(None, ge=0, le=100)
-    sort: Literal["newest", "score", "price"] = "newest"
+    sort: Literal["newest", "score", "price", "quality"] = "newest"
     limit: int = Field(50, ge=1, le=100)
 
 

@@ -116,6 +116,11 @@ class CampaignForm(FlaskForm):
     min_score = IntegerField(
         _l("Minimum score (0-100)"), default=0, validators=[Optional(), NumberRange(0, 100)]
     )
+    min_source_quality = IntegerField(
+        _l("Minimum source quality (0-100)"),
+        default=0,
+        validators=[Optional(), NumberRange(0, 100)],
+    )
     countries = CheckboxesField(_l("Countries (none: all)"), validators=[Optional()])
     departments = DepartmentsField(_l("French departments (none: all)"), validators=[Optional()])
     postcode_prefixes = StringField(
@@ -164,6 +169,7 @@ class CampaignForm(FlaskForm):
             "company_sizes": self.company_sizes.data or [],
             "magnet_kinds": self.magnet_kinds.data or [],
             "min_score": self.min_score.data or 0,
+            "min_source_quality": self.min_source_quality.data or 0,
             "daily_cap": self.daily_cap.data,
             "monthly_cap": self.monthly_cap.data,
             "monthly_budget_cents": cents(self.monthly_budget.data),
@@ -187,6 +193,7 @@ class CampaignForm(FlaskForm):
         self.company_sizes.data = campaign.company_sizes
         self.magnet_kinds.data = campaign.magnet_kinds
         self.min_score.data = campaign.min_score
+        self.min_source_quality.data = campaign.min_source_quality
         self.daily_cap.data = campaign.daily_cap
         self.monthly_cap.data = campaign.monthly_cap
         if campaign.monthly_budget_cents:

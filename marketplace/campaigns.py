@@ -253,6 +253,7 @@ def _apply(
     company_sizes: list[str] | None = None,
     magnet_kinds: list[str] | None = None,
     min_score: int = 0,
+    min_source_quality: int = 0,
     wants_exclusive: bool = False,
     exclusive_price_cents: int | None = None,
     daily_cap: int | None = None,
@@ -324,6 +325,8 @@ def _apply(
         errors["magnet_kinds"] = _l("Choose kinds from the list.")
     if not 0 <= (min_score or 0) <= 100:
         errors["min_score"] = _l("A score is between 0 and 100.")
+    if not 0 <= (min_source_quality or 0) <= 100:
+        errors["min_source_quality"] = _l("A score is between 0 and 100.")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
@@ -361,6 +364,7 @@ def _apply(
     campaign.company_sizes = list(company_sizes or [])
     campaign.magnet_kinds = list(magnet_kinds or [])
     campaign.min_score = min_score or 0
+    campaign.min_source_quality = min_source_quality or 0
     campaign.wants_exclusive = wants_exclusive
     campaign.exclusive_price_cents = exclusive_price_cents if wants_exclusive else None
     campaign.daily_cap = daily_cap

@@ -63,6 +63,7 @@ from marketplace.models import (
     VatTreatment,
     utcnow,
 )
+from marketplace.quality import sources as quality_sources
 from marketplace.validation import FieldInvalid, normalise_phone
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed to the user on purpose
@@ -435,6 +436,8 @@ def _seed(now: datetime) -> dict:
     _seed_verdicts(now)
     _seed_invoices(now)
     _seed_magnet_views()
+    # Every source assessed from the verdicts above, whatever the job queue did with them.
+    quality_sources.refresh_all()
     return {
         "leads": db.session.scalar(select(func.count(Lead.id))),
         "distributed": db.session.scalar(

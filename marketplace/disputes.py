@@ -31,6 +31,7 @@ from marketplace.models import (
     UserRole,
     utcnow,
 )
+from marketplace.quality.sources import refresh_after_verdict
 
 log = logging.getLogger(__name__)
 MAX_COMMENT = 2000
@@ -135,6 +136,8 @@ def resolve_dispute(
     db.session.commit()
     delivery.start_sending(deliveries)
     _tell_buyer(dispute)
+    if accept:  # a refused return leaves the source's evidence as it was
+        refresh_after_verdict(dispute.sale_id)
     return dispute
 
 

@@ -46,8 +46,10 @@ from marketplace.models import (
     MagnetKind,
     Organization,
     Sector,
+    SourceQuality,
     utcnow,
 )
+from marketplace.quality.sources import earning_share_bps
 from marketplace.scoring import score_lead
 from marketplace.selling import LeadSale, Offer, driver_connection, sale_label, sell_offers
 
@@ -72,12 +74,20 @@ class LeadFacts:
     # What a lead of its sector sells for at least: the sector's floor or its parent's.
     sector_floor_cents: int
     parent_floor_cents: int
+    # The lead's source (its magnet) as buyers judged it; None: not assessed yet.
+    source_quality: int | None
+    payout_multiplier_bps: int | None
+
+    @property
+    def earning_share_bps(self) -> int:
+        return earning_share_bps(self.share_bps, self.payout_multiplier_bps)
 
 
 LEAD_COLUMNS = (
     "id",
     "status",
     "publisher_id",
+    "magnet_id",
     "sector_id",
     "max_buyers",
     "sales_count",
@@ -115,12 +125,15 @@ def _lock_lead_statement():
             func.coalesce(parent.floor_price_cents, literal_column("0")).label(
                 "parent_floor_cents"
             ),
+            SourceQuality.score.label("source_quality"),
+            SourceQuality.payout_multiplier_bps.label("payout_multiplier_bps"),
         )
         .join(Sector, Sector.id == leads.c.sector_id)
         .outerjoin(parent, parent.id == Sector.parent_id)
         .join(LeadMagnet, LeadMagnet.id == leads.c.magnet_id)
         .join(Organization, Organization.id == leads.c.publisher_id)
         .outerjoin(ConsentRecord, ConsentRecord.lead_id == leads.c.id)
+        .outerjoin(SourceQuality, SourceQuality.magnet_id == leads.c.magnet_id)
         .where(leads.c.id == bindparam("lead_id"))
         .with_for_update(of=leads, key_share=True)
     )
@@ -176,7 +189,7 @@ def open_lead(lead_id: int, now: datetime) -> tuple[SimpleNamespace, LeadFacts, 
         values = found._asdict()
         person_buyers = None
     facts = LeadFacts(*(values.pop(name) for name in LeadFacts.__dataclass_fields__))
-    lead = SimpleNamespace(**values)
+    lead = SimpleNamespace(**values, source_quality=facts.source_quality)
     if person_buyers is None:
         person_buyers = buyers_who_bought_person(lead, now)
     return lead, facts, person_buyers
@@ -409,7 +422,7 @@ class _Seller:
             LeadSale(
                 lead_id=self.lead.id,
                 publisher_id=self.lead.publisher_id,
-                share_bps=self.facts.share_bps,
+                share_bps=self.facts.earning_share_bps,
                 label=self.label,
                 exclusive=exclusive,
             ),

@@ -140,6 +140,7 @@ PERIODIC_JOBS = [
     ("billing.mirror:mirror_ledger", 60),
     ("billing.invoicing:run_invoicing", 600),
     ("billing.reconcile:reconcile", 86_400),
+    ("marketplace.quality.sources:refresh_all", 86_400),
 ]
 
 

@@ -193,6 +193,7 @@ VERDICT_LABELS = {
     "filter_company_size": _l("another company size"),
     "filter_magnet_kind": _l("another kind of lead"),
     "filter_min_score": _l("score below the campaign's minimum"),
+    "filter_source_quality": _l("source quality below the campaign's minimum"),
     "price_below_sector_floor": _l("price below the sector's floor"),
 }
 
@@ -252,6 +253,7 @@ AUDIT_ACTION_LABELS = {
     "organization.settings_changed": _l("organization's settings changed"),
     "sector.changed": _l("sector changed"),
     "scoring.changed": _l("scoring model changed"),
+    "quality.settings_changed": _l("source quality settings changed"),
     "scoring.sector_model_added": _l("sector given its own scoring model"),
     "sector.added": _l("sector added"),
     "team.member_invited": _l("colleague invited"),

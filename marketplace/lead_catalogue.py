@@ -38,13 +38,15 @@ from marketplace.models import (
     Sale,
     SaleSource,
     Sector,
+    SourceQuality,
     campaign_sectors,
     utcnow,
 )
+from marketplace.quality.sources import neutral_score
 from marketplace.validation import COMPANY_SIZES, french_department
 
 ON_SALE = (LeadStatus.DISTRIBUTED, LeadStatus.UNSOLD)
-SORTS = ("newest", "score", "price")
+SORTS = ("newest", "score", "price", "quality")
 
 
 class NotForSale(DomainError):
@@ -135,10 +137,15 @@ def offers_for(
         query = query.where(Lead.score >= min_score)
     if department:
         query = query.where(Lead.postcode.startswith(department[:2]))
-    order = {"score": Lead.score.desc().nulls_last(), "price": Lead.id.desc()}.get(
-        sort, Lead.created_at.desc()
-    )
-    rows = db.session.execute(query.order_by(order, Lead.id.desc()).limit(limit * 5)).all()
+    # Between leads alike, the better source first (issue 14's tie-break).
+    source_quality = func.coalesce(SourceQuality.score, neutral_score())
+    query = query.outerjoin(SourceQuality, SourceQuality.magnet_id == Lead.magnet_id)
+    order = {
+        "score": (Lead.score.desc().nulls_last(), source_quality.desc()),
+        "price": (Lead.id.desc(),),
+        "quality": (source_quality.desc(), Lead.created_at.desc()),
+    }.get(sort, (Lead.created_at.desc(),))
+    rows = db.session.execute(query.order_by(*order, Lead.id.desc()).limit(limit * 5)).all()
     prices = _prices_for(buyer_id)
     offers = []
     for lead, kind, partners in rows:

@@ -45,6 +45,7 @@ from marketplace.models import (
     UsagePeriod,
     campaign_sectors,
 )
+from marketplace.quality.sources import earning_share_bps, magnet_standing
 from marketplace.scoring import score_lead
 from marketplace.selling import (
     DAILY_CAP,
@@ -136,6 +137,7 @@ class CampaignRule:
     company_sizes: tuple
     magnet_kinds: tuple
     min_score: int
+    min_source_quality: int
     wants_exclusive: bool
     exclusive_price_cents: int | None
     daily_cap: int | None
@@ -146,7 +148,7 @@ class CampaignRule:
     last_sold_at: datetime | None
     pushes: bool  # delivers by e-mail or webhook, beyond the portal
     capped: bool  # has a daily or monthly cap or a monthly budget
-    filtered: bool  # has a geography, size, kind or score filter
+    filtered: bool  # has a geography, size, kind, score or source quality filter
 
 
 def candidate_campaigns(lead, parent_sector_id: int | None = None) -> list[CampaignRule]:
@@ -278,6 +280,7 @@ _RULE_COLUMNS = (
     "company_sizes",
     "magnet_kinds",
     "min_score",
+    "min_source_quality",
     "wants_exclusive",
     "exclusive_price_cents",
     "daily_cap",
@@ -319,6 +322,7 @@ def _rule(c, name: str, standing: BillingStatus) -> CampaignRule:
         company_sizes=tuple(c.company_sizes),
         magnet_kinds=tuple(c.magnet_kinds),
         min_score=c.min_score,
+        min_source_quality=c.min_source_quality or 0,
         wants_exclusive=c.wants_exclusive,
         exclusive_price_cents=c.exclusive_price_cents,
         daily_cap=c.daily_cap,
@@ -338,6 +342,7 @@ def _rule(c, name: str, standing: BillingStatus) -> CampaignRule:
             or c.company_sizes
             or c.magnet_kinds
             or c.min_score
+            or c.min_source_quality
         ),
     )
 
@@ -460,6 +465,7 @@ def estimate(
     """
     lead = Lead(
         magnet=magnet,
+        magnet_id=magnet.id,
         sector=magnet.sector,
         sector_id=magnet.sector_id,
         max_buyers=magnet.max_buyers,
@@ -521,7 +527,18 @@ def filter_reason(campaign: Campaign, lead, magnet_kind) -> str | None:
         return "filter_magnet_kind"
     if (lead.score or 0) < campaign.min_score:
         return "filter_min_score"
+    if campaign.min_source_quality and source_quality_of(lead) < campaign.min_source_quality:
+        return "filter_source_quality"
     return None
+
+
+def source_quality_of(lead) -> int:
+    """The quality score of the lead's source (its magnet): read with the lead by
+    distribution, else from the per-process copy."""
+    quality = getattr(lead, "source_quality", None)
+    if quality is None:
+        quality = magnet_standing(lead.magnet_id).score
+    return quality
 
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -691,7 +708,9 @@ def sell(
         buyer_id=buyer_id,
         price_cents=price_cents,
         currency=currency,
-        share_bps=_share_bps(lead.publisher_id),
+        share_bps=earning_share_bps(
+            _share_bps(lead.publisher_id), magnet_standing(lead.magnet_id).payout_multiplier_bps
+        ),
         label=sale_label(lead.id, lead.sector.slug, now),
         source=source,
     )

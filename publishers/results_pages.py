@@ -23,6 +23,7 @@ from marketplace.governance.overview import PERIODS_IN_DAYS, Period, check_perio
 from marketplace.governance.overview_pages import SVG_POLICY, PeriodForm
 from marketplace.magnets import own_magnet
 from marketplace.models import utcnow
+from marketplace.quality.sources import magnet_standing
 from publishers.views import blueprint
 
 VERDICTS = {
@@ -74,6 +75,7 @@ def magnet_results_page(magnet_id: int):
             chart_args={},
             periods=PERIODS_IN_DAYS,
             chosen_days=None,
+            standing=magnet_standing(magnet_id),
         ), 400
     chart_args = (
         {"from": period.first_day.isoformat(), "to": period.last_day.isoformat()}
@@ -89,6 +91,7 @@ def magnet_results_page(magnet_id: int):
         periods=PERIODS_IN_DAYS,
         chosen_days=None if form.date_from.data else form.days.data,
         verdicts=VERDICTS,
+        standing=magnet_standing(magnet_id),
     )
 
 

@@ -175,5 +175,6 @@ def preview(magnet_id: int):
 
 
 # The results and the statements add their routes to this blueprint.
+from publishers import quality_pages as _quality_pages  # noqa: E402, F401
 from publishers import results_pages as _results_pages  # noqa: E402, F401
 from publishers import statements as _statement_pages  # noqa: E402, F401

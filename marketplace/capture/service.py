@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import jobs
@@ -23,7 +23,8 @@ from marketplace.capture.rules import CONSENT_REQUIRED
 from marketplace.capture.targets import CaptureTarget, ConsentVersion
 from marketplace.errors import DomainError, ValidationFailed
 from marketplace.extensions import db
-from marketplace.models import Lead, LeadStatus, utcnow
+from marketplace.models import Lead, LeadStatus, SourceQuality, utcnow
+from marketplace.quality.sources import neutral_score
 from marketplace.validation import identity_hash
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,10 @@ def sweep_pending_leads(older_than_seconds: int = 60, limit: int = 1000) -> int:
                 Lead.created_at < cutoff,
                 or_(Lead.distribute_after.is_(None), Lead.distribute_after <= utcnow()),
             )
-            .order_by(Lead.id)
+            # Leads released together (their campaigns' opening hours came) go best
+            # source first: a cap that fills up fills with the better leads.
+            .outerjoin(SourceQuality, SourceQuality.magnet_id == Lead.magnet_id)
+            .order_by(func.coalesce(SourceQuality.score, neutral_score()).desc(), Lead.id)
             .limit(limit)
         )
     )

@@ -45,6 +45,7 @@ from marketplace.models.organizations import (
     User,
     UserRole,
 )
+from marketplace.models.quality import QualitySettings, SourceQuality, SourceQualityWeek
 from marketplace.models.sales import (
     Delivery,
     DeliveryAttempt,
@@ -104,11 +105,14 @@ __all__ = [
     "PartnerList",
     "PrivacyRequestEvent",
     "PurchaseCount",
+    "QualitySettings",
     "RecipientNotice",
     "Sale",
     "SaleSource",
     "ScoringModel",
     "Sector",
+    "SourceQuality",
+    "SourceQualityWeek",
     "StripeEvent",
     "SuppressionEntry",
     "Temperature",

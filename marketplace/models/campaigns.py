@@ -51,6 +51,7 @@ class Campaign(db.Model):
             "monthly_budget_cents IS NULL OR monthly_budget_cents > 0", name="budget_positive"
         ),
         CheckConstraint("min_score BETWEEN 0 AND 100", name="min_score_range"),
+        CheckConstraint("min_source_quality BETWEEN 0 AND 100", name="min_source_quality_range"),
         Index("ix_campaigns_buyer_id_status", "buyer_id", "status"),
     )
 
@@ -67,6 +68,8 @@ class Campaign(db.Model):
     company_sizes: Mapped[list] = mapped_column(JSONType, default=list)
     magnet_kinds: Mapped[list] = mapped_column(JSONType, default=list)
     min_score: Mapped[int] = mapped_column(default=0)
+    # The lowest source quality score (0-100) of the leads it takes; 0 takes any source.
+    min_source_quality: Mapped[int] = mapped_column(default=0, server_default="0")
     price_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     wants_exclusive: Mapped[bool] = mapped_column(default=False)

@@ -18,6 +18,7 @@ from marketplace.errors import DomainError, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import Outcome, OutcomeChange, Sale, utcnow
 from marketplace.models.sales import LOST_REASONS, OUTCOME_STEPS, RATING_REASONS
+from marketplace.quality.sources import refresh_after_verdict
 
 MAX_COMMENT = 2000
 # The amounts column is a PostgreSQL integer: deals up to 21 million euros.
@@ -84,6 +85,7 @@ def rate_purchase(
     sale.rated_at = now
     sale.rated_by_user_id = user_id
     db.session.commit()
+    refresh_after_verdict(sale.id)
     return sale
 
 
@@ -147,4 +149,6 @@ def record_outcome(
             )
         )
     db.session.commit()
+    if not unchanged:
+        refresh_after_verdict(sale.id)
     return sale

@@ -75,3 +75,26 @@ def test_edge_cases(figures, verdict, more):
 def test_submissions_above_views_count_as_the_views():
     result = compare(10, 12, 10, 3)
     assert (result.submissions_a, result.submissions_b) == (10, 3)
+
+
+@pytest.mark.parametrize(
+    ("views_a", "leads_a", "views_b", "leads_b"),
+    [
+        (1000, 200, 1000, 250),
+        (100, 20, 100, 25),
+        (2_000, 400, 2_000, 440),
+        (1_200, 240, 1_200, 290),
+        (5_321, 87, 4_977, 112),
+        (40, 3, 35, 9),
+    ],
+)
+def test_the_z_test_equals_statsmodels_on_known_numbers(views_a, leads_a, views_b, leads_b):
+    """The reference: statsmodels' two-proportion z-test with the pooled variance."""
+    from statsmodels.stats import proportion
+
+    reference_z, reference_p = proportion.proportions_ztest(
+        [leads_b, leads_a], [views_b, views_a], alternative="two-sided"
+    )
+    z, p_value = z_test(views_a, leads_a, views_b, leads_b)
+    assert z == pytest.approx(reference_z, rel=1e-9)
+    assert p_value == pytest.approx(reference_p, rel=1e-9, abs=1e-15)
