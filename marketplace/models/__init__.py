@@ -45,6 +45,7 @@ from marketplace.models.organizations import (
     User,
     UserRole,
 )
+from marketplace.models.returns import MailRefusal, ReturnRule
 from marketplace.models.sales import (
     Delivery,
     DeliveryAttempt,
@@ -96,6 +97,7 @@ __all__ = [
     "MagnetKind",
     "MagnetStatus",
     "MagnetViews",
+    "MailRefusal",
     "Organization",
     "OrganizationKind",
     "OutboxMail",
@@ -105,6 +107,7 @@ __all__ = [
     "PrivacyRequestEvent",
     "PurchaseCount",
     "RecipientNotice",
+    "ReturnRule",
     "Sale",
     "SaleSource",
     "ScoringModel",
