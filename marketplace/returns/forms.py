@@ -14,7 +14,7 @@ class RulesForm(FlaskForm):
     platform_flagged = BooleanField(RETURN_RULE_LABELS["platform_flagged"])
     return_cap = BooleanField(RETURN_RULE_LABELS["return_cap"])
     cap_percent = IntegerField(
-        _l("Return cap (% of the leads the buyer bought in the month)"),
+        _l("Return cap, in percent of the leads the buyer bought in the month"),
         validators=[
             InputRequired(_l("A whole percent between 0 and 100.")),
             NumberRange(0, 100, _l("A whole percent between 0 and 100.")),
