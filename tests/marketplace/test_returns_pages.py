@@ -200,3 +200,17 @@ def test_the_openapi_description_names_the_rule(client):
     assert "return_cap" in str(dispute) and "erased_contact" in str(dispute)
     operation = spec["paths"]["/api/v1/purchases/{sale_id}/dispute"]["post"]
     assert "decided_by_rule" in operation["description"]
+
+
+def test_the_pages_read_in_french(login_as):
+    buyer = buyer_with_campaign()
+    sales = buy(buyer, 2)
+    flag_erased(sales[0])
+    returns.open_dispute_and_decide(buyer.id, sales[0].id, "fake", None)
+    returns.open_dispute_and_decide(buyer.id, sales[1].id, "fake", None)
+    admin = login_as(factories.admin_user())
+    admin.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    rules_page = admin.get(URL).get_data(as_text=True)
+    assert "Règles de retour" in rules_page and "plafond de 0 % cette règle" in rules_page
+    queue = admin.get("/admin/disputes").get_data(as_text=True)
+    assert "Taux de retour de" in queue and "accepté automatiquement : un contact effacé" in queue
