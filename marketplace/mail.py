@@ -8,6 +8,7 @@ and the log says a mail was kept (never to whom: no personal data in logs).
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -19,6 +20,7 @@ from marketplace.extensions import db
 from marketplace.models import MailRefusal, OutboxMail, utcnow
 
 log = logging.getLogger(__name__)
+ADDRESS_IN_REPLY = re.compile(r"<?[^\s<>]+@[^\s<>]+>?")
 
 
 def queue_mail(to: str, subject: str, body: str, *, topic: str, lead_id: int | None = None) -> int:
@@ -109,9 +111,13 @@ def deliver_mail(mail_id: int) -> None:
 
 
 def _refusal_text(error: smtplib.SMTPRecipientsRefused) -> str:
-    """The server's answers without the addresses (the outbox keeps those apart)."""
+    """The server's answers without any address in them ("550 5.1.1 <x@y>: unknown"):
+    an erasure blanks the outbox's recipient, not its error."""
     answers = sorted(
-        {f"{code} {reply.decode(errors='replace')}" for code, reply in error.recipients.values()}
+        {
+            f"{code} {ADDRESS_IN_REPLY.sub('<address>', reply.decode(errors='replace'))}"
+            for code, reply in error.recipients.values()
+        }
     )
     return ("refused: " + "; ".join(answers))[:500]
 

@@ -366,7 +366,7 @@ class RefusingInbox:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() == self.refused:
-            return "550 5.1.1 No such user here"
+            return f"550 5.1.1 <{address}>: No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -401,7 +401,8 @@ def test_a_mail_refused_for_good_is_kept_by_hash_and_flags_the_lead(refusing_smt
     run_jobs()  # refused for good: not retried, nothing raised
 
     sent = db.session.get(OutboxMail, mail_id)
-    assert sent.sent_at is None and "550" in sent.last_error and "nobody" not in sent.last_error
+    assert sent.sent_at is None and "550" in sent.last_error and "No such user" in sent.last_error
+    assert "nobody" not in sent.last_error.lower()  # the reply's address is not kept
     refusal = db.session.scalar(select(MailRefusal))
     lead = db.session.get(Lead, captured.lead_id)
     assert (refusal.address_hash, refusal.smtp_code) == (lead.email_hash, 550)
