@@ -18,7 +18,7 @@ from buyers.api_schemas import (
     PurchasesQuery,
     RatingIn,
 )
-from marketplace import disputes, lead_catalogue, quality
+from marketplace import lead_catalogue, quality, returns
 from marketplace.api import api_organization, token_auth
 from marketplace.extensions import db
 from marketplace.models import Sector, utcnow
@@ -109,12 +109,17 @@ def get_purchase(sale_id: int):
 @blueprint.output(Purchase, status_code=201)
 @blueprint.doc(
     summary="Dispute one of your purchases",
-    description="Within the return window. An accepted dispute credits the price.",
+    description=(
+        "Within the return window. An accepted dispute credits the price. The platform's "
+        "return rules may accept it at once (the answer's `dispute.status` is then "
+        "`accepted` and `dispute.decided_by_rule` names the rule); otherwise it is `open` "
+        "until an administrator decides."
+    ),
     responses={404: "Not your purchase", 409: "Outside the return window, or already disputed"},
 )
 def dispute_purchase(sale_id: int, body: DisputeIn):
     buyer_id = api_organization("buyer")
-    disputes.open_dispute(buyer_id, sale_id, body.reason, body.comment)
+    returns.open_dispute_and_decide(buyer_id, sale_id, body.reason, body.comment)
     return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id)), 201
 
 

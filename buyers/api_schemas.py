@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from marketplace.guards import MAX_ID
 from marketplace.models import MagnetKind
-from marketplace.models.sales import LOST_REASONS, OUTCOME_STEPS, RATING_REASONS
+from marketplace.models.sales import DECIDING_RULES, LOST_REASONS, OUTCOME_STEPS, RATING_REASONS
 from marketplace.validation import COMPANY_SIZES
 
 MAGNET_KINDS = tuple(kind.value for kind in MagnetKind)
@@ -130,6 +130,17 @@ class Dispute(BaseModel):
     resolution_note: str | None
     credit_cents: int
     refunded: bool
+    decided_by_rule: Literal[DECIDING_RULES] | None = Field(
+        description=(
+            "The platform's rule that accepted the dispute by itself, with no administrator "
+            "(null when a person decided, or while it waits): `erased_contact` (the person's "
+            "data was erased), `suppressed_person` (the person objected or asked to be "
+            "erased), `bounced_email` (a mail server refused for good our e-mail to the "
+            "address), `duplicate_found_later` (the same person had already been sold to you "
+            "in this sector within the dedupe window), `return_cap` (within your monthly "
+            "return cap)."
+        )
+    )
 
 
 class DisputeIn(BaseModel):

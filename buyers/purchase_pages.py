@@ -13,12 +13,13 @@ from flask_login import current_user
 from buyers import purchases
 from buyers.blueprint import blueprint
 from buyers.forms import DisputeForm, OutcomeForm, RatingForm, cents
-from marketplace import delivery, disputes, quality
+from marketplace import delivery, disputes, quality, returns
 from marketplace.auth.decorators import buyer_required
 from marketplace.errors import ValidationFailed
 from marketplace.forms import show_field_errors
 from marketplace.governance.sectors import return_window_days
 from marketplace.labels import (
+    DECIDING_RULE_LABELS,
     DISPUTE_REASON_LABELS,
     LOST_REASON_LABELS,
     OUTCOME_LABELS,
@@ -168,7 +169,7 @@ def dispute_purchase(sale_id: int):
     if not form.validate_on_submit():
         return purchase_page(sale_id, 422, dispute_form=form)
     try:
-        disputes.open_dispute(
+        dispute = returns.open_dispute_and_decide(
             current_user.organization_id, sale_id, form.reason.data, form.comment.data
         )
     except ValidationFailed as error:
@@ -177,7 +178,16 @@ def dispute_purchase(sale_id: int):
     except disputes.DisputeRefused as refused:
         flash(refused.message, "danger")
         return purchase_page(sale_id, 409, dispute_form=form)
-    flash(_("Your dispute is recorded: an administrator will decide on it."), "success")
+    if dispute.decided_by_rule:
+        flash(
+            _(
+                "Your dispute is accepted automatically: %(rule)s. The price is credited to you.",
+                rule=DECIDING_RULE_LABELS[dispute.decided_by_rule],
+            ),
+            "success",
+        )
+    else:
+        flash(_("Your dispute is recorded: an administrator will decide on it."), "success")
     return redirect(url_for("buyers.purchase", sale_id=sale_id))
 
 

@@ -106,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.privacy.blueprint import admin_blueprint as privacy_admin_blueprint
     from marketplace.privacy.blueprint import blueprint as privacy_blueprint
     from marketplace.quality.blueprint import blueprint as quality_admin_blueprint
+    from marketplace.returns.blueprint import blueprint as returns_admin_blueprint
     from marketplace.scoring.blueprint import blueprint as scoring_admin_blueprint
     from marketplace.site import blueprint as site_blueprint
     from marketplace.team.blueprint import blueprint as team_blueprint
@@ -127,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_admin_blueprint, url_prefix="/admin/privacy")
     app.register_blueprint(scoring_admin_blueprint, url_prefix="/admin/scoring")
     app.register_blueprint(quality_admin_blueprint, url_prefix="/admin/quality")
+    app.register_blueprint(returns_admin_blueprint, url_prefix="/admin/returns")
     # The API authenticates each call with a bearer key, not a session cookie: no CSRF.
     # Stripe signs its webhook calls (verified in the view) and sends no cookie.
     for api_blueprint in (publisher_api_blueprint, buyer_api_blueprint, billing_webhooks_blueprint):

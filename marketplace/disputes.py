@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from marketplace import audit, delivery, mail
 from marketplace.errors import DomainError, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.governance.sectors import return_window_days
+from marketplace.labels import DECIDING_RULE_LABELS
 from marketplace.models import (
     Dispute,
     DisputeReason,
@@ -101,13 +103,19 @@ def open_dispute(
 def resolve_dispute(
     dispute_id: int,
     *,
-    admin_user_id: int,
+    admin_user_id: int | None,
     accept: bool,
     note: str | None = None,
     refund: bool = False,
     now: datetime | None = None,
+    decided_by_rule: str | None = None,
+    rule_facts: dict | None = None,
 ) -> Dispute:
-    """An admin's decision. Accepting books the credit and the earning reversal."""
+    """An admin's decision, or a rule's (``decided_by_rule``, no admin: only ever an
+    acceptance, see marketplace.returns). Accepting books the credit and the earning
+    reversal. A rule's caller may hold locks of its own: they end with this commit."""
+    if (admin_user_id is None) == (decided_by_rule is None) or (decided_by_rule and not accept):
+        raise ValueError("a dispute is decided by an admin, or accepted by one rule")
     now = now or utcnow()
     dispute = db.session.get(Dispute, dispute_id, with_for_update=True)
     if dispute is None:
@@ -120,6 +128,7 @@ def resolve_dispute(
     dispute.resolved_by_id = admin_user_id
     dispute.resolved_at = now
     dispute.refund = bool(accept and refund)
+    dispute.decided_by_rule = decided_by_rule
     deliveries = []
     if accept:
         _book_credit(dispute, now)
@@ -130,7 +139,8 @@ def resolve_dispute(
         "dispute",
         dispute.id,
         actor_user_id=admin_user_id,
-        details={"sale_id": dispute.sale_id, "refund": dispute.refund},
+        details={"sale_id": dispute.sale_id, "refund": dispute.refund}
+        | ({"rule": decided_by_rule, **(rule_facts or {})} if decided_by_rule else {}),
         at=now,
     )
     db.session.commit()
@@ -155,6 +165,9 @@ def _tell_buyer(dispute: Dispute) -> None:
             outcome += " and refunded to your payment method"
     else:
         outcome = "rejected"
+    if dispute.decided_by_rule:
+        with force_locale("en"):  # the rest of the mail is in English too
+            outcome += f", automatically: {DECIDING_RULE_LABELS[dispute.decided_by_rule]}"
     body = f"Your dispute #{dispute.id} on lead #{sale.lead_id} was {outcome}.\n" + (
         f"\nNote: {dispute.resolution_note}\n" if dispute.resolution_note else ""
     )

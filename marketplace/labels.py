@@ -231,6 +231,28 @@ QUALIFICATION_LABELS = {
     "sql": _l("sales-qualified (SQL)"),
 }
 
+# The rule that accepted a dispute by itself (disputes.decided_by_rule), as the buyer
+# and the admins read it after "accepted automatically: ".
+DECIDING_RULE_LABELS = {
+    "duplicate_found_later": _l(
+        "a duplicate found later: the same person had already been sold to you in this "
+        "sector shortly before"
+    ),
+    "suppressed_person": _l(
+        "a suppressed person: the person objected to being contacted or asked to be erased"
+    ),
+    "erased_contact": _l("an erased contact: the person's data was erased at their request"),
+    "bounced_email": _l(
+        "a bounced e-mail: a mail server refused for good our mail to this address"
+    ),
+    "return_cap": _l("within your return cap for the month"),
+}
+# The rules an admin turns on and off (return_rules.key).
+RETURN_RULE_LABELS = {
+    "platform_flagged": _l("Accept the leads the platform flagged"),
+    "return_cap": _l("Accept within the buyer's return cap"),
+}
+
 # Why a lead was kept unsold for its publisher's standing.
 HELD_FOR_LABELS = {
     "publisher_awaiting_approval": _l("kept until your account is approved"),
@@ -246,6 +268,7 @@ AUDIT_ACTION_LABELS = {
     "dispute.opened": _l("dispute opened"),
     "dispute.accepted": _l("dispute accepted"),
     "dispute.rejected": _l("dispute rejected"),
+    "returns.rules_changed": _l("return rules changed"),
     "organization.approved": _l("organization approved"),
     "organization.suspended": _l("organization suspended"),
     "organization.reinstated": _l("organization reinstated"),
@@ -300,6 +323,8 @@ def words() -> dict:
         "timeframe": TIMEFRAME_LABELS,
         "audit_action": AUDIT_ACTION_LABELS,
         "held_for": HELD_FOR_LABELS,
+        "deciding_rule": DECIDING_RULE_LABELS,
+        "return_rule": RETURN_RULE_LABELS,
     }
 
 

@@ -71,4 +71,5 @@ def dispute_json(sale: Sale) -> dict | None:
         "resolution_note": dispute.resolution_note,
         "credit_cents": sale.price_cents if accepted else 0,
         "refunded": bool(accepted and dispute.refund),
+        "decided_by_rule": dispute.decided_by_rule,
     }

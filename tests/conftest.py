@@ -41,7 +41,7 @@ CHROMIUM = "/usr/bin/chromium"
 RUN_QUEUE = f"marketplace-test-{secrets.token_hex(4)}"
 # Tables seeded by migrations, kept between tests.
 # Seeded by the migrations, the whole run's: a test that changes them puts them back.
-KEPT_TABLES = {"sectors", "scoring_models", "alembic_version"}
+KEPT_TABLES = {"sectors", "scoring_models", "return_rules", "alembic_version"}
 
 
 def _redis_up() -> bool:

@@ -1,4 +1,5 @@
-"""The admin's dispute queue: decide each open dispute (thin views over disputes.py)."""
+"""The admin's dispute queue: decide each open dispute, with its buyer's return rate
+beside it (thin views over disputes.py and returns)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from marketplace import disputes
+from marketplace import disputes, returns
 from marketplace.admin.views import blueprint
 from marketplace.auth.decorators import admin_required
 from marketplace.errors import DomainError
@@ -41,6 +42,7 @@ def dispute_queue():
         "admin/disputes.html",
         waiting=waiting,
         decided=decided,
+        rates=returns.return_rates([dispute.buyer_id for dispute in waiting]),
         reason_labels=DISPUTE_REASON_LABELS,
         note_max=NOTE_MAX,
     )

@@ -15,7 +15,12 @@ from marketplace.governance.blueprint import blueprint
 from marketplace.governance.forms import ANY, SUBJECT_TYPE_LABELS, AuditSearchForm
 from marketplace.guards import MAX_ID
 from marketplace.i18n import money
-from marketplace.labels import BILLING_STATUS_LABELS, USER_ROLE_LABELS
+from marketplace.labels import (
+    BILLING_STATUS_LABELS,
+    DECIDING_RULE_LABELS,
+    RETURN_RULE_LABELS,
+    USER_ROLE_LABELS,
+)
 
 PAGE_SIZE = 100
 
@@ -43,6 +48,14 @@ DETAIL_LABELS = {
     "invitation_id": _l("invitation"),
     "reference": _l("reference"),
     "scope": _l("model"),
+    "refund": _l("refund"),
+    "rule": _l("accepted automatically"),
+    "cap_percent": _l("return cap (%)"),
+    "leads_bought_this_month": _l("leads bought this month"),
+    "returns_accepted_this_month": _l("returns accepted this month"),
+    "month_from": _l("month from"),
+    "earlier_sale_id": _l("earlier purchase"),
+    "smtp_code": _l("mail server's answer"),
 }
 FIELD_LABELS = {
     "name_fr": _l("Name in French"),
@@ -50,12 +63,19 @@ FIELD_LABELS = {
     "floor_price_cents": _l("Floor price"),
     "return_window_days": _l("Return window"),
     "audience": _l("Its leads come from"),
+    "platform_flagged.enabled": RETURN_RULE_LABELS["platform_flagged"],
+    "return_cap.enabled": RETURN_RULE_LABELS["return_cap"],
+    "return_cap.percent": _l("Return cap (%)"),
 }
 
 
 def _value(key: str, value) -> str:
     if value is None:
         return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if key == "rule":
+        return str(DECIDING_RULE_LABELS.get(value, value))
     if key.endswith("_cents") and isinstance(value, int):
         return money(value)
     if key.endswith("_bps") and isinstance(value, int):

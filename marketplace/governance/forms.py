@@ -109,6 +109,7 @@ SUBJECT_TYPE_LABELS = {
     "sector": _l("Sector"),
     "gdpr_request": _l("Privacy request"),
     "invitation": _l("Invitation"),
+    "return_rules": _l("Return rules"),
 }
 
 

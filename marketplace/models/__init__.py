@@ -46,6 +46,7 @@ from marketplace.models.organizations import (
     UserRole,
 )
 from marketplace.models.quality import QualitySettings, SourceQuality, SourceQualityWeek
+from marketplace.models.returns import MailRefusal, ReturnRule
 from marketplace.models.sales import (
     Delivery,
     DeliveryAttempt,
@@ -97,6 +98,7 @@ __all__ = [
     "MagnetKind",
     "MagnetStatus",
     "MagnetViews",
+    "MailRefusal",
     "Organization",
     "OrganizationKind",
     "OutboxMail",
@@ -107,6 +109,7 @@ __all__ = [
     "PurchaseCount",
     "QualitySettings",
     "RecipientNotice",
+    "ReturnRule",
     "Sale",
     "SaleSource",
     "ScoringModel",

@@ -262,8 +262,27 @@ class DisputeStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+# The rules that accept a dispute by themselves (marketplace.returns): each platform
+# flag, and the buyer's monthly return cap.
+DECIDING_RULES = (
+    "duplicate_found_later",
+    "suppressed_person",
+    "erased_contact",
+    "bounced_email",
+    "return_cap",
+)
+
+
 class Dispute(db.Model):
     __tablename__ = "disputes"
+    __table_args__ = (
+        CheckConstraint(
+            "decided_by_rule IS NULL OR decided_by_rule IN ("
+            + ", ".join(f"'{rule}'" for rule in DECIDING_RULES)
+            + ")",
+            name="decided_by_rule_known",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # One dispute per sale.
@@ -284,6 +303,8 @@ class Dispute(db.Model):
     # a lead already invoiced and paid) a refund through Stripe.
     refund: Mapped[bool] = mapped_column(default=False)
     stripe_refund_id: Mapped[str | None] = mapped_column(String(64))
+    # Accepted by a rule, with no admin (resolved_by_id is then empty): which one.
+    decided_by_rule: Mapped[str | None] = mapped_column(String(32))
 
     sale: Mapped[Sale] = relationship()
     resolved_by: Mapped[User | None] = relationship()
