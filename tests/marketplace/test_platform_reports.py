@@ -42,6 +42,10 @@ def _sale(lead_id: int, buyer) -> Sale:
 
 @pytest.fixture
 def known_set():
+    return make_known_set()
+
+
+def make_known_set() -> dict:
     """Two publishers, three magnets, three buyers, seven leads (two outside the period):
 
     - L1 software, google / cpc, Tue 24: sold to B1 (50 €) and B2 (70 €); B2's dispute
@@ -389,7 +393,7 @@ def test_the_default_period_is_the_last_30_days(login_as):
     page = login_as(factories.admin_user()).get("/admin/reports")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "(30 days)" in text and "grouped by sector" in text
+    assert "(30 days)" in text and "grouped by: Sector." in text
     assert 'id="empty-report"' in text
 
 
