@@ -464,3 +464,27 @@ def test_in_french_the_words_and_the_csv_for_french_excel(login_as, known_set):
     by_group = {row[0]: row for row in rows[1:]}
     assert by_group["(aucun)"][4] == "80,00" and by_group["(aucun)"][8] == "60,0"
     assert by_group["Total"][9] == "53,33"  # CPL: 320 € / 6 sales
+
+
+def test_money_is_shown_one_currency_at_a_time(login_as, known_set):
+    # A campaign that pays in dollars (the product's campaigns are in euros today).
+    dollars = factories.campaign(slugs=("energy/solar",), price_cents=9_000)
+    dollars.currency = "USD"
+    db.session.commit()
+    factories.lead(factories.magnet(slug="energy/solar"), now=utc("2026-03-25T10:00:00"))
+    found = report(PERIOD, Dimension.TOP_SECTOR, PARIS, locale="en")
+    assert found.currencies == ["EUR", "USD"]
+    energy = next(g.figures for g in found.groups if g.label == "Energy")
+    assert energy.in_currency("EUR").revenue_cents == 0
+    assert energy.in_currency("USD").cpl_cents == 9_000
+    # Sales count every currency; the CPL divides a currency's revenue by its own sales.
+    assert found.total.sales == 7 and found.total.in_currency("EUR").cpl_cents == 5_333
+
+    http = login_as(known_set["admin"])
+    page = http.get(f"/admin/reports?{QUERY}&dimension=top_sector&currency=USD")
+    rows = {row[0]: row for row in _table(page.get_data(as_text=True), "report-table")}
+    assert rows["Energy"][4] == "$90.00" and rows["IT and telecoms"][4] == "$0.00"
+    assert 'aria-current="page"' in page.get_data(as_text=True)  # the currency chosen
+    body = http.get(f"/admin/reports.csv?{QUERY}&dimension=top_sector&currency=USD")
+    header = next(csv.reader(io.StringIO(body.get_data().decode("utf-8-sig"))))
+    assert header[4] == "Revenue (USD)"
