@@ -62,8 +62,12 @@ def make_known_set() -> dict:
     p1 = factories.PublisherFactory(name="Alpha Media")  # 50 %
     p2 = factories.PublisherFactory(name="Beta Leads", revenue_share_bps=4000)
     software = factories.magnet(p1, kind=MagnetKind.QUOTE_REQUEST)
-    printers = factories.magnet(p2, slug="office/printers", kind=MagnetKind.WHITEPAPER)
-    hardware = factories.magnet(p1, slug="it/hardware", kind=MagnetKind.WEBINAR)
+    printers = factories.magnet(
+        p2, slug="office/printers", kind=MagnetKind.WHITEPAPER, title="The copier buying guide"
+    )
+    hardware = factories.magnet(
+        p1, slug="it/hardware", kind=MagnetKind.WEBINAR, title="Servers for small offices"
+    )
     b1, b2, b3 = (factories.BuyerFactory() for _ in range(3))
     factories.campaign(b1, price_cents=5000)
     factories.campaign(b2, price_cents=7000)
