@@ -97,17 +97,15 @@ def _currency(form: ReportForm, found: service.Report) -> str:
     return form.currency.data or found.currencies[0]
 
 
-def _arguments(form: ReportForm, found: service.Report, currency: str, **changes) -> dict:
+def _arguments(form: ReportForm, found: service.Report, currency: str) -> dict:
     """The address's arguments of this report (for its charts, its CSV, its links)."""
-    arguments = {
+    return {
         "from": found.period.first_day.isoformat(),
         "to": found.period.last_day.isoformat(),
         "dimension": found.dimension.value,
         "figure": form.figure.data,
         "currency": currency,
     }
-    arguments.update(changes)
-    return arguments
 
 
 @blueprint.route("/reports")
@@ -229,6 +227,7 @@ def platform_report_groups_chart():
         **_style(
             title=_("Revenue and platform margin per group (%(currency)s)", currency=currency),
             x_title=str(service.DIMENSION_LABELS[found.dimension]),
+            y_title=currency,
         )
     )
     named = found.chart_groups(currency)
@@ -251,7 +250,8 @@ def platform_report_weeks_chart():
         if column.kind is service.Kind.MONEY
         else _("%(figure)s per week", figure=column.label)
     )
-    chart = pygal.Line(**_style(title=title, dots_size=3))
+    y_title = {service.Kind.MONEY: currency, service.Kind.RATE: "%"}.get(column.kind)
+    chart = pygal.Line(**_style(title=title, dots_size=3, y_title=y_title))
     chart.x_labels = [format_date(day, "d MMM") for day, _groups in found.weeks]
     for label, keys in found.chart_groups(currency):
         chart.add(label, [_plotted(column, figures, currency) for figures in found.weekly(keys)])
