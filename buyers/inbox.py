@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.sql.expression import Grouping
 
-from marketplace import audit
+from marketplace import audit, csv_files
 from marketplace.extensions import db
 from marketplace.guards import MAX_ID
 from marketplace.models import (
@@ -308,7 +308,7 @@ class ExportWords:
 # A value someone typed, as the export writes it (buyers/inbox_pages._cell is the same
 # rule in Python): a formula's first character gets a "'" so that the spreadsheet keeps
 # it as text, and a line break becomes a space (one line per purchase).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = csv_files.FORMULA_STARTS
 
 
 FORMULA_CODES = tuple(ord(start) for start in FORMULA_STARTS)

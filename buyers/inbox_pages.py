@@ -20,6 +20,7 @@ from buyers import inbox
 from buyers.blueprint import blueprint
 from buyers.forms import InboxFilterForm
 from marketplace.auth.decorators import buyer_required
+from marketplace.csv_files import cents_cell, csv_format, header_line, text_cell
 from marketplace.extensions import db
 from marketplace.labels import (
     DELIVERY_STATUS_LABELS,
@@ -136,8 +137,8 @@ def export_inbox():
     _form, filters = _checked_filters()
     if filters is None:
         return inbox_page()
-    french = request.args.get("sep") == "semicolon"
-    delimiter, decimal = (";", ",") if french else (",", ".")
+    chosen = csv_format(request.args.get("sep"))
+    delimiter, decimal = chosen.delimiter, chosen.decimal
     zone = str(get_timezone())
     words = _export_words()
     organization_id, user_id = current_user.organization_id, current_user.id
@@ -167,23 +168,8 @@ def written_by_the_database() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-FORMULA_STARTS = inbox.FORMULA_STARTS
-_FORMULA_FIRST = frozenset(FORMULA_STARTS)
-
-
-def _cell(value) -> str:
-    """What a person typed, never run as a formula by the spreadsheet that opens the file
-    (a lead's "company" of ``=HYPERLINK(...)``); a phone's "+33" stays text too; a line
-    break is written as a space, one line per purchase (buyers/inbox._typed_cell is the
-    same rule in SQL)."""
-    if value is None:
-        return ""
-    text = str(value)
-    if text[:1] in _FORMULA_FIRST:
-        text = "'" + text
-    if "\r" in text or "\n" in text:
-        text = text.replace("\r", " ").replace("\n", " ")
-    return text
+# A typed text as a cell (buyers/inbox._typed_cell is the same rule in SQL).
+_cell = text_cell
 
 
 # Rows written between two pieces of the streamed answer: one write per row made the
@@ -207,8 +193,7 @@ def _export_words() -> inbox.ExportWords:
 
 def _with_header(lines: Iterator, zone: str, delimiter: str) -> Iterator:
     """The byte order mark and the header line, then ``lines``."""
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter).writerow(
+    yield header_line(
         [
             _("Purchase"),
             _("Bought at (%(zone)s)", zone=zone),
@@ -232,9 +217,9 @@ def _with_header(lines: Iterator, zone: str, delimiter: str) -> Iterator:
             _("Deal"),
             _("Amount of the deal"),
             _("Why it was lost"),
-        ]
+        ],
+        delimiter,
     )
-    yield "\ufeff" + buffer.getvalue()
     yield from lines
 
 
@@ -253,10 +238,7 @@ def _csv(
         return text
 
     def amount(cents):
-        if cents is None:
-            return ""
-        text = f"{cents / 100:.2f}"
-        return text.replace(".", decimal) if decimal != "." else text
+        return cents_cell(cents, decimal)
 
     sectors, temperatures, outcomes = words.sectors, words.temperatures, words.outcomes
     reasons, lost_reasons, catalogue = words.reasons, words.lost_reasons, words.catalogue

@@ -103,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.certificates import blueprint as certificates_blueprint
     from marketplace.extensions import csrf
     from marketplace.governance.blueprint import blueprint as governance_blueprint
+    from marketplace.platform_reports.blueprint import blueprint as platform_reports_blueprint
     from marketplace.privacy.blueprint import admin_blueprint as privacy_admin_blueprint
     from marketplace.privacy.blueprint import blueprint as privacy_blueprint
     from marketplace.quality.blueprint import blueprint as quality_admin_blueprint
@@ -119,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_blueprint)
     app.register_blueprint(admin_blueprint, url_prefix="/admin")
     app.register_blueprint(governance_blueprint, url_prefix="/admin")
+    app.register_blueprint(platform_reports_blueprint, url_prefix="/admin")
     app.register_blueprint(buyers_blueprint, url_prefix="/buyers")
     app.register_blueprint(publishers_blueprint, url_prefix="/publishers")
     app.register_blueprint(magnet_pages_blueprint)

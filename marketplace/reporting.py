@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, literal_column, text
+from sqlalchemy import ColumnElement, case, func, literal_column, text
 
 from marketplace.extensions import db
 
@@ -66,3 +66,34 @@ def for_large_reads(*, in_memory: bool = False) -> None:
         db.session.execute(text("SET LOCAL jit = off"))
         if in_memory:
             db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def week_starts(first_day: date, last_day: date, zone: ZoneInfo) -> list[tuple[date, datetime]]:
+    """The weeks from ``first_day`` to ``last_day``: each week's first day (within the
+    period) and its first instant (UTC). Weeks start on Monday, as in France (ISO 8601);
+    the first one starts with the period, whatever its weekday, so it may be short, as
+    may the last."""
+    days = [first_day] + [
+        first_day + timedelta(days=n)
+        for n in range(1, (last_day - first_day).days + 1)
+        if (first_day + timedelta(days=n)).weekday() == 0
+    ]
+    return [(day, day_start(day, zone)) for day in days]
+
+
+def json_text(column: ColumnElement, key: str) -> ColumnElement:
+    """The text at ``key`` of a JSON column (``leads.utm``: ``{"utm_source": ...}``),
+    trimmed; NULL when the key is missing, empty or blank. JSON_EXTRACT on SQLite,
+    ``->>`` on PostgreSQL's JSONB: SQLAlchemy writes each. The key is a bound
+    parameter: group by it through a subquery, as by ``bucket_of``."""
+    return func.nullif(func.trim(column[key].as_string()), "")
+
+
+def utm_source(utm: ColumnElement) -> ColumnElement:
+    """A lead's acquisition source (``utm_source``, as sent), NULL when it came without."""
+    return json_text(utm, "utm_source")
+
+
+def utm_medium(utm: ColumnElement) -> ColumnElement:
+    """A lead's acquisition medium (``utm_medium``, as sent), NULL when it came without."""
+    return json_text(utm, "utm_medium")

@@ -127,8 +127,9 @@ def submission(**overrides) -> dict:
     return values
 
 
-def lead(magnet_=None, *, distribute=True, now=None, **overrides):
-    """A lead captured through the real use case; distributed (inline) unless told not to."""
+def lead(magnet_=None, *, distribute=True, now=None, utm=None, **overrides):
+    """A lead captured through the real use case; distributed (inline) unless told not to.
+    ``utm``: the tracking parameters of the link it came by ({"utm_source": ...})."""
     magnet_ = magnet_ or magnet()
     cleaned = validate_submission(magnet_, submission(**overrides), consent_given=True)
     target = capture_target(magnet_.key)
@@ -138,7 +139,10 @@ def lead(magnet_=None, *, distribute=True, now=None, **overrides):
         consent_text=target.consent_texts[-1],
         consent_given=True,
         context=CaptureContext(
-            ip="203.0.113.7", user_agent="pytest", page_url="https://pub.example/"
+            ip="203.0.113.7",
+            user_agent="pytest",
+            page_url="https://pub.example/",
+            utm=dict(utm or {}),
         ),
         now=now,
         enqueue_distribution=False,

@@ -97,6 +97,8 @@ class Sale(db.Model):
             ],
         ),
         Index("ix_sales_campaign_id_created_at", "campaign_id", "created_at"),
+        # The platform's sales of a period: the admins' overview and reports (0025).
+        Index("ix_sales_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
