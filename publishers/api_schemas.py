@@ -86,6 +86,15 @@ class PingIn(Strict):
         description="Whether the lead will carry a phone number (not the number): a phone "
         "adds to its score as at capture.",
     )
+    email: str | None = Field(
+        None,
+        max_length=254,
+        examples=["marie.durand@example.fr"],
+        description="Optional: the person's e-mail, only to count their earlier visits "
+        "(their leads on the platform in the last 180 days) as the capture will. It is "
+        "hashed at once, never stored nor logged. Without it the estimate is that of a "
+        "first visit: a returning person's lead scores at least as much.",
+    )
 
 
 class LeadCreated(BaseModel):
