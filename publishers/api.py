@@ -15,11 +15,13 @@ from marketplace import capture, guards, magnets
 from marketplace.api import api_organization, token_auth
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db, limiter
+from marketplace.labels import DISQUALIFIED_FOR_LABELS
 from marketplace.matching import estimate
 from marketplace.models import (
     ConsentRecord,
     IdempotentRequest,
     Lead,
+    LeadStatus,
     LedgerEntry,
     LedgerKind,
     Sale,
@@ -220,9 +222,16 @@ def get_lead(lead_id: int):
             LedgerEntry.kind.in_([LedgerKind.PUBLISHER_EARNING, LedgerKind.EARNING_REVERSAL]),
         )
     )
+    disqualified = None
+    if lead.disqualified_for and lead.status is LeadStatus.UNSOLD:
+        disqualified = {
+            "reason": lead.disqualified_for,
+            "message": str(DISQUALIFIED_FOR_LABELS[lead.disqualified_for]),
+        }
     return {
         "id": lead.id,
         "status": lead.status.value,
+        "disqualified": disqualified,
         "sales": lead.sales_count,
         "max_buyers": lead.max_buyers,
         "payout_cents": int(payout),
