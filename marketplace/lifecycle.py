@@ -82,4 +82,3 @@ def _organization_names(ids: set[int]) -> dict[int, str]:
         select(Organization.id, Organization.name).where(Organization.id.in_(ids))
     )
     return {organization_id: name for organization_id, name in rows}
-

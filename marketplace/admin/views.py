@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from marketplace import audit
-from marketplace.lifecycle import person_history
 from marketplace.auth.decorators import admin_required
 from marketplace.distribution import logged_verdicts
 from marketplace.errors import NotFound
 from marketplace.extensions import db
+from marketplace.lifecycle import person_history
 from marketplace.matching import candidate_campaigns, judge
 from marketplace.models import Campaign, Lead, LeadStatus, OutboxMail, Sale, utcnow
 

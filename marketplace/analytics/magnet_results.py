@@ -191,7 +191,15 @@ def magnet_results(
     ).subquery()
     sold = leads.c.sales_count > 0
     disqualified = (leads.c.status == LeadStatus.UNSOLD) & leads.c.disqualified_for.is_not(None)
-    for day, line, count, duplicates, rejected, disqualified_count, sold_count in db.session.execute(
+    for (
+        day,
+        line,
+        count,
+        duplicates,
+        rejected,
+        disqualified_count,
+        sold_count,
+    ) in db.session.execute(
         select(
             leads.c.day,
             leads.c.line,

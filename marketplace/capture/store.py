@@ -160,14 +160,27 @@ def _recycled_lead(email_hash, phone_hash, sector_id, dedupe_since, visits_since
         .limit(literal_column("1"))
         .subquery("latest")
     )
-    returned = exists().where(
-        Sale.lead_id == latest.c.id,
-        Dispute.sale_id == Sale.id,
-        Dispute.status == literal_column(f"'{DisputeStatus.ACCEPTED.value}'"),
+    # A scalar sub-select, not EXISTS under an OR: PostgreSQL then looks up this one
+    # lead's sales by index instead of hashing every accepted dispute first.
+    returned = (
+        select(literal_column("1"))
+        .select_from(Sale)
+        .join(Dispute, Dispute.sale_id == Sale.id)
+        .where(
+            Sale.lead_id == latest.c.id,
+            Dispute.status == literal_column(f"'{DisputeStatus.ACCEPTED.value}'"),
+        )
+        .limit(literal_column("1"))
+        .scalar_subquery()
     )
     return (
         select(latest.c.id)
-        .where(or_(latest.c.status == literal_column(f"'{LeadStatus.UNSOLD.value}'"), returned))
+        .where(
+            or_(
+                latest.c.status == literal_column(f"'{LeadStatus.UNSOLD.value}'"),
+                returned.is_not(None),
+            )
+        )
         .scalar_subquery()
     )
 
@@ -203,9 +216,7 @@ def _in_steps(lead, consent, windows: PersonWindows, idempotency) -> tuple[int, 
     try:
         lead_id = session.execute(
             insert(leads)
-            .values(
-                **lead, status=status, earlier_visits=visits, recycled_from_id=recycled_from_id
-            )
+            .values(**lead, status=status, earlier_visits=visits, recycled_from_id=recycled_from_id)
             .returning(leads.c.id)
         ).scalar_one()
         session.execute(insert(consents).values(**consent, lead_id=lead_id))

@@ -15,8 +15,8 @@ from marketplace.analytics.magnet_results import magnet_results
 from marketplace.api_keys import issue_api_key
 from marketplace.disputes import open_dispute, resolve_dispute
 from marketplace.extensions import db
-from marketplace.models import DisputeReason, Lead, LeadStatus, Sale, utcnow
 from marketplace.governance.overview import Period
+from marketplace.models import DisputeReason, Lead, LeadStatus, Sale, utcnow
 from marketplace.scoring.job_level import job_level
 from tests import factories
 from tests.conftest import english_client
@@ -156,10 +156,10 @@ def _returned_earlier_lead(phone="06 12 34 56 78"):
     factories.campaign(keeping, price_cents=5000)
     magnet = factories.magnet()
     bought_at = _days_ago(45)
-    earlier = _lead(
-        factories.lead(magnet, email="ana@lopez.example", phone=phone, now=bought_at)
+    earlier = _lead(factories.lead(magnet, email="ana@lopez.example", phone=phone, now=bought_at))
+    sale = db.session.scalar(
+        select(Sale).where(Sale.lead_id == earlier.id, Sale.buyer_id == returning.id)
     )
-    sale = db.session.scalar(select(Sale).where(Sale.lead_id == earlier.id, Sale.buyer_id == returning.id))
     _return(sale, bought_at + timedelta(days=1))
     return magnet, earlier, returning, keeping
 
@@ -171,14 +171,14 @@ def test_a_recycled_lead_is_not_offered_to_the_buyer_that_returned_the_earlier_o
 
     assert again.recycled_from_id == earlier.id
     buyers = set(db.session.scalars(select(Sale.buyer_id).where(Sale.lead_id == again.id)))
-    assert buyers == {keeping.id}
+    assert buyers == {keeping.id} and returning.id not in buyers
     verdicts = again.distribution_log["verdicts"]
     assert len(verdicts["buyer_returned_earlier_lead"]) == 1
     assert again.disqualified_for is None
 
 
 def test_the_admin_reads_the_persons_history_on_the_lead_page(login_as):
-    magnet, earlier, returning, _keeping = _returned_earlier_lead()
+    magnet, earlier, _returning, _keeping = _returned_earlier_lead()
     again = _lead(factories.lead(magnet, email="ana@lopez.example"))
     other_sector = _lead(
         factories.lead(factories.magnet(slug="energy/solar"), email="ana@lopez.example")
@@ -255,4 +255,3 @@ def test_the_openapi_description_names_the_disqualification(client):
     assert "filter_min_score" in str(schemas["LeadOut.Disqualification"])
     ping = schemas["PingIn"]["properties"]
     assert "email" in ping
-
