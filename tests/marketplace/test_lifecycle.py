@@ -225,6 +225,33 @@ def test_the_publisher_sees_a_disqualified_lead_with_its_reason(app, login_as):
         publisher.id, magnet.id, Period(today - timedelta(days=1), today), ZoneInfo("Europe/Paris")
     )
     assert figures.lines["a"].disqualified == 1
+    dashboard = owner.get("/publishers/").get_data(as_text=True)
+    assert "1 disqualified" in dashboard
+
+
+def test_the_ping_counts_earlier_visits_only_with_the_persons_email(app):
+    publisher = factories.PublisherFactory()
+    magnet = factories.magnet(publisher, fields=[])
+    factories.lead(
+        factories.magnet(slug="energy/solar"), email="Back@Example.org", now=_days_ago(60)
+    )
+    # Intent 40 and a phone 10: 50; one earlier visit adds 5.
+    factories.campaign(min_score=55, price_cents=9000)
+    key = issue_api_key(publisher.id, "server")[1]
+    client = english_client(app)
+    auth = {"Authorization": f"Bearer {key}"}
+
+    def ping(**extra):
+        body = {"magnet": magnet.key, "phone_given": True, **extra}
+        return client.post("/api/v1/leads/ping", json=body, headers=auth)
+
+    assert ping().get_json()["eligible_buyers"] == 0  # a first visitor, as far as it knows
+    assert ping(email="back@example.org").get_json()["eligible_buyers"] == 1
+    assert ping(email="new@example.org").get_json()["eligible_buyers"] == 0
+    refused = ping(email="not an address")
+    assert refused.status_code == 422 and "email" in refused.get_json()["error"]["fields"]
+    captured = _lead(factories.lead(magnet, email="back@example.org"))
+    assert captured.earlier_visits == 1 and captured.sales_count == 1
 
 
 def test_a_sold_lead_has_no_disqualification_and_others_leads_stay_hidden(app, login_as):
