@@ -160,15 +160,16 @@ def _recycled_lead(email_hash, phone_hash, sector_id, dedupe_since, visits_since
         .limit(literal_column("1"))
         .subquery("latest")
     )
-    # A scalar sub-select, not EXISTS under an OR: PostgreSQL then looks up this one
-    # lead's sales by index instead of hashing every accepted dispute first.
+    # Scalar sub-selects, not EXISTS under an OR: PostgreSQL then reads this one lead's
+    # sales by their index, and each sale's dispute by its own, instead of hashing
+    # every accepted dispute first.
+    dispute_status = select(Dispute.status).where(Dispute.sale_id == Sale.id).scalar_subquery()
     returned = (
         select(literal_column("1"))
         .select_from(Sale)
-        .join(Dispute, Dispute.sale_id == Sale.id)
         .where(
             Sale.lead_id == latest.c.id,
-            Dispute.status == literal_column(f"'{DisputeStatus.ACCEPTED.value}'"),
+            dispute_status == literal_column(f"'{DisputeStatus.ACCEPTED.value}'"),
         )
         .limit(literal_column("1"))
         .scalar_subquery()
