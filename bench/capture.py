@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -105,7 +106,8 @@ def body_template(magnet_key: str) -> str:
         "consent": {
             "text_version": 1,
             "share_with_partners": True,
-            "consented_at": "2026-01-05T10:00:00+00:00",
+            # Recent, as the API requires (CONSENT_MAX_AGE_DAYS): a fixed date expires.
+            "consented_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
             "ip": "198.51.100.7",
             "page_url": "https://publisher.example/devis",
             "user_agent": "bench",

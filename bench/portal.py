@@ -871,8 +871,6 @@ def generate(args, rng: random.Random, plan: Plan, facts):
                 )
             score = min(100, sum(points for _why, points in parts))
             temperature = "hot" if score >= hot_from else "warm" if score >= warm_from else "cold"
-            if random_() < 0.03:  # requalified by hand later
-                temperature = one(("disqualified", "recycled"))
 
             wanted = 0
             if random_() >= 0.04:

@@ -111,6 +111,12 @@ def load_config(instance_path: str) -> dict:
         # Trade default (field-notes.md): the same person is not resold in a sector
         # within 30 days, and a lead is on sale in the catalogue while fresh.
         "DEDUPE_WINDOW_DAYS": 30,
+        # How far back the same person's earlier leads count as intent, and how far
+        # back a returning person's unsold or returned lead is recycled: six months,
+        # the longest timeframe a form offers, a B2B purchase's usual cycle
+        # (docs/scoring.md). Longer than the dedupe window, so that a recycled lead's
+        # earlier lead always counts as an earlier visit.
+        "EARLIER_VISITS_DAYS": 180,
         "LEAD_FRESHNESS_DAYS": 30,
         "RETURN_WINDOW_DAYS": 7,
         # A buyer may change its rating of a lead this long after the sale.

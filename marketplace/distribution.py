@@ -30,8 +30,10 @@ from marketplace import delivery, snapshots
 from marketplace.extensions import db
 from marketplace.governance.organizations import publisher_hold
 from marketplace.matching import (
+    STATIC_REASONS,
     CampaignRule,
     buyers_who_bought_person,
+    buyers_who_returned,
     campaign_exclusion,
     next_opening,
     offer_cents,
@@ -58,6 +60,8 @@ log = logging.getLogger(__name__)
 SOLD_VERDICTS = ("sold_exclusive", "sold")
 SAME_BUYER = "same_buyer_ranked_higher"
 NO_PLACE_LEFT = "no_place_left"
+# Disqualified because no active campaign covers the lead's sector at all.
+NO_CAMPAIGN = "no_campaign_for_sector"
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,9 @@ LEAD_COLUMNS = (
     "postcode",
     "country",
     "message",
+    "job_title",
+    "earlier_visits",
+    "recycled_from_id",
     "created_at",
     "distribute_after",
 )
@@ -153,6 +160,12 @@ SELECT pg_advisory_xact_lock(keys.key) FROM (
     ORDER BY key
 ) AS keys
 """
+# A recycled lead is not offered to the buyers that returned the lead it recycles.
+_RETURNED_BY_SQL = """
+SELECT DISTINCT sales.buyer_id FROM sales JOIN disputes ON disputes.sale_id = sales.id
+WHERE sales.lead_id = (SELECT recycled_from_id FROM leads WHERE id = %(lead_id)s)
+  AND disputes.status = 'accepted'
+"""
 # Run after the locks, as a statement of its own: it sees what a concurrent job on
 # the same person committed while this one waited.
 _PERSON_BUYERS_SQL = """
@@ -166,7 +179,8 @@ WHERE (leads.email_hash = (SELECT email_hash FROM leads WHERE id = %(lead_id)s)
 def open_lead(lead_id: int, now: datetime) -> tuple[SimpleNamespace, LeadFacts, set[int]] | None:
     """The lead's columns that distribution reads, its row locked ``FOR NO KEY
     UPDATE`` and its person's advisory locks held; its facts; the buyers that
-    bought its person within the dedupe window. None: no such lead."""
+    bought its person within the dedupe window. None: no such lead. The buyers that
+    returned the lead it recycles, if any, are on ``lead.returned_by``."""
     window_start = now - timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
     if db.session.get_bind().dialect.name == "postgresql":
         connection = driver_connection()
@@ -175,6 +189,7 @@ def open_lead(lead_id: int, now: datetime) -> tuple[SimpleNamespace, LeadFacts, 
             read = connection.execute(_LOCK_LEAD_SQL, params)
             connection.execute(_LOCK_PERSON_SQL, params)
             buyers = connection.execute(_PERSON_BUYERS_SQL, params)
+            returners = connection.execute(_RETURNED_BY_SQL, params)
         row = read.fetchone()
         if row is None:
             return None
@@ -182,6 +197,7 @@ def open_lead(lead_id: int, now: datetime) -> tuple[SimpleNamespace, LeadFacts, 
         values["status"] = LeadStatus(values["status"])
         values["kind"] = MagnetKind(values["kind"])
         person_buyers = {buyer_id for (buyer_id,) in buyers.fetchall()}
+        values["returned_by"] = frozenset(buyer_id for (buyer_id,) in returners.fetchall())
     else:
         found = db.session.execute(_LOCK_LEAD, {"lead_id": lead_id}).first()
         if found is None:
@@ -192,6 +208,7 @@ def open_lead(lead_id: int, now: datetime) -> tuple[SimpleNamespace, LeadFacts, 
     lead = SimpleNamespace(**values, source_quality=facts.source_quality)
     if person_buyers is None:
         person_buyers = buyers_who_bought_person(lead, now)
+        lead.returned_by = buyers_who_returned(lead.recycled_from_id)
     return lead, facts, person_buyers
 
 
@@ -315,6 +332,7 @@ class _Walk:
                 kind=kind,
                 allowed=allowed,
                 buyers=person_buyers,
+                returned_by=self.lead.returned_by,
                 floor_cents=self.floor_cents,
             )
             self.verdicts[campaign.id] = reason or "eligible"
@@ -351,6 +369,21 @@ class _Walk:
 
     def hold(self, campaigns: list[CampaignRule]) -> None:
         self._buyers_taken.update(campaign.buyer_id for campaign in campaigns)
+
+    def disqualification(self) -> str | None:
+        """Why no campaign at all could take the lead, when every campaign of its sector
+        was judged and each excluded it for a reason of the lead itself (never a cap, a
+        budget, the hour, a buyer's standing or a buyer that already has the person):
+        the reason most of them gave, the best-ranked first among equals. None when some
+        campaign could take it, or might later."""
+        if self.ranking.count == 0:
+            return NO_CAMPAIGN
+        if not self.exhausted or not self.verdicts:
+            return None
+        reasons = list(self.verdicts.values())
+        if any(reason not in STATIC_REASONS for reason in reasons):
+            return None
+        return max(reasons, key=lambda reason: (reasons.count(reason), -reasons.index(reason)))
 
     def not_reached(self) -> int:
         return 0 if self.exhausted else self.ranking.count - len(self.verdicts)
@@ -467,6 +500,7 @@ def _write_lead(lead, walk: _Walk, now: datetime, scored: dict) -> None:
             status=LeadStatus.DISTRIBUTED if lead.sales_count else LeadStatus.UNSOLD,
             distributed_at=now,
             distribute_after=None,
+            disqualified_for=None if lead.sales_count else walk.disqualification(),
         )
     leads = Lead.__table__
     db.session.execute(update(leads).where(leads.c.id == lead.id).values(**changes))

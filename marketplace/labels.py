@@ -130,8 +130,6 @@ TEMPERATURE_LABELS = {
     Temperature.COLD.value: _l("Cold"),
     Temperature.WARM.value: _l("Warm"),
     Temperature.HOT.value: _l("Hot"),
-    Temperature.DISQUALIFIED.value: _l("Disqualified"),
-    Temperature.RECYCLED.value: _l("Recycled"),
 }
 DELIVERY_STATUS_LABELS = {
     "delivered": _l("Delivered"),
@@ -187,6 +185,8 @@ VERDICT_LABELS = {
     "buyer_billing_standing": _l("buyer held by billing"),
     "not_in_consent_partner_list": _l("buyer not in the partner list the person agreed to"),
     "buyer_already_has_this_person": _l("buyer already has this person"),
+    "buyer_returned_earlier_lead": _l("buyer returned this person's earlier lead"),
+    "no_campaign_for_sector": _l("no campaign covers its sector"),
     "filter_country": _l("another country"),
     "filter_department": _l("another department"),
     "filter_postcode": _l("another postcode"),
@@ -251,6 +251,25 @@ DECIDING_RULE_LABELS = {
 RETURN_RULE_LABELS = {
     "platform_flagged": _l("Accept the leads the platform flagged"),
     "return_cap": _l("Accept within the buyer's return cap"),
+}
+# Where a lead is in its life, beside its status (docs/matching.md, docs/capture.md).
+LIFECYCLE_LABELS = {
+    "disqualified": _l("Disqualified"),
+    "recycled": _l("Recycled"),
+}
+
+# Why no campaign at all could take a lead, in the publisher's words: said of the
+# buyers as a whole, never naming one.
+DISQUALIFIED_FOR_LABELS = {
+    "no_campaign_for_sector": _l("no buyer buys leads of this sector at the moment"),
+    "price_below_sector_floor": _l("no buyer pays the sector's floor price"),
+    "not_in_consent_partner_list": _l("the person agreed to no partner that buys such leads"),
+    "filter_country": _l("no buyer takes leads from this country"),
+    "filter_department": _l("no buyer covers this area"),
+    "filter_postcode": _l("no buyer covers this area"),
+    "filter_company_size": _l("no buyer wants this company size"),
+    "filter_magnet_kind": _l("no buyer wants this kind of lead"),
+    "filter_min_score": _l("its score is below every buyer's minimum"),
 }
 
 # Why a lead was kept unsold for its publisher's standing.
@@ -325,8 +344,22 @@ def words() -> dict:
         "held_for": HELD_FOR_LABELS,
         "deciding_rule": DECIDING_RULE_LABELS,
         "return_rule": RETURN_RULE_LABELS,
+        "lifecycle": LIFECYCLE_LABELS,
+        "disqualified_for": DISQUALIFIED_FOR_LABELS,
     }
 
+
+JOB_LEVEL_LABELS = {
+    "other": _l("other roles"),
+    "manager": _l("manager"),
+    "director": _l("director or head of a department"),
+    "executive": _l("executive (C-level, founder, managing director)"),
+}
+EARLIER_VISITS_LABELS = {
+    "1": _l("one earlier visit"),
+    "2": _l("two earlier visits"),
+    "3_plus": _l("three earlier visits or more"),
+}
 
 SCORE_FACT_LABELS = {
     "phone_given": _l("phone given"),
@@ -348,6 +381,10 @@ def fact_words(fact: str) -> str:
         words = _l("budget: %(budget)s", budget=BUDGET_LABELS.get(value, value))
     elif reason == "timeframe":
         words = _l("timeframe: %(when)s", when=TIMEFRAME_LABELS.get(value, value))
+    elif reason == "job_level":
+        words = _l("job level: %(level)s", level=JOB_LEVEL_LABELS.get(value, value))
+    elif reason == "earlier_visits":
+        words = EARLIER_VISITS_LABELS.get(value, value)
     else:
         words = SCORE_FACT_LABELS.get(reason, reason)
     return str(words)

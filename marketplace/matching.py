@@ -28,6 +28,8 @@ from sqlalchemy import Text, bindparam, cast, func, or_, select, text
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import snapshots
+from marketplace.capture.rules import asked_fields
+from marketplace.capture.store import count_earlier_visits
 from marketplace.consent import partners_now
 from marketplace.extensions import db
 from marketplace.models import (
@@ -35,6 +37,8 @@ from marketplace.models import (
     Campaign,
     CampaignStatus,
     CampaignUsage,
+    Dispute,
+    DisputeStatus,
     Lead,
     LeadMagnet,
     MagnetKind,
@@ -386,6 +390,7 @@ def exclusions(
     budgets are left to the sale statement, which decides them exactly, except
     those this process already saw reached.
     """
+    returned_by: frozenset[int] = frozenset()
     if partners is not None:
         allowed = frozenset(partner.get("id") for partner in partners)
         buyers_with_person = set()
@@ -393,13 +398,16 @@ def exclusions(
         if allowed is None:
             allowed = partner_ids(lead.consent.partner_list_id) if lead.consent else frozenset()
         buyers_with_person = buyers_who_bought_person(lead, now)
+        returned_by = buyers_who_returned(getattr(lead, "recycled_from_id", None))
     if kind is None:
         kind = lead.magnet.kind
     kind = getattr(kind, "value", kind)
     sector = getattr(lead, "sector", None)
     floor = sector_floor_cents(sector) if sector is not None else 0
     reasons = {
-        campaign.id: _static_exclusion(campaign, lead, kind, allowed, buyers_with_person, floor)
+        campaign.id: _static_exclusion(
+            campaign, lead, kind, allowed, buyers_with_person, floor, returned_by
+        )
         for campaign in campaigns
     }
     # Usage is read only for the capped campaigns still in the running.
@@ -419,11 +427,12 @@ def campaign_exclusion(
     kind: str,
     allowed: frozenset[int],
     buyers: set[int],
+    returned_by: frozenset[int] = frozenset(),
     floor_cents: int = 0,
 ) -> str | None:
     """The first rule that excludes one campaign, as distribution judges it: caps and
     budgets are left to the sale, except those this process saw reached."""
-    reason = _static_exclusion(campaign, lead, kind, allowed, buyers, floor_cents)
+    reason = _static_exclusion(campaign, lead, kind, allowed, buyers, floor_cents, returned_by)
     if reason is None and (campaign.capped or campaign.opening_hours):
         reason = _dynamic_exclusion(campaign, None, now)
     return reason
@@ -435,8 +444,34 @@ def sector_floor_cents(sector) -> int:
     return max(sector.floor_price_cents, parent.floor_price_cents if parent is not None else 0)
 
 
+# The verdicts that come from the lead itself (its sector's prices, its consent, its
+# area, size, kind and score): a lead no campaign takes for these alone is disqualified.
+# A cap, a budget, the hour, a buyer's billing standing, a buyer that already has the
+# person or returned their earlier lead may change or concern one buyer only: a lead
+# excluded by one of them is merely unsold (docs/matching.md).
+STATIC_REASONS = frozenset(
+    {
+        "price_below_sector_floor",
+        "not_in_consent_partner_list",
+        "filter_country",
+        "filter_department",
+        "filter_postcode",
+        "filter_company_size",
+        "filter_magnet_kind",
+        "filter_min_score",
+    }
+)
+RETURNED_EARLIER_LEAD = "buyer_returned_earlier_lead"
+
+
 def _static_exclusion(
-    campaign, lead, kind: str, allowed, buyers_with_person, floor_cents: int = 0
+    campaign,
+    lead,
+    kind: str,
+    allowed,
+    buyers_with_person,
+    floor_cents: int = 0,
+    returned_by: frozenset[int] = frozenset(),
 ) -> str | None:
     # The checks that cost nothing first: most campaigns have no filter.
     if not campaign.buyer_good:
@@ -449,20 +484,36 @@ def _static_exclusion(
         return "not_in_consent_partner_list"
     if campaign.buyer_id in buyers_with_person:
         return "buyer_already_has_this_person"
+    if campaign.buyer_id in returned_by:
+        return RETURNED_EARLIER_LEAD
     if campaign.filtered:
         return filter_reason(campaign, lead, kind)
     return None
 
 
 def estimate(
-    magnet: LeadMagnet, qualification: dict, now: datetime, *, phone_given: bool = False
+    magnet: LeadMagnet,
+    qualification: dict,
+    now: datetime,
+    *,
+    phone_given: bool = False,
+    email_hash: str | None = None,
 ) -> tuple[int, int]:
     """(buyers, revenue in cents) a lead with this qualification would get now.
 
     The lead is built in memory and never stored, scored by the capture's own rule
-    (a phone counts as given without its number); the partner list is the one the
-    form would show now.
+    (a phone counts as given without its number) from the fields the magnet asks
+    (the capture keeps no other); the partner list is the one the form would show
+    now. With ``email_hash`` the person's earlier visits are counted as the capture
+    counts them; without it the person is taken as a first visitor, which can only
+    underestimate (more visits never score lower).
     """
+    asked = asked_fields(magnet)
+    visits = 0
+    if email_hash is not None:
+        visits = count_earlier_visits(
+            email_hash, now - timedelta(days=current_app.config["EARLIER_VISITS_DAYS"])
+        )
     lead = Lead(
         magnet=magnet,
         magnet_id=magnet.id,
@@ -470,10 +521,11 @@ def estimate(
         sector_id=magnet.sector_id,
         max_buyers=magnet.max_buyers,
         sales_count=0,
-        country=qualification.get("country") or "FR",
-        email_hash="",
+        country=(qualification.get("country") if "country" in asked else None) or "FR",
+        email_hash=email_hash or "",
         phone="given" if phone_given else None,
-        **{name: qualification.get(name) for name in ESTIMATE_FIELDS},
+        earlier_visits=visits,
+        **{name: qualification.get(name) if name in asked else None for name in ESTIMATE_FIELDS},
     )
     score = score_lead(lead)
     lead.score = score.value
@@ -490,7 +542,15 @@ def estimate(
     return len(chosen), sum(campaign.price_cents for campaign in chosen)
 
 
-ESTIMATE_FIELDS = ("company", "company_size", "budget", "timeframe", "postcode", "message")
+ESTIMATE_FIELDS = (
+    "company",
+    "job_title",
+    "company_size",
+    "budget",
+    "timeframe",
+    "postcode",
+    "message",
+)
 
 
 def rank(campaigns: list[Campaign]) -> list[Campaign]:
@@ -622,6 +682,20 @@ def buyers_who_bought_person(lead: Lead, now: datetime) -> set[int]:
     if lead.phone_hash:
         params["phone_hash"] = lead.phone_hash
     return set(db.session.scalars(_PERSON_BUYERS[bool(lead.phone_hash)], params))
+
+
+def buyers_who_returned(lead_id: int | None) -> frozenset[int]:
+    """The buyers whose purchase of this lead was returned (an accepted dispute): a lead
+    that recycles it is not offered to them again."""
+    if lead_id is None:
+        return frozenset()
+    return frozenset(
+        db.session.scalars(
+            select(Sale.buyer_id)
+            .join(Dispute, Dispute.sale_id == Sale.id)
+            .where(Sale.lead_id == lead_id, Dispute.status == DisputeStatus.ACCEPTED)
+        )
+    )
 
 
 def _usage_by_campaign(campaigns: list, now: datetime) -> dict[int, tuple]:

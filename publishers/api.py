@@ -15,16 +15,19 @@ from marketplace import capture, guards, magnets
 from marketplace.api import api_organization, token_auth
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db, limiter
+from marketplace.labels import DISQUALIFIED_FOR_LABELS
 from marketplace.matching import estimate
 from marketplace.models import (
     ConsentRecord,
     IdempotentRequest,
     Lead,
+    LeadStatus,
     LedgerEntry,
     LedgerKind,
     Sale,
     utcnow,
 )
+from marketplace.validation import FieldInvalid, identity_hash, normalise_email
 from publishers.api_schemas import LeadCreated, LeadIn, LeadOut, PingIn, PingOut
 
 blueprint = APIBlueprint("publisher_api", __name__, url_prefix="/api/v1", tag="Publishers")
@@ -164,7 +167,10 @@ def _replay(idempotency: capture.Idempotency):
 @blueprint.doc(
     summary="What a lead would earn now",
     description="How many buyers would take a lead with this qualification right now, and "
-    "the publisher's estimated payout. Sends no contact data; stores nothing.",
+    "the publisher's estimated payout, from the lead's score as the capture computes it "
+    "(only the fields the magnet asks count). Stores nothing. The optional `email` only "
+    "counts the person's earlier visits; without it the person is taken as a first "
+    "visitor, so the estimate is then a floor for a returning person.",
     responses={422: "Fields not valid, each named in error.fields"},
 )
 @limiter.limit("600 per minute", key_func=_calling_organization)
@@ -173,9 +179,15 @@ def ping(body: PingIn):
     _publisher_target(publisher_id, body.magnet)
     magnet = magnets.magnet_by_key(body.magnet)
     qualification = body.qualification.model_dump(exclude_none=True)
+    email_hash = None
+    if body.email is not None:
+        try:
+            email_hash = identity_hash(normalise_email(body.email))
+        except FieldInvalid as invalid:
+            raise _invalid({"email": str(invalid.message)}) from None
     if magnet.publisher.approved and magnet.publisher.suspended_at is None:
         buyers, revenue_cents = estimate(
-            magnet, qualification, utcnow(), phone_given=body.phone_given
+            magnet, qualification, utcnow(), phone_given=body.phone_given, email_hash=email_hash
         )
     else:  # its leads are kept, not sold, for now (docs/admin.md)
         buyers, revenue_cents = 0, 0
@@ -210,9 +222,16 @@ def get_lead(lead_id: int):
             LedgerEntry.kind.in_([LedgerKind.PUBLISHER_EARNING, LedgerKind.EARNING_REVERSAL]),
         )
     )
+    disqualified = None
+    if lead.disqualified_for and lead.status is LeadStatus.UNSOLD:
+        disqualified = {
+            "reason": lead.disqualified_for,
+            "message": str(DISQUALIFIED_FOR_LABELS[lead.disqualified_for]),
+        }
     return {
         "id": lead.id,
         "status": lead.status.value,
+        "disqualified": disqualified,
         "sales": lead.sales_count,
         "max_buyers": lead.max_buyers,
         "payout_cents": int(payout),

@@ -86,6 +86,15 @@ class PingIn(Strict):
         description="Whether the lead will carry a phone number (not the number): a phone "
         "adds to its score as at capture.",
     )
+    email: str | None = Field(
+        None,
+        max_length=254,
+        examples=["marie.durand@example.fr"],
+        description="Optional: the person's e-mail, only to count their earlier visits "
+        "(their leads on the platform in the last 180 days) as the capture will. It is "
+        "hashed at once, never stored nor logged. Without it the estimate is that of a "
+        "first visit: a returning person's lead scores at least as much.",
+    )
 
 
 class LeadCreated(BaseModel):
@@ -100,9 +109,33 @@ class PingOut(BaseModel):
     currency: str
 
 
+class Disqualification(BaseModel):
+    """Why no buyer at all could take the lead: a reason of the lead itself (its
+    sector, area, company size, kind, score, the sector's floor price, the partners the
+    person agreed to), never a cap, a budget or the hour."""
+
+    reason: Literal[
+        "no_campaign_for_sector",
+        "price_below_sector_floor",
+        "not_in_consent_partner_list",
+        "filter_country",
+        "filter_department",
+        "filter_postcode",
+        "filter_company_size",
+        "filter_magnet_kind",
+        "filter_min_score",
+    ]
+    message: str = Field(description="The reason in words, in the language asked.")
+
+
 class LeadOut(BaseModel):
     id: int
     status: Literal["pending", "distributed", "unsold", "duplicate", "rejected", "erased"]
+    disqualified: Disqualification | None = Field(
+        description="Set when the lead is unsold because no buyer's campaign targets it "
+        "(disqualified); null for a lead sold, waiting, or unsold for a passing reason "
+        "(caps, budgets, opening hours, buyers that already have the person)."
+    )
     sales: int
     max_buyers: int
     payout_cents: int

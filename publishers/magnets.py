@@ -6,18 +6,23 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
-from marketplace.models import ConsentRecord, Lead, LeadMagnet
+from marketplace.models import ConsentRecord, Lead, LeadMagnet, LeadStatus
 
 
-def magnets_with_lead_counts(publisher_id: int) -> list[tuple[LeadMagnet, int, int]]:
-    """Each magnet with its leads, and those of them sent through its form (the API's
-    had no view of the form: the conversion is form leads over views)."""
+def magnets_with_lead_counts(publisher_id: int) -> list[tuple[LeadMagnet, int, int, int]]:
+    """Each magnet with its leads, those of them sent through its form (the API's had
+    no view of the form: the conversion is form leads over views), and those
+    disqualified (unsold: no buyer's campaign targets them), counted apart."""
     from_form = case((ConsentRecord.channel == "form", 1), else_=0)
+    disqualified = case(
+        ((Lead.status == LeadStatus.UNSOLD) & Lead.disqualified_for.is_not(None), 1), else_=0
+    )
     leads = (
         select(
             Lead.magnet_id,
             func.count(Lead.id).label("n"),
             func.sum(from_form).label("from_form"),
+            func.sum(disqualified).label("disqualified"),
         )
         .join(ConsentRecord, ConsentRecord.lead_id == Lead.id)
         .where(Lead.publisher_id == publisher_id)
@@ -25,13 +30,21 @@ def magnets_with_lead_counts(publisher_id: int) -> list[tuple[LeadMagnet, int, i
         .subquery()
     )
     rows = db.session.execute(
-        select(LeadMagnet, func.coalesce(leads.c.n, 0), func.coalesce(leads.c.from_form, 0))
+        select(
+            LeadMagnet,
+            func.coalesce(leads.c.n, 0),
+            func.coalesce(leads.c.from_form, 0),
+            func.coalesce(leads.c.disqualified, 0),
+        )
         .outerjoin(leads, leads.c.magnet_id == LeadMagnet.id)
         .where(LeadMagnet.publisher_id == publisher_id)
         .options(joinedload(LeadMagnet.sector))
         .order_by(LeadMagnet.created_at.desc())
     ).all()
-    return [(magnet, int(count), int(from_form)) for magnet, count, from_form in rows]
+    return [
+        (magnet, int(count), int(from_form), int(disqualified))
+        for magnet, count, from_form, disqualified in rows
+    ]
 
 
 def magnet_leads(publisher_id: int, magnet_id: int, limit: int = 200) -> list[Lead]:

@@ -14,6 +14,7 @@ from marketplace.auth.decorators import admin_required
 from marketplace.distribution import logged_verdicts
 from marketplace.errors import NotFound
 from marketplace.extensions import db
+from marketplace.lifecycle import person_history
 from marketplace.matching import candidate_campaigns, judge
 from marketplace.models import Campaign, Lead, LeadStatus, OutboxMail, Sale, utcnow
 
@@ -53,7 +54,9 @@ def _logged_at(lead: Lead) -> datetime | None:
 @admin_required
 def lead(lead_id: int):
     found = db.session.scalar(
-        select(Lead).where(Lead.id == lead_id).options(joinedload(Lead.consent))
+        select(Lead)
+        .where(Lead.id == lead_id)
+        .options(joinedload(Lead.consent), joinedload(Lead.recycled_from))
     )
     if found is None:
         raise NotFound()
@@ -85,6 +88,7 @@ def lead(lead_id: int):
         decided_at=_logged_at(found),
         campaigns_by_id=by_id,
         Campaign=Campaign,
+        history=person_history(found),
     )
 
 

@@ -50,6 +50,7 @@ class LineFigures:
     form_submissions: int = 0  # of those, sent through the form: the conversion's numerator
     duplicates: int = 0
     rejected: int = 0  # refused at capture or suppressed later, never sold
+    disqualified: int = 0  # unsold because no campaign at all targets them
     sold: int = 0  # leads with at least one sale
     sales: int = 0  # the sales of those leads (one per buyer)
     disputed_sales: int = 0
@@ -76,6 +77,10 @@ class LineFigures:
         return self.rejected / self.submissions if self.submissions else None
 
     @property
+    def disqualified_rate(self) -> float | None:
+        return self.disqualified / self.submissions if self.submissions else None
+
+    @property
     def buyers_per_sold_lead(self) -> float | None:
         return self.sales / self.sold if self.sold else None
 
@@ -95,6 +100,7 @@ class LineFigures:
             "form_submissions",
             "duplicates",
             "rejected",
+            "disqualified",
             "sold",
             "sales",
             "disputed_sales",
@@ -177,19 +183,30 @@ def magnet_results(
             _line().label("line"),
             Lead.status,
             Lead.sales_count,
+            Lead.disqualified_for,
         ),
         magnet.id,
         since,
         end,
     ).subquery()
     sold = leads.c.sales_count > 0
-    for day, line, count, duplicates, rejected, sold_count in db.session.execute(
+    disqualified = (leads.c.status == LeadStatus.UNSOLD) & leads.c.disqualified_for.is_not(None)
+    for (
+        day,
+        line,
+        count,
+        duplicates,
+        rejected,
+        disqualified_count,
+        sold_count,
+    ) in db.session.execute(
         select(
             leads.c.day,
             leads.c.line,
             func.count(),
             func.sum(case((leads.c.status == LeadStatus.DUPLICATE, 1), else_=0)),
             func.sum(case((sold, 0), (leads.c.status == LeadStatus.REJECTED, 1), else_=0)),
+            func.sum(case((disqualified, 1), else_=0)),
             func.sum(case((sold, 1), else_=0)),
         ).group_by(leads.c.day, leads.c.line)
     ):
@@ -198,6 +215,7 @@ def magnet_results(
         figures.form_submissions += 0 if line == API else count
         figures.duplicates += int(duplicates or 0)
         figures.rejected += int(rejected or 0)
+        figures.disqualified += int(disqualified_count or 0)
         figures.sold += int(sold_count or 0)
     for daily in per_day:
         for line, figures in daily.items():

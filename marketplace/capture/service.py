@@ -94,7 +94,10 @@ def capture_lead(
     """Store one validated submission with its consent record, then start distribution.
 
     The same person in the same sector within the dedupe window is stored as a
-    ``duplicate``, a suppressed e-mail as ``rejected``: neither is sold.
+    ``duplicate``, a suppressed e-mail as ``rejected``: neither is sold. The person's
+    earlier leads are counted (``earlier_visits``), and a person back after the dedupe
+    window whose last lead in the sector went unsold or was returned gets a recycled
+    lead (``recycled_from_id``): both in the insert's own statement.
     ``enqueue_distribution=False`` leaves the lead pending for the caller (the demo
     seeder distributes at the lead's own past time). With ``idempotency`` the key is
     stored in the lead's own transaction, so two concurrent requests with one key can
@@ -162,11 +165,12 @@ def capture_lead(
             "status_code": 201,
             "created_at": now,
         }
-    dedupe_since = now - timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
+    windows = store.PersonWindows(
+        dedupe_since=now - timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"]),
+        visits_since=now - timedelta(days=current_app.config["EARLIER_VISITS_DAYS"]),
+    )
     try:
-        lead_id, status = store.insert_lead(
-            lead, consent, dedupe_since=dedupe_since, idempotency=key
-        )
+        lead_id, status = store.insert_lead(lead, consent, windows=windows, idempotency=key)
     except IntegrityError:
         if idempotency is not None:
             raise IdempotencyKeyUsed() from None

@@ -24,11 +24,14 @@ class LeadStatus(enum.StrEnum):
 
 
 class Temperature(enum.StrEnum):
+    """How warm the lead's score is, by its scoring model's thresholds. Where the lead
+    is in its life (disqualified, recycled) is told by columns of their own
+    (``Lead.disqualified_for``, ``Lead.recycled_from_id``): a recycled lead is warm or
+    cold as well (migration 0024)."""
+
     COLD = "cold"
     WARM = "warm"
     HOT = "hot"
-    DISQUALIFIED = "disqualified"
-    RECYCLED = "recycled"
 
 
 class Lead(db.Model):
@@ -89,6 +92,20 @@ class Lead(db.Model):
     utm: Mapped[dict] = mapped_column(JSONType, default=dict)
     variant: Mapped[str | None] = mapped_column(String(8))
 
+    # The leads the same person (e-mail hash) left on the platform, any sector, in the
+    # EARLIER_VISITS_DAYS before this one: counted by the capture's statement, scored
+    # as intent (docs/scoring.md).
+    earlier_visits: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Recycled: the person's earlier lead in this sector, older than the dedupe window,
+    # that went unsold or was returned (docs/capture.md, "Recycled leads").
+    recycled_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="SET NULL")
+    )
+    # Disqualified: no campaign at all could take it, for a reason of the lead itself
+    # (sector, area, kind, size, score, price floor), never a cap, a budget or the hour;
+    # the reason is the verdict most campaigns gave (docs/matching.md).
+    disqualified_for: Mapped[str | None] = mapped_column(String(40))
+
     score: Mapped[int | None]
     score_explanation: Mapped[list] = mapped_column(JSONType, default=list)
     temperature: Mapped[Temperature | None] = mapped_column(str_enum(Temperature, "temperature"))
@@ -108,6 +125,7 @@ class Lead(db.Model):
     publisher: Mapped[Organization] = relationship()
     sector: Mapped[Sector] = relationship()
     consent: Mapped[ConsentRecord] = relationship(back_populates="lead", uselist=False)
+    recycled_from: Mapped[Lead | None] = relationship(remote_side=[id])
 
     @property
     def full_name(self) -> str:

@@ -26,6 +26,8 @@ GROUPS = (
     ("timeframe", "timeframe:"),
     ("budget", "budget:"),
     ("company_size", "company_size:"),
+    ("job_level", "job_level:"),
+    ("earlier_visits", "earlier_visits:"),
 )
 
 

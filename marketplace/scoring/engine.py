@@ -6,6 +6,11 @@ Intent comes first (what the person asked for), then how complete and specific t
 profile is. A fact's points are never negative and, for the facts that come in
 degrees (timeframe, budget, company size), never fewer for the richer or more urgent
 degree (rules.py refuses such a model): a richer lead never scores lower.
+
+Two facts come from beyond the form's answers: the job level, read from the job title
+(scoring/job_level.py), and the person's earlier visits, the leads the same e-mail
+left on the platform before this one, counted by the capture's own statement and
+stored with the lead (``Lead.earlier_visits``, capture/store.py).
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from marketplace.models import MagnetKind, Temperature
-from marketplace.scoring.rules import ScoringRules, rules_for
+from marketplace.scoring.job_level import job_level
+from marketplace.scoring.rules import EARLIER_VISITS, ScoringRules, rules_for
 
 MQL = "mql"
 SQL = "sql"
@@ -60,7 +66,20 @@ def lead_facts(lead, kind: MagnetKind) -> list[str]:
         facts.append("location_given")
     if lead.message and len(lead.message) >= 40:
         facts.append("detailed_message")
+    level = job_level(getattr(lead, "job_title", None))
+    if level is not None:
+        facts.append("job_level:" + level)
+    visits = visits_degree(getattr(lead, "earlier_visits", 0) or 0)
+    if visits is not None:
+        facts.append("earlier_visits:" + visits)
     return facts
+
+
+def visits_degree(earlier_visits: int) -> str | None:
+    """The degree of a count of earlier visits: "1", "2", "3_plus", or None for none."""
+    if earlier_visits <= 0:
+        return None
+    return EARLIER_VISITS[min(earlier_visits, len(EARLIER_VISITS)) - 1]
 
 
 def score_lead(lead, kind: MagnetKind | None = None, rules: ScoringRules | None = None) -> Score:

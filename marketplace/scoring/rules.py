@@ -15,15 +15,21 @@ from marketplace import audit, snapshots
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import MagnetKind, ScoringModel, Sector, utcnow
+from marketplace.scoring.job_level import LEVELS
 from marketplace.validation import BUDGETS, COMPANY_SIZES, TIMEFRAMES
 
 AUDIENCES = ("b2b", "b2c")
+# How many earlier leads of the same person (e-mail) count as intent, by degree: the
+# person came back to the platform within EARLIER_VISITS_DAYS (docs/scoring.md).
+EARLIER_VISITS = ("1", "2", "3_plus")
 # The facts that come in degrees, from the least to the most: their points may not
 # go down along the list.
 DEGREES = {
     "timeframe": tuple(reversed(TIMEFRAMES)),  # later ... now
     "budget": BUDGETS,
     "company_size": COMPANY_SIZES,
+    "job_level": LEVELS,  # other ... executive (scoring/job_level.py)
+    "earlier_visits": EARLIER_VISITS,
 }
 SINGLE_FACTS = ("phone_given", "company_given", "location_given", "detailed_message")
 FACTS = (

@@ -4,6 +4,7 @@ edit the models, each change audited and refused when it would break the order."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -25,8 +26,9 @@ from marketplace.models import (
 from marketplace.scoring import score_lead
 from marketplace.scoring.engine import MQL, SQL
 from marketplace.scoring.forms import field_name
+from marketplace.scoring.job_level import LEVELS, job_level
 from marketplace.scoring.rules import DEGREES, FACTS, SINGLE_FACTS, ModelChange, ScoringRules, check
-from marketplace.validation import BUDGETS, COMPANY_SIZES, TIMEFRAMES
+from marketplace.validation import BUDGETS, COMPANY_SIZES, TIMEFRAMES, identity_hash
 from tests import factories
 
 
@@ -60,8 +62,14 @@ def leads(draw):
         timeframe=draw(st.sampled_from([None, *TIMEFRAMES])),
         postcode=draw(st.sampled_from([None, "69003"])),
         message=draw(st.sampled_from([None, "Short.", "We need twenty seats before the spring."])),
+        job_title=draw(st.sampled_from(JOB_TITLES)),
+        earlier_visits=draw(st.integers(0, 5)),
         sector_id=1,
     )
+
+
+# A title of every level, and none: the property compares their levels.
+JOB_TITLES = (None, "Développeur", "Responsable achats", "Head of IT", "Directeur général", "CEO")
 
 
 def _richer_or_equal(rich, poor) -> bool:
@@ -73,7 +81,9 @@ def _richer_or_equal(rich, poor) -> bool:
         return False
     urgency = tuple(reversed(TIMEFRAMES))
     return (
-        _rank(COMPANY_SIZES, rich.company_size) >= _rank(COMPANY_SIZES, poor.company_size)
+        _rank(LEVELS, job_level(rich.job_title)) >= _rank(LEVELS, job_level(poor.job_title))
+        and rich.earlier_visits >= poor.earlier_visits
+        and _rank(COMPANY_SIZES, rich.company_size) >= _rank(COMPANY_SIZES, poor.company_size)
         and _rank(BUDGETS, rich.budget) >= _rank(BUDGETS, poor.budget)
         and _rank(urgency, rich.timeframe) >= _rank(urgency, poor.timeframe)
     )
@@ -101,14 +111,32 @@ def test_a_richer_more_urgent_lead_never_scores_lower(model, one, other, kind):
     budget=st.sampled_from([None, *BUDGETS]),
     timeframe=st.sampled_from([None, *TIMEFRAMES]),
     message=st.sampled_from(["", "Twenty seats, a CRM and its training before the spring."]),
+    job_title=st.sampled_from(JOB_TITLES),
+    visits=st.integers(0, 4),
 )
 def test_the_pings_estimate_is_the_captured_leads_score(
-    app, company_size, budget, timeframe, message
+    app, company_size, budget, timeframe, message, job_title, visits
 ):
     from tests.conftest import _empty_tables
 
     try:
-        asked = ("company", "postcode", "company_size", "budget", "timeframe", "message")
+        email = "returning@example.org"
+        # Earlier visits, oldest first, in a sector no campaign covers.
+        for days in reversed(range(visits)):
+            factories.lead(
+                factories.magnet(slug="energy/solar"),
+                email=email,
+                now=utcnow() - timedelta(days=40 + 31 * days),  # never a duplicate
+            )
+        asked = (
+            "company",
+            "postcode",
+            "company_size",
+            "budget",
+            "timeframe",
+            "message",
+            "job_title",
+        )
         magnet = factories.magnet(
             max_buyers=5, fields=[{"name": name, "required": False} for name in asked]
         )
@@ -121,17 +149,26 @@ def test_the_pings_estimate_is_the_captured_leads_score(
             "budget": budget,
             "timeframe": timeframe,
             "message": message,
+            "job_title": job_title,
         }
         qualification = {
             "company": "Durand SA",
             "postcode": "69003",
             **{key: value for key, value in given_values.items() if value},
         }
-        buyers, revenue = estimate(magnet, qualification, utcnow(), phone_given=True)
-        captured = factories.lead(magnet, **{**qualification, "message": message})
+        buyers, revenue = estimate(
+            magnet, qualification, utcnow(), phone_given=True, email_hash=identity_hash(email)
+        )
+        captured = factories.lead(magnet, email=email, **{**qualification, "message": message})
         lead = db.session.get(Lead, captured.lead_id)
         sold = db.session.scalars(select(Sale.price_cents).where(Sale.lead_id == lead.id)).all()
         assert (buyers, revenue) == (len(sold), sum(sold)), lead.score_explanation
+        assert lead.earlier_visits == min(visits, 3)
+        # Without the e-mail the person is a first visitor: never more than the capture.
+        first_visit = estimate(magnet, qualification, utcnow(), phone_given=True)
+        assert first_visit[0] <= buyers and first_visit[1] <= revenue
+        if visits == 0:
+            assert first_visit == (buyers, revenue)
     finally:
         db.session.rollback()
         _empty_tables()
@@ -217,3 +254,37 @@ def test_scoring_pages_are_the_admins_only(login_as):
     for user in (factories.buyer_user(), factories.publisher_user()):
         assert login_as(user).get("/admin/scoring").status_code == 403
     assert login_as(factories.admin_user()).get("/admin/scoring/999999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("degree", "below"),
+    [
+        ("job_level:director", "job_level:manager"),
+        ("job_level:executive", "job_level:director"),
+        ("earlier_visits:2", "earlier_visits:1"),
+        ("earlier_visits:3_plus", "earlier_visits:2"),
+    ],
+)
+def test_a_higher_job_level_or_more_visits_may_not_score_lower(degree, below):
+    points = {fact: 0 for fact in FACTS} | {below: 9, degree: 3}
+    errors = check(ModelChange(points, 40, 70, 60, "a senior lead for less"))
+    assert set(errors) == {degree}  # the higher degree, named for the form
+    name, _, level = degree.partition(":")
+    for higher in DEGREES[name][DEGREES[name].index(level) :]:
+        points[f"{name}:{higher}"] = 9
+    assert not check(ModelChange(points, 40, 70, 60, "as much as the degree below"))
+
+
+def test_the_new_facts_are_seeded_and_edited_in_words(login_as):
+    b2b = db.session.scalar(select(ScoringModel).where(ScoringModel.scope == "b2b"))
+    b2c = db.session.scalar(select(ScoringModel).where(ScoringModel.scope == "b2c"))
+    assert [b2b.points[f"job_level:{level}"] for level in LEVELS] == [0, 4, 7, 10]
+    assert [b2b.points[f"earlier_visits:{n}"] for n in ("1", "2", "3_plus")] == [5, 8, 10]
+    assert b2c.points["earlier_visits:1"] == 5 and b2c.points["job_level:executive"] == 0
+    admin = login_as(factories.admin_user())
+    page = admin.get(f"/admin/scoring/{b2b.id}").get_data(as_text=True)
+    assert "job level: director or head of a department" in page
+    assert "three earlier visits or more" in page
+    french = admin.get(f"/admin/scoring/{b2b.id}?lang=fr").get_data(as_text=True)
+    assert "niveau de poste : directeur ou chef de département" in french
+    assert "trois visites antérieures ou plus" in french
