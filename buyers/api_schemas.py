@@ -36,6 +36,7 @@ class Offer(BaseModel):
     company_size: str | None
     budget: str | None
     timeframe: str | None
+    housing: str | None
     magnet_kind: str
     score: int | None
     temperature: str | None
@@ -81,6 +82,7 @@ class Qualification(BaseModel):
     company_size: str | None
     budget: str | None
     timeframe: str | None
+    housing: str | None
     postcode: str | None
     country: str
     message: str | None

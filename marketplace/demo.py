@@ -326,7 +326,15 @@ MAGNETS = [
         MagnetKind.QUOTE_REQUEST,
         "btp/renovation",
         4,
-        _asks("company", "budget", "timeframe", "postcode", "message", required=("postcode",)),
+        _asks(
+            "company",
+            "budget",
+            "timeframe",
+            "housing",
+            "postcode",
+            "message",
+            required=("postcode",),
+        ),
         12,
         "mixed",
         "renovation",
@@ -339,7 +347,7 @@ MAGNETS = [
         MagnetKind.QUOTE_REQUEST,
         "energy/heat-pumps",
         3,
-        _asks("budget", "timeframe", "postcode", "message", required=("postcode",)),
+        _asks("budget", "timeframe", "housing", "postcode", "message", required=("postcode",)),
         14,
         "b2c",
         "heat_pump",
@@ -723,6 +731,9 @@ def _submission(
         raw["timeframe"] = timeframe
     else:
         timeframe = None
+    # The form asks about "the home": a business asking for its premises leaves it.
+    if "housing" in asked and person.trade is None and rng.random() < 0.85:
+        raw["housing"] = rng.choices(HOUSING_CODES, HOUSING_WEIGHTS)[0]
     if "message" in asked:
         message, budget = _message(rng, spec, person, timeframe, when)
         if message:
@@ -1737,6 +1748,9 @@ DEAL_EUROS = {  # a won deal's amount where the form asked no budget
 }
 TIMEFRAME_CODES = ("now", "3_months", "6_months", "later")
 TIMEFRAME_WEIGHTS = (30, 35, 20, 15)
+# Who asks for a renovation or a heat pump quote: mostly owners, who decide on the works.
+HOUSING_CODES = ("owner", "tenant", "other")
+HOUSING_WEIGHTS = (78, 15, 7)
 WHEN_FR = {
     "now": ("dès que possible", "au plus vite", "dans les prochaines semaines"),
     "3_months": ("dans les trois mois", "d'ici trois mois", "ce trimestre"),

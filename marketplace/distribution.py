@@ -104,6 +104,7 @@ LEAD_COLUMNS = (
     "company_size",
     "budget",
     "timeframe",
+    "housing",
     "postcode",
     "country",
     "message",

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.models import BillingStatus, DisputeReason, MagnetKind, Temperature
 from marketplace.models.sales import LOST_REASONS, OUTCOME_STEPS, RATING_REASONS
-from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, TIMEFRAMES
+from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, HOUSINGS, TIMEFRAMES
 
 KIND_LABELS = {
     MagnetKind.QUOTE_REQUEST: _l("Quote request"),
@@ -52,6 +52,29 @@ TIMEFRAME_LABELS = dict(
             _l("Within 3 months"),
             _l("Within 6 months"),
             _l("Later, just looking"),
+        ],
+        strict=True,
+    )
+)
+HOUSING_LABELS = dict(
+    zip(
+        HOUSINGS,
+        [
+            _l("I own the home"),
+            _l("I rent it"),
+            _l("Other (the building's manager, a relative's home...)"),
+        ],
+        strict=True,
+    )
+)
+# The same answers as the buyers and admins read them, about the person.
+HOUSING_WORDS = dict(
+    zip(
+        HOUSINGS,
+        [
+            _l("owner"),
+            _l("tenant"),
+            _l("neither owner nor tenant"),
         ],
         strict=True,
     )
@@ -340,6 +363,7 @@ def words() -> dict:
         "kind": KIND_LABELS,
         "budget": BUDGET_LABELS,
         "timeframe": TIMEFRAME_LABELS,
+        "housing": HOUSING_WORDS,
         "audit_action": AUDIT_ACTION_LABELS,
         "held_for": HELD_FOR_LABELS,
         "deciding_rule": DECIDING_RULE_LABELS,
@@ -381,6 +405,8 @@ def fact_words(fact: str) -> str:
         words = _l("budget: %(budget)s", budget=BUDGET_LABELS.get(value, value))
     elif reason == "timeframe":
         words = _l("timeframe: %(when)s", when=TIMEFRAME_LABELS.get(value, value))
+    elif reason == "housing":
+        words = _l("home: %(housing)s", housing=HOUSING_WORDS.get(value, value))
     elif reason == "job_level":
         words = _l("job level: %(level)s", level=JOB_LEVEL_LABELS.get(value, value))
     elif reason == "earlier_visits":

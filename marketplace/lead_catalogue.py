@@ -66,6 +66,7 @@ class Offer:
     company_size: str | None
     budget: str | None
     timeframe: str | None
+    housing: str | None
     magnet_kind: str
     score: int | None
     temperature: str | None
@@ -83,6 +84,7 @@ class Offer:
             "company_size": self.company_size,
             "budget": self.budget,
             "timeframe": self.timeframe,
+            "housing": self.housing,
             "magnet_kind": self.magnet_kind,
             "score": self.score,
             "temperature": self.temperature,
@@ -288,6 +290,7 @@ def _offer(lead: Lead, kind, prices) -> Offer:
         company_size=lead.company_size,
         budget=lead.budget,
         timeframe=lead.timeframe,
+        housing=lead.housing,
         magnet_kind=getattr(kind, "value", kind),
         score=lead.score,
         temperature=lead.temperature.value if lead.temperature else None,

@@ -548,6 +548,7 @@ ESTIMATE_FIELDS = (
     "company_size",
     "budget",
     "timeframe",
+    "housing",
     "postcode",
     "message",
 )

@@ -33,6 +33,7 @@ def purchase_json(sale: Sale) -> dict:
             "company_size": lead.company_size,
             "budget": lead.budget,
             "timeframe": lead.timeframe,
+            "housing": lead.housing,
             "postcode": lead.postcode,
             "country": lead.country,
             "message": lead.message,

@@ -108,6 +108,8 @@ def normalise_siret(value: str | None) -> str:
 COMPANY_SIZES = ("1", "2_9", "10_49", "50_249", "250_999", "1000_plus")
 BUDGETS = ("lt_1k", "1k_5k", "5k_20k", "20k_100k", "gt_100k")
 TIMEFRAMES = ("now", "3_months", "6_months", "later")
+# Whether the person owns the home the works are for: the strongest intent first.
+HOUSINGS = ("owner", "tenant", "other")
 
 
 def one_of(allowed: tuple[str, ...]):

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress
 
-from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, TIMEFRAMES
+from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, HOUSINGS, TIMEFRAMES
 
 
 class Strict(BaseModel):
@@ -42,6 +42,12 @@ class Qualification(Strict):
     company_size: str | None = Field(None, max_length=20, **_enum(COMPANY_SIZES))
     budget: str | None = Field(None, max_length=20, **_enum(BUDGETS))
     timeframe: str | None = Field(None, max_length=20, **_enum(TIMEFRAMES))
+    housing: str | None = Field(
+        None,
+        max_length=20,
+        description="Whether the person owns the home the works are for.",
+        **_enum(HOUSINGS),
+    )
     country: str | None = Field(None, max_length=2, **_enum(COUNTRIES))
     postcode: str | None = Field(None, max_length=12)
     message: str | None = Field(None, max_length=2000)

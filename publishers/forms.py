@@ -23,6 +23,7 @@ from marketplace.capture import QUALIFICATION_FIELDS
 from marketplace.labels import (
     BUDGET_LABELS,
     COMPANY_SIZE_LABELS,
+    HOUSING_LABELS,
     KIND_LABELS,
     TIMEFRAME_LABELS,
 )
@@ -41,6 +42,7 @@ FIELD_LABELS = {
     "company_size": _l("Company size"),
     "budget": _l("Budget"),
     "timeframe": _l("Timeframe"),
+    "housing": _l("The home the works are for"),
     "country": _l("Country"),
     "postcode": _l("Postcode"),
     "message": _l("Your project in a few words"),
@@ -145,6 +147,7 @@ class CaptureForm(Form):
     timeframe = SelectField(
         FIELD_LABELS["timeframe"], choices=[("", "—"), *TIMEFRAME_LABELS.items()]
     )
+    housing = SelectField(FIELD_LABELS["housing"], choices=[("", "—"), *HOUSING_LABELS.items()])
     country = SelectField(FIELD_LABELS["country"], choices=[(c, c) for c in COUNTRIES])
     postcode = StringField(FIELD_LABELS["postcode"], render_kw={"autocomplete": "postal-code"})
     message = TextAreaField(FIELD_LABELS["message"])

@@ -16,6 +16,7 @@ from marketplace.errors import ValidationFailed
 from marketplace.validation import (
     BUDGETS,
     COMPANY_SIZES,
+    HOUSINGS,
     TIMEFRAMES,
     FieldInvalid,
     clean_text,
@@ -39,6 +40,7 @@ QUALIFICATION_FIELDS = (
     "company_size",
     "budget",
     "timeframe",
+    "housing",
     "country",
     "postcode",
     "message",
@@ -47,6 +49,7 @@ CHOICE_RULES = {
     "company_size": one_of(COMPANY_SIZES),
     "budget": one_of(BUDGETS),
     "timeframe": one_of(TIMEFRAMES),
+    "housing": one_of(HOUSINGS),
     "siret": normalise_siret,
 }
 CONSENT_REQUIRED = _l("Tick the box to agree to be contacted by the partners.")

@@ -130,6 +130,7 @@ def capture_lead(
         "company_size": cleaned.get("company_size"),
         "budget": cleaned.get("budget"),
         "timeframe": cleaned.get("timeframe"),
+        "housing": cleaned.get("housing"),
         "message": cleaned.get("message"),
         "postcode": cleaned.get("postcode"),
         "country": cleaned.get("country") or "FR",

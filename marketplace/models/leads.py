@@ -84,6 +84,8 @@ class Lead(db.Model):
     company_size: Mapped[str | None] = mapped_column(String(20))
     budget: Mapped[str | None] = mapped_column(String(20))
     timeframe: Mapped[str | None] = mapped_column(String(20))
+    # owner, tenant or other (validation.HOUSINGS): whether the person owns the home
+    housing: Mapped[str | None] = mapped_column(String(10))
     postcode: Mapped[str | None] = mapped_column(String(12))
     country: Mapped[str] = mapped_column(String(2), default="FR")
 

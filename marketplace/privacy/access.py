@@ -11,7 +11,16 @@ from marketplace.models import GdprRequest, Lead, RecipientNotice, Sale
 from marketplace.privacy.requests import person_leads
 
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "job_title", "company")
-ANSWER_FIELDS = ("siret", "company_size", "budget", "timeframe", "postcode", "country", "message")
+ANSWER_FIELDS = (
+    "siret",
+    "company_size",
+    "budget",
+    "timeframe",
+    "housing",
+    "postcode",
+    "country",
+    "message",
+)
 
 
 def _iso(moment):

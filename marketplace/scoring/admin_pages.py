@@ -24,6 +24,7 @@ GROUPS = (
     ("intent", "intent:"),
     ("profile", ("phone_given", "company_given", "location_given", "detailed_message")),
     ("timeframe", "timeframe:"),
+    ("housing", "housing:"),
     ("budget", "budget:"),
     ("company_size", "company_size:"),
     ("job_level", "job_level:"),

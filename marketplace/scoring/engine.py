@@ -4,7 +4,7 @@ edits, the facts of a lead are read here.
 
 Intent comes first (what the person asked for), then how complete and specific the
 profile is. A fact's points are never negative and, for the facts that come in
-degrees (timeframe, budget, company size), never fewer for the richer or more urgent
+degrees (timeframe, budget, company size, housing), never fewer for the richer or more urgent
 degree (rules.py refuses such a model): a richer lead never scores lower.
 
 Two facts come from beyond the form's answers: the job level, read from the job title
@@ -62,6 +62,9 @@ def lead_facts(lead, kind: MagnetKind) -> list[str]:
         facts.append("budget:" + lead.budget)
     if lead.timeframe:
         facts.append("timeframe:" + lead.timeframe)
+    housing = getattr(lead, "housing", None)
+    if housing:
+        facts.append("housing:" + housing)
     if lead.postcode:
         facts.append("location_given")
     if lead.message and len(lead.message) >= 40:

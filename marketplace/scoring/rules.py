@@ -16,7 +16,7 @@ from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import MagnetKind, ScoringModel, Sector, utcnow
 from marketplace.scoring.job_level import LEVELS
-from marketplace.validation import BUDGETS, COMPANY_SIZES, TIMEFRAMES
+from marketplace.validation import BUDGETS, COMPANY_SIZES, HOUSINGS, TIMEFRAMES
 
 AUDIENCES = ("b2b", "b2c")
 # How many earlier leads of the same person (e-mail) count as intent, by degree: the
@@ -30,6 +30,7 @@ DEGREES = {
     "company_size": COMPANY_SIZES,
     "job_level": LEVELS,  # other ... executive (scoring/job_level.py)
     "earlier_visits": EARLIER_VISITS,
+    "housing": tuple(reversed(HOUSINGS)),  # other, tenant, owner: who decides on the works
 }
 SINGLE_FACTS = ("phone_given", "company_given", "location_given", "detailed_message")
 FACTS = (

@@ -4,6 +4,7 @@ edit the models, each change audited and refused when it would break the order."
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from marketplace import snapshots
 from marketplace.extensions import db
 from marketplace.matching import estimate
 from marketplace.models import (
@@ -28,7 +30,7 @@ from marketplace.scoring.engine import MQL, SQL
 from marketplace.scoring.forms import field_name
 from marketplace.scoring.job_level import LEVELS, job_level
 from marketplace.scoring.rules import DEGREES, FACTS, SINGLE_FACTS, ModelChange, ScoringRules, check
-from marketplace.validation import BUDGETS, COMPANY_SIZES, TIMEFRAMES, identity_hash
+from marketplace.validation import BUDGETS, COMPANY_SIZES, HOUSINGS, TIMEFRAMES, identity_hash
 from tests import factories
 
 
@@ -60,6 +62,7 @@ def leads(draw):
         company_size=draw(st.sampled_from([None, *COMPANY_SIZES])),
         budget=draw(st.sampled_from([None, *BUDGETS])),
         timeframe=draw(st.sampled_from([None, *TIMEFRAMES])),
+        housing=draw(st.sampled_from([None, *HOUSINGS])),
         postcode=draw(st.sampled_from([None, "69003"])),
         message=draw(st.sampled_from([None, "Short.", "We need twenty seats before the spring."])),
         job_title=draw(st.sampled_from(JOB_TITLES)),
@@ -86,6 +89,8 @@ def _richer_or_equal(rich, poor) -> bool:
         and _rank(COMPANY_SIZES, rich.company_size) >= _rank(COMPANY_SIZES, poor.company_size)
         and _rank(BUDGETS, rich.budget) >= _rank(BUDGETS, poor.budget)
         and _rank(urgency, rich.timeframe) >= _rank(urgency, poor.timeframe)
+        # an owner decides on the works: never lower than a tenant, all else equal
+        and _rank(DEGREES["housing"], rich.housing) >= _rank(DEGREES["housing"], poor.housing)
     )
 
 
@@ -110,15 +115,21 @@ def test_a_richer_more_urgent_lead_never_scores_lower(model, one, other, kind):
     company_size=st.sampled_from([None, *COMPANY_SIZES]),
     budget=st.sampled_from([None, *BUDGETS]),
     timeframe=st.sampled_from([None, *TIMEFRAMES]),
+    housing=st.sampled_from([None, *HOUSINGS]),
+    audience=st.sampled_from(["b2b", "b2c"]),
     message=st.sampled_from(["", "Twenty seats, a CRM and its training before the spring."]),
     job_title=st.sampled_from(JOB_TITLES),
     visits=st.integers(0, 4),
 )
 def test_the_pings_estimate_is_the_captured_leads_score(
-    app, company_size, budget, timeframe, message, job_title, visits
+    app, company_size, budget, timeframe, housing, audience, message, job_title, visits
 ):
     from tests.conftest import _empty_tables
 
+    # The sector scored by the companies' or the consumers' model (housing scores in b2c).
+    factories.sector().audience = audience
+    db.session.commit()
+    snapshots.forget_all()
     try:
         email = "returning@example.org"
         # Earlier visits, oldest first, in a sector no campaign covers.
@@ -134,6 +145,7 @@ def test_the_pings_estimate_is_the_captured_leads_score(
             "company_size",
             "budget",
             "timeframe",
+            "housing",
             "message",
             "job_title",
         )
@@ -148,6 +160,7 @@ def test_the_pings_estimate_is_the_captured_leads_score(
             "company_size": company_size,
             "budget": budget,
             "timeframe": timeframe,
+            "housing": housing,
             "message": message,
             "job_title": job_title,
         }
@@ -172,6 +185,9 @@ def test_the_pings_estimate_is_the_captured_leads_score(
     finally:
         db.session.rollback()
         _empty_tables()
+        factories.sector().audience = "b2b"
+        db.session.commit()
+        snapshots.forget_all()
 
 
 @pytest.fixture
@@ -263,6 +279,8 @@ def test_scoring_pages_are_the_admins_only(login_as):
         ("job_level:executive", "job_level:director"),
         ("earlier_visits:2", "earlier_visits:1"),
         ("earlier_visits:3_plus", "earlier_visits:2"),
+        ("housing:tenant", "housing:other"),
+        ("housing:owner", "housing:tenant"),
     ],
 )
 def test_a_higher_job_level_or_more_visits_may_not_score_lower(degree, below):
@@ -288,3 +306,15 @@ def test_the_new_facts_are_seeded_and_edited_in_words(login_as):
     french = admin.get(f"/admin/scoring/{b2b.id}?lang=fr").get_data(as_text=True)
     assert "niveau de poste : directeur ou chef de département" in french
     assert "trois visites antérieures ou plus" in french
+
+
+def test_housing_is_edited_in_its_own_group_in_words(login_as):
+    b2c = db.session.scalar(select(ScoringModel).where(ScoringModel.scope == "b2c"))
+    admin = login_as(factories.admin_user())
+    page = admin.get(f"/admin/scoring/{b2c.id}").get_data(as_text=True)
+    assert "Home: whether the person owns it" in page
+    assert "home: owner" in page and "home: neither owner nor tenant" in page
+    owner_input = re.search(rf'<input[^>]*name="{field_name("housing:owner")}"[^>]*>', page)
+    assert owner_input and 'value="10"' in owner_input.group(0)
+    french = admin.get(f"/admin/scoring/{b2c.id}?lang=fr").get_data(as_text=True)
+    assert "logement : propriétaire" in french and "logement : locataire" in french

@@ -45,6 +45,12 @@ def asking(*specs):
             "Choose an answer from the list.",
         ),
         (
+            asking(("housing", True)),
+            {"housing": "landlord"},
+            "housing",
+            "Choose an answer from the list.",
+        ),
+        (
             asking(("country", True), ("postcode", True)),
             {"country": "BE", "postcode": "75011"},
             "postcode",
