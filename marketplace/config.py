@@ -131,6 +131,11 @@ def load_config(instance_path: str) -> dict:
         "MATCHING_SNAPSHOT_SECONDS": float(
             os.environ.get("MARKETPLACE_MATCHING_SNAPSHOT_SECONDS", "60")
         ),
+        # A worker sends the deliveries of the leads it sold at once, from this many
+        # threads (marketplace/delivery_threads.py); 0 queues a job per delivery instead.
+        "DELIVERY_THREADS": int(os.environ.get("MARKETPLACE_DELIVERY_THREADS", "8")),
+        # Deliveries waiting for a thread beyond this are left to the periodic sweep.
+        "DELIVERY_THREAD_BACKLOG": 500,
         # A person needs a few seconds to read and fill a form; a script does not.
         "CAPTURE_MIN_FILL_SECONDS": 2,
         "DEFAULT_REVENUE_SHARE_BPS": 5000,

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from marketplace import jobs, mail, webhook_sender
+from marketplace import delivery_threads, jobs, mail, webhook_sender
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import (
@@ -102,7 +102,11 @@ def create_deliveries(
 
 
 def start_sending(delivery_ids: list[int]) -> None:
-    """After the commit: a job per delivery. A refused enqueue waits for the sweep."""
+    """After the commit. In a worker, the deliveries are sent at once by its threads
+    (delivery_threads.py); elsewhere, or when the threads are all busy, a job per
+    delivery. A refused enqueue waits for the sweep."""
+    if delivery_ids and jobs.in_worker() and current_app.config["DELIVERY_THREADS"] > 0:
+        delivery_ids = delivery_threads.send_soon(delivery_ids)
     for delivery_id in delivery_ids:
         try:
             jobs.enqueue(send_delivery, delivery_id)

@@ -29,6 +29,14 @@ log = logging.getLogger(__name__)
 DEFAULT_RETRY = Retry(max=5, interval=[10, 30, 120, 600, 1800])
 
 _worker_app: Flask | None = None
+# True in a process that runs ``run_worker``: what it sold, it may deliver itself.
+_in_worker = False
+
+
+def in_worker() -> bool:
+    return _in_worker
+
+
 # After Redis refused a job, this process stops asking it for a few seconds: a capture
 # then costs its insert alone instead of a connection timeout, and the lead waits,
 # pending, for the sweeper. Keyed by URL: each Redis is judged on its own.
@@ -202,6 +210,8 @@ def run_worker(burst: bool = False) -> bool:
     """
     from rq import SimpleWorker
 
+    global _in_worker
+    _in_worker = True
     app = current_app._get_current_object()
 
     class AppWorker(SimpleWorker):

@@ -1,0 +1,114 @@
+"""A worker sends the deliveries of what it sold at once, from its threads: the buyers'
+webhooks in parallel, a slow endpoint holding up neither the others nor the next lead,
+each delivery sent once (issue 15)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from marketplace import delivery, delivery_threads, jobs
+from marketplace.extensions import db
+from marketplace.models import Delivery, DeliveryStatus, Sale
+from tests import factories
+
+
+class Endpoint:
+    """A local buyer endpoint that answers after ``delay`` seconds, noting when each
+    call arrived."""
+
+    def __init__(self, delay: float = 0.0):
+        self.arrivals: list[float] = []
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                endpoint.arrivals.append(time.monotonic())
+                time.sleep(delay)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/crm"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def endpoints():
+    made = []
+
+    def make(delay: float = 0.0) -> Endpoint:
+        made.append(Endpoint(delay))
+        return made[-1]
+
+    yield make
+    for endpoint in made:
+        endpoint.server.shutdown()
+
+
+@pytest.fixture
+def in_a_worker(monkeypatch, app):
+    monkeypatch.setattr(jobs, "_in_worker", True)
+    monkeypatch.setitem(app.config, "DELIVERY_THREADS", 4)
+    yield
+    assert delivery_threads.wait_until_idle(15)
+
+
+def test_a_worker_sends_its_sales_webhooks_at_once_and_a_slow_buyer_delays_no_one(
+    in_a_worker, endpoints
+):
+    slow, fast = endpoints(delay=2.0), endpoints()
+    factories.campaign(webhook_url=slow.url, price_cents=9000)
+    factories.campaign(webhook_url=fast.url, price_cents=8000)
+    sold_at = time.monotonic()
+    first = factories.lead()
+    second = factories.lead()
+    # Both leads sold and the fast buyer told of both while the slow one still answers.
+    deadline = time.monotonic() + 1.5
+    while len(fast.arrivals) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(fast.arrivals) == 2
+    assert max(fast.arrivals) - sold_at < 1.5
+    assert delivery_threads.wait_until_idle(15)
+    db.session.expire_all()
+    hooks = db.session.scalars(
+        select(Delivery)
+        .join(Sale, Sale.id == Delivery.sale_id)
+        .where(Sale.lead_id.in_([first.lead_id, second.lead_id]))
+    ).all()
+    assert len(hooks) == 4
+    assert {hook.status for hook in hooks} == {DeliveryStatus.DELIVERED}
+    assert {hook.attempts for hook in hooks} == {1}
+    assert (len(slow.arrivals), len(fast.arrivals)) == (2, 2)
+
+
+def test_a_delivery_sent_by_the_threads_is_not_sent_again_by_a_job_or_the_sweep(
+    in_a_worker, endpoints
+):
+    endpoint = endpoints()
+    factories.campaign(webhook_url=endpoint.url)
+    factories.lead()
+    assert delivery_threads.wait_until_idle(15)
+    hook = db.session.scalar(select(Delivery))
+    delivery.send_delivery(hook.id)  # a queued job arriving late
+    delivery.send_due_deliveries()
+    assert delivery_threads.wait_until_idle(15)
+    assert len(endpoint.arrivals) == 1
+
+
+def test_with_no_room_left_the_deliveries_go_to_the_queue(in_a_worker, app, monkeypatch, endpoints):
+    endpoint = endpoints()
+    monkeypatch.setitem(app.config, "DELIVERY_THREAD_BACKLOG", 0)
+    queued = []
+    monkeypatch.setattr(jobs, "enqueue", lambda func, *args, **kw: queued.append(args))
+    factories.campaign(webhook_url=endpoint.url)
+    factories.lead()
+    assert len(queued) == 1 and endpoint.arrivals == []
