@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
-from marketplace import delivery, snapshots
+from marketplace import delivery, jobs, snapshots
 from marketplace.extensions import db
 from marketplace.governance.organizations import publisher_hold
 from marketplace.matching import (
@@ -233,6 +233,52 @@ def distribute_lead(lead_id: int, now: datetime | None = None) -> list[int]:
 
 
 DEADLOCK_ATTEMPTS = 3
+# Leads one woken run distributes at most before it wakes another (and lets the
+# worker's other jobs in between).
+PENDING_RUN_LIMIT = 500
+
+
+def _claim_statement(skipped: set[int]):
+    """The oldest fresh pending lead no other worker holds, locked for this transaction.
+    Leads waiting for opening hours are the sweep's (in its order, best source first)."""
+    query = (
+        select(Lead.id)
+        .where(Lead.status == LeadStatus.PENDING, Lead.distribute_after.is_(None))
+        .order_by(Lead.created_at, Lead.id)
+        .limit(1)
+        .with_for_update(key_share=True, skip_locked=True)
+    )
+    if skipped:
+        query = query.where(Lead.id.notin_(skipped))
+    return query
+
+
+def distribute_pending(limit: int = PENDING_RUN_LIMIT) -> int:
+    """The run capture wakes (coalesced): every fresh pending lead, oldest first, each
+    claimed ``FOR NO KEY UPDATE SKIP LOCKED`` and distributed in its own transaction, so
+    that several workers, on several machines, share the leads through PostgreSQL
+    alone and a failure stays one lead's (it waits for the sweep). Returns how many
+    leads it took."""
+    jobs.woken(distribute_pending)
+    skipped: set[int] = set()
+    taken = 0
+    while taken < limit:
+        lead_id = db.session.scalar(_claim_statement(skipped))
+        if lead_id is None:
+            db.session.rollback()
+            return taken
+        taken += 1
+        try:
+            distribute_lead(lead_id)  # in the claim's transaction: the row stays ours
+        except Exception:
+            db.session.rollback()
+            skipped.add(lead_id)
+            log.exception("lead %s: distribution failed, the sweep will try it again", lead_id)
+    try:  # more may be waiting: another run, after the queue's other jobs
+        jobs.wake(distribute_pending)
+    except jobs.EnqueueFailed:
+        log.warning("pending leads left for the sweep: the queue is unreachable")
+    return taken
 
 
 def _deadlocked(error: Exception) -> bool:

@@ -110,6 +110,54 @@ def enqueue(func: Callable | str, *args: Any, retry: Retry | None = DEFAULT_RETR
         raise EnqueueFailed(str(error)) from error
 
 
+# How long a wake-up stands for a run that no worker started (lost with a worker):
+# after it, the next call queues a run again.
+WAKE_SECONDS = 10
+
+
+def _wake_key(name: str) -> str:
+    return f"marketplace:wake:{current_app.config['RQ_QUEUE']}:{name}"
+
+
+def wake(func: Callable | str) -> None:
+    """Have a worker run ``func()`` soon, coalesced: while one run waits in the queue,
+    more calls queue nothing (one Redis round trip each). The run calls ``woken`` as it
+    starts, so that work committed after that wakes another run. Without Redis, runs
+    ``func()`` now, as ``enqueue`` does."""
+    name = job_name(func)
+    if not current_app.config["REDIS_URL"]:
+        enqueue(name)
+        return
+    url = current_app.config["REDIS_URL"]
+    if time.monotonic() < _redis_down_until.get(url, 0.0):
+        raise EnqueueFailed("Redis was unreachable a moment ago")
+    try:
+        if not redis_connection().set(_wake_key(name), "1", nx=True, ex=WAKE_SECONDS):
+            return  # a run is already on its way
+    except RedisError as error:
+        _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
+        log.warning("Redis refused the wake-up of %s: %s", name, error)
+        raise EnqueueFailed(str(error)) from error
+    try:
+        enqueue(name, retry=None)
+    except EnqueueFailed:
+        _forget_wake(name)
+        raise
+
+
+def woken(func: Callable | str) -> None:
+    """Called by a woken run as it starts: from now on, a wake-up queues another run."""
+    if current_app.config["REDIS_URL"]:
+        _forget_wake(job_name(func))
+
+
+def _forget_wake(name: str) -> None:
+    try:
+        redis_connection().delete(_wake_key(name))
+    except RedisError:
+        log.warning("Redis unreachable: the wake-up of %s expires by itself", name)
+
+
 def run_job(name: str, args: tuple | list) -> Any:
     """What RQ runs: the named function inside an app context.
 
@@ -227,3 +275,4 @@ def run_worker(burst: bool = False) -> bool:
         return worker.work(with_scheduler=True, burst=burst)
     finally:
         stop.set()
+        _in_worker = False

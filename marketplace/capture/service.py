@@ -184,7 +184,20 @@ def capture_lead(
 
 
 def start_distribution(lead_id: int) -> None:
-    """Enqueue the distribution job; if the queue is down the lead waits, pending."""
+    """Have the new lead distributed: with a queue, wake the workers' run over every
+    pending lead (coalesced: not a job per lead); without one, distribute it now. If
+    the queue is down the lead waits, pending, for the sweep."""
+    try:
+        if current_app.config["REDIS_URL"]:
+            jobs.wake("marketplace.distribution:distribute_pending")
+        else:
+            jobs.enqueue("marketplace.distribution:distribute_lead", lead_id)
+    except jobs.EnqueueFailed:
+        log.warning("lead %s stays pending: could not wake its distribution", lead_id)
+
+
+def _redistribute(lead_id: int) -> None:
+    """The sweep's: one job for one lead, in the order the sweep chose."""
     try:
         jobs.enqueue("marketplace.distribution:distribute_lead", lead_id)
     except jobs.EnqueueFailed:
@@ -219,7 +232,7 @@ def sweep_pending_leads(older_than_seconds: int = 60, limit: int = 1000) -> int:
     )
     db.session.rollback()  # release the read before the jobs run (inline) or queue
     for lead_id in lead_ids:
-        start_distribution(lead_id)
+        _redistribute(lead_id)
     if lead_ids:
         log.info("sweeper: %d pending lead(s) sent to distribution again", len(lead_ids))
     return len(lead_ids)

@@ -265,7 +265,7 @@ def test_waiting_leads_are_released_best_source_first(monkeypatch):
     second = factories.lead(fine, distribute=False, now=past).lead_id
     started = []
     monkeypatch.setattr(
-        "marketplace.capture.service.start_distribution", lambda lead_id: started.append(lead_id)
+        "marketplace.capture.service._redistribute", lambda lead_id: started.append(lead_id)
     )
     sweep_pending_leads()
     assert started.index(second) < started.index(first)

@@ -185,10 +185,10 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_sells_nothing_twice(app):
     event_ids = {f"evt_{i}" for i in db.session.scalars(select(Delivery.id))}
     received = Counter(receiver.event_ids)
     assert set(received) == event_ids  # every webhook received
-    # Exactly once, but for at most the one the worker was sending when it was killed
-    # (received, not yet recorded): it goes again under the same event id.
+    # Exactly once, but for those the worker's threads were sending when it was killed
+    # (received, not yet recorded): at most one per thread, again under the same event id.
     repeated = [event for event, times in received.items() if times > 1]
-    assert len(repeated) <= 1, repeated
+    assert len(repeated) <= app.config["DELIVERY_THREADS"], repeated
     assert max(received.values()) <= 2
 
 
