@@ -53,7 +53,12 @@ def send_soon(delivery_ids: list[int]) -> list[int]:
                 left.append(delivery_id)
                 continue
             _waiting += 1
-        pool.submit(_send, app, delivery_id)
+        try:
+            pool.submit(_send, app, delivery_id)
+        except BaseException:  # the job's timeout, say: this one was never handed over
+            with _lock:
+                _waiting -= 1
+            raise
     return left
 
 

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 from flask import current_app
 from psycopg.errors import DeadlockDetected
+from rq.timeouts import BaseTimeoutException
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
@@ -253,6 +254,20 @@ def _claim_statement(skipped: set[int]):
     return query
 
 
+def _back_off(lead_id: int) -> None:
+    """A lead whose distribution failed waits a minute, then is the sweep's: the next
+    runs do not stumble on it first."""
+    db.session.execute(
+        update(Lead)
+        .where(Lead.id == lead_id, Lead.status == LeadStatus.PENDING)
+        .values(distribute_after=utcnow() + timedelta(seconds=FAILED_LEAD_PAUSE_SECONDS))
+    )
+    db.session.commit()
+
+
+FAILED_LEAD_PAUSE_SECONDS = 60
+
+
 def distribute_pending(limit: int = PENDING_RUN_LIMIT) -> int:
     """The run capture wakes (coalesced): every fresh pending lead, oldest first, each
     claimed ``FOR NO KEY UPDATE SKIP LOCKED`` and distributed in its own transaction, so
@@ -270,10 +285,14 @@ def distribute_pending(limit: int = PENDING_RUN_LIMIT) -> int:
         taken += 1
         try:
             distribute_lead(lead_id)  # in the claim's transaction: the row stays ours
+        except BaseTimeoutException:
+            db.session.rollback()
+            raise  # the job's time is up: RQ records it, the lead stays pending
         except Exception:
             db.session.rollback()
             skipped.add(lead_id)
             log.exception("lead %s: distribution failed, the sweep will try it again", lead_id)
+            _back_off(lead_id)
     try:  # more may be waiting: another run, after the queue's other jobs
         jobs.wake(distribute_pending)
     except jobs.EnqueueFailed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.cookiejar
 import ipaddress
 import json
 import socket
@@ -21,19 +22,37 @@ from urllib.parse import urlsplit
 import requests
 from flask import current_app
 
-# (connect, read): a dead or slow endpoint costs one sending thread this long at most,
-# and its delivery is retried on the backoff schedule; the others go on meanwhile.
+# (connect, each read), and TOTAL_SECONDS for reading the answer: a dead or slow
+# endpoint holds one sending thread that long at most, and its delivery is retried on
+# the backoff schedule; the others go on meanwhile.
 TIMEOUT_SECONDS = (3, 5)
 # One HTTP session per thread: its kept-alive connections spare a buyer's endpoint a
 # TCP (and TLS) handshake per lead.
 _sessions = threading.local()
 
 
+# A slow-dripping answer is cut after this long in all, whatever each read's timeout.
+TOTAL_SECONDS = 8
+KEPT_ANSWER_BYTES = 2048
+
+
 def _session() -> requests.Session:
     session = getattr(_sessions, "session", None)
     if session is None:
         session = _sessions.session = requests.Session()
+        # One session serves every buyer: no buyer's cookie may go out to another.
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     return session
+
+
+def _answer_text(response: requests.Response, deadline: float) -> str:
+    """The start of the answer's body, read until the deadline at most."""
+    kept = b""
+    for chunk in response.iter_content(chunk_size=512):
+        kept += chunk
+        if len(kept) >= KEPT_ANSWER_BYTES or time.monotonic() > deadline:
+            break
+    return kept[:KEPT_ANSWER_BYTES].decode(response.encoding or "utf-8", errors="replace")
 
 
 @dataclass(frozen=True)
@@ -71,15 +90,23 @@ def post(url: str, secret: str, payload: dict) -> WebhookResult:
         "X-Marketplace-Signature": signature(secret, int(time.time()), body),
     }
     try:
-        response = _session().post(
-            url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False
-        )
+        with _session().post(
+            url,
+            data=body,
+            headers=headers,
+            timeout=TIMEOUT_SECONDS,
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            ok = 200 <= response.status_code < 300
+            # Read (briefly) even when kept: a connection whose answer was read whole
+            # goes back to the pool for the buyer's next lead.
+            text = _answer_text(response, started + TOTAL_SECONDS)
     except requests.RequestException as error:
         elapsed = int((time.monotonic() - started) * 1000)
         return WebhookResult(None, elapsed, f"{type(error).__name__}: {error}"[:500])
     elapsed = int((time.monotonic() - started) * 1000)
-    error = None if 200 <= response.status_code < 300 else response.text[:200]
-    return WebhookResult(response.status_code, elapsed, error)
+    return WebhookResult(response.status_code, elapsed, None if ok else text[:200])
 
 
 def _refused_target(url: str) -> str | None:

@@ -81,7 +81,9 @@ def test_a_lead_whose_distribution_fails_is_left_for_the_sweep_and_the_others_go
     assert distribute_pending() == 2
     db.session.expire_all()
     assert db.session.get(Lead, broken).status is LeadStatus.PENDING
+    assert db.session.get(Lead, broken).distribute_after is not None  # the sweep's, in a minute
     assert db.session.get(Lead, fine).status is LeadStatus.DISTRIBUTED
+    assert distribute_pending() == 0  # the next run does not stumble on it first
 
 
 def test_a_lead_waiting_for_opening_hours_is_the_sweeps_not_the_runs():
