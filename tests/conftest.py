@@ -189,8 +189,9 @@ def _empty_redis(app):
         for job_id in registry.get_job_ids():
             registry.remove(job_id, delete_job=True)
     connection = jobs.redis_connection()
-    for key in connection.scan_iter(f"marketplace:periodic:{app.config['RQ_QUEUE']}:*"):
-        connection.delete(key)
+    for pattern in ("marketplace:periodic:{}:*", "marketplace:wake:{}:*"):
+        for key in connection.scan_iter(pattern.format(app.config["RQ_QUEUE"])):
+            connection.delete(key)
 
 
 def _empty_tables():

@@ -15,6 +15,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 from faker import Faker
+from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -315,8 +316,9 @@ def test_each_page_shows_what_it_is_for(demo_app):
         won = db.session.scalar(
             select(Sale).where(Sale.buyer_id == buyer_id, Sale.outcome_amount_cents > 0)
         )
-        company, won_id, won_email = newest.lead.company, won.id, won.lead.email
-        won_company = won.lead.company
+        # As the page writes them: "Bourgeois & Associés" is "Bourgeois &amp; Associés".
+        company, won_id, won_email = str(escape(newest.lead.company)), won.id, won.lead.email
+        won_company = str(escape(won.lead.company))
         waiting = db.session.scalar(
             select(Dispute.comment).where(
                 Dispute.buyer_id == buyer_id, Dispute.status == DisputeStatus.OPEN
