@@ -69,7 +69,7 @@ def purchase_from_catalog(lead_id: int):
         sale = lead_catalogue.buy(buyer_id, lead_id)
     except lead_catalogue.NotForSale as refused:
         raise HTTPError(409, message=refused.message, extra_data={"code": "not_for_sale"}) from None
-    return purchases.purchase_json(purchases.own_purchase(buyer_id, sale.id)), 201
+    return purchases.own_purchase(buyer_id, sale.id), 201
 
 
 @blueprint.get("/purchases")
@@ -82,14 +82,14 @@ def purchase_from_catalog(lead_id: int):
 )
 def list_purchases(query: PurchasesQuery):
     buyer_id = api_organization("buyer")
-    sales, next_cursor = purchases.purchases_page(
+    items, next_cursor = purchases.purchases_page(
         buyer_id,
         since=query.since,
         after_id=int(query.cursor) if query.cursor else None,
         limit=query.limit,
     )
     return {
-        "items": [purchases.purchase_json(sale) for sale in sales],
+        "items": items,
         "next_cursor": str(next_cursor) if next_cursor else None,
     }
 
@@ -100,7 +100,7 @@ def list_purchases(query: PurchasesQuery):
 @blueprint.doc(summary="One of your purchases", responses={404: "Not your purchase"})
 def get_purchase(sale_id: int):
     buyer_id = api_organization("buyer")
-    return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id))
+    return purchases.own_purchase(buyer_id, sale_id)
 
 
 @blueprint.post("/purchases/<int:sale_id>/dispute")
@@ -120,7 +120,7 @@ def get_purchase(sale_id: int):
 def dispute_purchase(sale_id: int, body: DisputeIn):
     buyer_id = api_organization("buyer")
     returns.open_dispute_and_decide(buyer_id, sale_id, body.reason, body.comment)
-    return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id)), 201
+    return purchases.own_purchase(buyer_id, sale_id), 201
 
 
 @blueprint.post("/purchases/<int:sale_id>/rating")
@@ -138,7 +138,7 @@ def rate_purchase(sale_id: int, body: RatingIn):
     quality.rate_purchase(
         buyer_id, sale_id, stars=body.stars, reasons=body.reasons, comment=body.comment
     )
-    return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id))
+    return purchases.own_purchase(buyer_id, sale_id)
 
 
 @blueprint.post("/purchases/<int:sale_id>/outcome")
@@ -161,4 +161,4 @@ def record_outcome(sale_id: int, body: OutcomeIn):
         lost_reason=body.lost_reason,
         via="api",
     )
-    return purchases.purchase_json(purchases.own_purchase(buyer_id, sale_id))
+    return purchases.own_purchase(buyer_id, sale_id)

@@ -52,51 +52,50 @@ def open_purchase(buyer_id: int, sale_id: int, user_id: int) -> Sale:
 
 def purchases_page(
     buyer_id: int, *, since=None, after_id: int | None = None, limit: int = 100
-) -> tuple[list[Sale], int | None]:
-    """The buyer's purchases, oldest first, after a cursor; and the next cursor.
+) -> tuple[list[dict], int | None]:
+    """The buyer's purchases as the API gives them (``purchase_json``), oldest first,
+    after a cursor; and the next cursor.
 
     The cursor is the last sale id of a page: ids only grow, so a buyer who pulls
     with it never misses nor repeats a purchase, even when new ones arrive between
     two calls.
     """
+    sales = Sale.__table__
     query = (
-        select(Sale)
-        .where(Sale.buyer_id == buyer_id)
-        .options(
-            joinedload(Sale.lead).joinedload(Lead.consent),
-            joinedload(Sale.lead).joinedload(Lead.sector),
-            joinedload(Sale.lead).joinedload(Lead.magnet),
-        )
-        .order_by(Sale.id)
+        representations.purchase_query()
+        .where(sales.c.buyer_id == buyer_id)
+        .order_by(sales.c.id)
         .limit(limit + 1)
     )
     if since is not None:
-        query = query.where(Sale.created_at >= since)
+        query = query.where(sales.c.created_at >= since)
     if after_id is not None:
-        query = query.where(Sale.id > after_id)
-    sales = list(db.session.scalars(query))
-    more = len(sales) > limit
-    sales = sales[:limit]
-    if sales:
+        query = query.where(sales.c.id > after_id)
+    rows = [row._mapping for row in db.session.execute(query)]
+    more = len(rows) > limit
+    items = [representations.purchase_json(row) for row in rows[:limit]]
+    if items:
         audit.record(
             "lead.contact_exported",
             "sale",
-            sales[-1].id,
+            items[-1]["id"],
             actor_organization_id=buyer_id,
-            details={"sale_ids": [sale.id for sale in sales]},
+            details={"sale_ids": [item["id"] for item in items]},
         )
         db.session.commit()
-    return sales, (sales[-1].id if more else None)
+    return items, (items[-1]["id"] if more else None)
 
 
-def own_purchase(buyer_id: int, sale_id: int) -> Sale:
-    sale = db.session.scalar(select(Sale).where(Sale.id == sale_id, Sale.buyer_id == buyer_id))
-    if sale is None:
+def own_purchase(buyer_id: int, sale_id: int) -> dict:
+    """One purchase of this buyer as the API gives it; its contact's export audited.
+    Another buyer's purchase is NotFound."""
+    sales = Sale.__table__
+    row = db.session.execute(
+        representations.purchase_query().where(sales.c.id == sale_id, sales.c.buyer_id == buyer_id)
+    ).first()
+    if row is None:
         raise NotFound()
-    audit.record("lead.contact_exported", "sale", sale.id, actor_organization_id=buyer_id)
+    item = representations.purchase_json(row._mapping)
+    audit.record("lead.contact_exported", "sale", sale_id, actor_organization_id=buyer_id)
     db.session.commit()
-    return sale
-
-
-# The buyer API's and the webhooks' shape of a purchase lives in the core.
-purchase_json = representations.purchase_json
+    return item

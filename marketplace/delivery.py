@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from marketplace import delivery_threads, jobs, mail, webhook_sender
+from marketplace import delivery_threads, jobs, mail, representations, webhook_sender
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import (
@@ -32,7 +32,6 @@ from marketplace.models import (
     Sale,
     utcnow,
 )
-from marketplace.representations import purchase_json
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,7 @@ RETRY_DELAYS = (60, 300, 900, 1800, 3600, 7200, 14400, 21600, 28800, 28800)
 # A new delivery is sent at once by its own job; if that job is lost (a worker killed,
 # Redis refusing the enqueue), the periodic sweep finds it due this long after.
 SWEEP_GRACE_SECONDS = 30
+_deliveries = Delivery.__table__
 
 
 def create_deliveries(
@@ -65,12 +65,13 @@ def create_deliveries(
     if not sale_ids:
         return []
     now = now or utcnow()
+    sales, campaigns = Sale.__table__, Campaign.__table__
     rows = []
     for sale_id, email_recipients, webhook_url in db.session.execute(
-        select(Sale.id, Campaign.email_recipients, Campaign.webhook_url)
-        .join(Campaign, Campaign.id == Sale.campaign_id)
-        .where(Sale.id.in_(sale_ids))
-        .order_by(Sale.id)
+        select(sales.c.id, campaigns.c.email_recipients, campaigns.c.webhook_url)
+        .join_from(sales, campaigns, campaigns.c.id == sales.c.campaign_id)
+        .where(sales.c.id.in_(sale_ids))
+        .order_by(sales.c.id)
     ):
         wanted = []
         if email_recipients and event_type == PURCHASE_CREATED:
@@ -93,12 +94,15 @@ def create_deliveries(
         )
     if not rows:
         return []
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return list(
-        db.session.scalars(
-            dialect.insert(Delivery).values(rows).on_conflict_do_nothing().returning(Delivery.id)
-        )
-    )
+    # One statement whatever the rows' count (insertmanyvalues), compiled once.
+    dialect = db.session.get_bind().dialect.name
+    return list(db.session.scalars(_INSERT_DELIVERIES[dialect], rows))
+
+
+_INSERT_DELIVERIES = {
+    name: dialect.insert(_deliveries).on_conflict_do_nothing().returning(_deliveries.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def start_sending(delivery_ids: list[int]) -> None:
@@ -122,91 +126,120 @@ def deliver_sale(sale_id: int, event_type: str = PURCHASE_CREATED) -> list[int]:
     return created
 
 
+def _delivery_statement():
+    """A delivery, locked, with its campaign's secret and its purchase as
+    ``purchase_json`` reads it: one round trip, no object loaded."""
+    campaigns = Campaign.__table__
+    query = select(
+        _deliveries.c.id.label("delivery_id"),
+        _deliveries.c.channel,
+        _deliveries.c.event,
+        _deliveries.c.target,
+        _deliveries.c.status.label("delivery_status"),
+        _deliveries.c.attempts,
+        _deliveries.c.next_attempt_at,
+        campaigns.c.webhook_secret,
+        *representations.purchase_columns(),
+    ).select_from(
+        _deliveries.join(Sale.__table__, Sale.__table__.c.id == _deliveries.c.sale_id).outerjoin(
+            campaigns, campaigns.c.id == Sale.__table__.c.campaign_id
+        )
+    )
+    return (
+        representations.purchases_from(query)
+        .where(_deliveries.c.id == bindparam("delivery_id"))
+        .with_for_update(of=_deliveries)
+    )
+
+
+# Built once: a statement's construction costs about as much as its run.
+_LOCK_DELIVERY = _delivery_statement()
+_RECORD_ATTEMPT = insert(DeliveryAttempt.__table__)
+
+
 def send_delivery(delivery_id: int, manual: bool = False) -> DeliveryStatus | None:
     """One attempt of one delivery; on failure the next is scheduled, or it fails for good.
 
     A delivered one is sent again only by hand (``manual``): a retried job never
-    delivers twice.
+    delivers twice (the row is locked from the read to the commit).
     """
-    delivery = db.session.scalar(
-        select(Delivery).where(Delivery.id == delivery_id).with_for_update()
-    )
-    if delivery is None:
+    found = db.session.execute(_LOCK_DELIVERY, {"delivery_id": delivery_id}).first()
+    if found is None:
         db.session.rollback()
         return None
-    if delivery.status is not DeliveryStatus.PENDING and not manual:
+    row = found._mapping
+    status = row["delivery_status"]
+    if status is not DeliveryStatus.PENDING and not manual:
         db.session.rollback()
-        return delivery.status
+        return status
     now = utcnow()
-    if not manual and delivery.attempts and (delivery.next_attempt_at or now) > now:
+    if not manual and row["attempts"] and (row["next_attempt_at"] or now) > now:
         db.session.rollback()  # a second job for an attempt already made: wait for the retry
-        return delivery.status
-    sale = db.session.scalar(
-        select(Sale)
-        .where(Sale.id == delivery.sale_id)
-        .options(
-            joinedload(Sale.campaign),
-            joinedload(Sale.lead).joinedload(Lead.consent),
-            joinedload(Sale.lead).joinedload(Lead.sector),
-            joinedload(Sale.lead).joinedload(Lead.magnet),
-        )
-    )
-    if delivery.channel is DeliveryChannel.WEBHOOK:
-        result = webhook_sender.post(
-            delivery.target, sale.campaign.webhook_secret, event(delivery, sale, now)
-        )
+        return status
+    if row["channel"] is not DeliveryChannel.WEBHOOK:
+        result = _email(row["target"], row["id"])
+    elif row["webhook_secret"] is None:
+        result = webhook_sender.WebhookResult(None, 0, "the campaign was deleted")
     else:
-        result = _email(delivery, sale)
-    delivery.attempts += 1
-    db.session.add(
-        DeliveryAttempt(
-            delivery_id=delivery.id,
-            attempted_at=now,
-            status_code=result.status_code,
-            duration_ms=result.duration_ms,
-            error=result.error,
-            manual=manual,
-        )
-    )
+        result = webhook_sender.post(row["target"], row["webhook_secret"], event(row, now))
+    attempts = row["attempts"] + 1
+    changes: dict = {"attempts": attempts}
     if result.ok:
-        delivery.status = DeliveryStatus.DELIVERED
-        delivery.delivered_at = now
-        delivery.next_attempt_at = None
-    elif manual and delivery.status is not DeliveryStatus.PENDING:
+        changes.update(status=DeliveryStatus.DELIVERED, delivered_at=now, next_attempt_at=None)
+    elif manual and status is not DeliveryStatus.PENDING:
         pass  # a hand redelivery that failed leaves the record as it was
     else:
-        _schedule_retry(delivery, now)
+        changes.update(_retry(attempts, now))
+    db.session.execute(
+        _RECORD_ATTEMPT,
+        {
+            "delivery_id": delivery_id,
+            "attempted_at": now,
+            "status_code": result.status_code,
+            "duration_ms": result.duration_ms,
+            "error": result.error,
+            "manual": manual,
+        },
+    )
+    db.session.execute(update(_deliveries).where(_deliveries.c.id == delivery_id).values(**changes))
     db.session.commit()
     log.info(
         "delivery %s (%s) attempt %d: %s",
-        delivery.id,
-        delivery.channel.value,
-        delivery.attempts,
+        delivery_id,
+        row["channel"].value,
+        attempts,
         result.status_code or result.error,
     )
-    return delivery.status
+    return changes.get("status", status)
 
 
-def event(delivery: Delivery, sale: Sale, now: datetime) -> dict:
-    """The webhook body: a stable event id, so a receiver can ignore a repeat."""
+def event(row, now: datetime) -> dict:
+    """The webhook body: a stable event id, so a receiver can ignore a repeat. ``row``:
+    the delivery's, with its purchase (``_delivery_statement``)."""
     return {
-        "id": f"evt_{delivery.id}",
-        "type": delivery.event,
+        "id": f"evt_{row['delivery_id']}",
+        "type": row["event"],
         "created": now.isoformat(),
-        "data": purchase_json(sale),
+        "data": representations.purchase_json(row),
     }
 
 
-def _schedule_retry(delivery: Delivery, now: datetime) -> None:
-    done = delivery.attempts
-    if done > len(RETRY_DELAYS):
-        delivery.status = DeliveryStatus.FAILED
-        delivery.next_attempt_at = None
-    else:
-        delivery.next_attempt_at = now + timedelta(seconds=RETRY_DELAYS[done - 1])
+def _retry(attempts: int, now: datetime) -> dict:
+    """The next attempt after ``attempts`` failed ones, or the end of the tries."""
+    if attempts > len(RETRY_DELAYS):
+        return {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
+    return {"next_attempt_at": now + timedelta(seconds=RETRY_DELAYS[attempts - 1])}
 
 
-def _email(delivery: Delivery, sale: Sale) -> webhook_sender.WebhookResult:
+def _email(recipients: str, sale_id: int) -> webhook_sender.WebhookResult:
+    sale = db.session.scalar(
+        select(Sale)
+        .where(Sale.id == sale_id)
+        .options(
+            joinedload(Sale.lead).joinedload(Lead.consent),
+            joinedload(Sale.lead).joinedload(Lead.sector),
+        )
+    )
     lead = sale.lead
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     with force_locale("fr"):
@@ -230,7 +263,7 @@ def _email(delivery: Delivery, sale: Sale) -> webhook_sender.WebhookResult:
         )
     started = time.monotonic()
     error = mail.send_now(
-        delivery.target.split(", "), subject, body, topic="lead_delivery", lead_id=lead.id
+        recipients.split(", "), subject, body, topic="lead_delivery", lead_id=lead.id
     )
     duration_ms = int((time.monotonic() - started) * 1000)
     # 250 is SMTP's "accepted": recorded only when the server said it.

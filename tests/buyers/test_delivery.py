@@ -297,3 +297,50 @@ def test_two_jobs_for_one_delivery_send_it_once(receiver_ok, run_jobs):
 
     assert delivery.send_delivery(hook.id) is DeliveryStatus.DELIVERED  # a retried job
     assert len(receiver_ok.calls) == 1
+
+
+def _same_instants(value):
+    """JSON values with each timestamp read as an instant: the webhook writes
+    ``2026-12-03 07:00:00+00:00``, the API ``2026-12-03T07:00:00+00:00``."""
+    from datetime import datetime
+
+    if isinstance(value, dict):
+        return {key: _same_instants(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_same_instants(item) for item in value]
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in " T":
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def test_the_webhook_carries_the_purchase_as_the_api_gives_it(client, receiver_ok, run_jobs):
+    from marketplace.api_keys import issue_api_key
+
+    campaign = factories.campaign(webhook_url=receiver_ok.url)
+    factories.lead(email="same.shape@firm.fr", message="Un devis pour 12 postes, svp.")
+    run_jobs()
+    sale = db.session.scalar(select(Sale).where(Sale.buyer_id == campaign.buyer_id))
+    auth = {"Authorization": f"Bearer {issue_api_key(campaign.buyer_id, 'k')[1]}"}
+    rated = client.post(
+        f"/api/v1/purchases/{sale.id}/rating",
+        json={"stars": 2, "reasons": ["wrong_number"], "comment": "Faux numéro."},
+        headers=auth,
+    )
+    assert rated.status_code == 200
+    disputed = client.post(
+        f"/api/v1/purchases/{sale.id}/dispute", json={"reason": "duplicate"}, headers=auth
+    )
+    assert disputed.status_code == 201
+    hook = db.session.scalar(select(Delivery).where(Delivery.channel == DeliveryChannel.WEBHOOK))
+    assert delivery.send_delivery(hook.id, manual=True) is DeliveryStatus.DELIVERED
+
+    sent = json.loads(receiver_ok.calls[-1][1])["data"]
+    given = client.get(f"/api/v1/purchases/{sale.id}", headers=auth).get_json()
+    assert sent["rating"]["stars"] == 2 and sent["dispute"]["reason"] == "duplicate"
+    assert sent["contact"]["email"] == "same.shape@firm.fr"
+    assert _same_instants(sent) == _same_instants(given)
+    [listed] = client.get("/api/v1/purchases", headers=auth).get_json()["items"]
+    assert listed == given
