@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -105,17 +106,104 @@ _INSERT_DELIVERIES = {
 }
 
 
-def start_sending(delivery_ids: list[int]) -> None:
+def sends_at_once() -> bool:
+    """Whether this process sends new deliveries from its own threads (a worker)."""
+    return jobs.in_worker() and current_app.config["DELIVERY_THREADS"] > 0
+
+
+@dataclass(frozen=True)
+class ReadyWebhook:
+    """A new webhook delivery with its signed body's content, read in the transaction
+    that created it: its sending thread reads nothing more from the database."""
+
+    delivery_id: int
+    url: str
+    secret: str
+    payload: dict
+    # time.monotonic() at the sale's commit: past READY_WEBHOOK_SECONDS the thread
+    # takes the locked path (send_delivery), as the sweep may be about to.
+    committed_at: float
+
+
+# A new delivery is due for the sweep SWEEP_GRACE_SECONDS after its sale; a ready
+# webhook still waiting for a thread after this long is sent the locked way instead,
+# so that its post (webhook_sender's bounds: 16 s at most) ends before the sweep could
+# see it due.
+READY_WEBHOOK_SECONDS = 10
+
+
+def ready_webhooks(delivery_ids: list[int], now: datetime) -> list[ReadyWebhook]:
+    """In the transaction that created these deliveries: the webhooks among them, with
+    their bodies (one query). ``committed_at`` is set by ``start_sending``."""
+    if not delivery_ids:
+        return []
+    rows = db.session.execute(
+        _DELIVERIES_WITH_PURCHASES.where(
+            _deliveries.c.id.in_(delivery_ids),
+            _deliveries.c.channel == DeliveryChannel.WEBHOOK,
+        )
+    )
+    return [
+        ReadyWebhook(row.delivery_id, row.target, row.webhook_secret, event(row._mapping, now), 0)
+        for row in rows
+        if row.webhook_secret is not None
+    ]
+
+
+def start_sending(delivery_ids: list[int], ready: list[ReadyWebhook] = ()) -> None:
     """After the commit. In a worker, the deliveries are sent at once by its threads
-    (delivery_threads.py); elsewhere, or when the threads are all busy, a job per
-    delivery. A refused enqueue waits for the sweep."""
-    if delivery_ids and jobs.in_worker() and current_app.config["DELIVERY_THREADS"] > 0:
-        delivery_ids = delivery_threads.send_soon(delivery_ids)
+    (delivery_threads.py), the ``ready`` webhooks without reading them again;
+    elsewhere, or when the threads are all busy, a job per delivery. A refused
+    enqueue waits for the sweep."""
+    if delivery_ids and sends_at_once():
+        committed_at = time.monotonic()
+        ready = [replace(webhook, committed_at=committed_at) for webhook in ready]
+        delivery_ids = delivery_threads.send_soon(delivery_ids, ready)
     for delivery_id in delivery_ids:
         try:
             jobs.enqueue(send_delivery, delivery_id)
         except jobs.EnqueueFailed:
             log.warning("delivery %s not enqueued: the sweep will send it", delivery_id)
+
+
+def send_ready_webhook(webhook: ReadyWebhook) -> DeliveryStatus | None:
+    """The first attempt of a new webhook delivery, its body already read: post it, then
+    record the attempt. Only the thread its sale's worker handed it to sends it this
+    way, within READY_WEBHOOK_SECONDS of the commit, while the sweep leaves it alone
+    (it is not due before SWEEP_GRACE_SECONDS); later, the locked path decides."""
+    if time.monotonic() - webhook.committed_at > READY_WEBHOOK_SECONDS:
+        return send_delivery(webhook.delivery_id)
+    now = utcnow()
+    result = webhook_sender.post(webhook.url, webhook.secret, webhook.payload)
+    if result.ok:
+        changes = {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "next_attempt_at": None}
+    else:
+        changes = _retry(1, now)
+    _record_attempt(webhook.delivery_id, result, now, manual=False)
+    # Guarded: a delivery another attempt already moved on (a buyer's redelivery) keeps
+    # what that attempt wrote; this one is counted all the same.
+    recorded = db.session.execute(
+        update(_deliveries)
+        .where(
+            _deliveries.c.id == webhook.delivery_id,
+            _deliveries.c.attempts == 0,
+            _deliveries.c.status == DeliveryStatus.PENDING,
+        )
+        .values(attempts=1, **changes)
+    ).rowcount
+    if not recorded:
+        db.session.execute(
+            update(_deliveries)
+            .where(_deliveries.c.id == webhook.delivery_id)
+            .values(attempts=_deliveries.c.attempts + 1)
+        )
+    db.session.commit()
+    log.info(
+        "delivery %s (webhook) attempt 1: %s",
+        webhook.delivery_id,
+        result.status_code or result.error,
+    )
+    return changes["status"] if recorded and "status" in changes else None
 
 
 def deliver_sale(sale_id: int, event_type: str = PURCHASE_CREATED) -> list[int]:
@@ -126,9 +214,9 @@ def deliver_sale(sale_id: int, event_type: str = PURCHASE_CREATED) -> list[int]:
     return created
 
 
-def _delivery_statement():
-    """A delivery, locked, with its campaign's secret and its purchase as
-    ``purchase_json`` reads it: one round trip, no object loaded."""
+def _deliveries_with_purchases():
+    """Deliveries with their campaign's secret and their purchase as ``purchase_json``
+    reads it: one round trip, no object loaded."""
     campaigns = Campaign.__table__
     query = select(
         _deliveries.c.id.label("delivery_id"),
@@ -145,15 +233,14 @@ def _delivery_statement():
             campaigns, campaigns.c.id == Sale.__table__.c.campaign_id
         )
     )
-    return (
-        representations.purchases_from(query)
-        .where(_deliveries.c.id == bindparam("delivery_id"))
-        .with_for_update(of=_deliveries)
-    )
+    return representations.purchases_from(query)
 
 
 # Built once: a statement's construction costs about as much as its run.
-_LOCK_DELIVERY = _delivery_statement()
+_DELIVERIES_WITH_PURCHASES = _deliveries_with_purchases()
+_LOCK_DELIVERY = _DELIVERIES_WITH_PURCHASES.where(
+    _deliveries.c.id == bindparam("delivery_id")
+).with_for_update(of=_deliveries)
 _RECORD_ATTEMPT = insert(DeliveryAttempt.__table__)
 
 
@@ -190,6 +277,22 @@ def send_delivery(delivery_id: int, manual: bool = False) -> DeliveryStatus | No
         pass  # a hand redelivery that failed leaves the record as it was
     else:
         changes.update(_retry(attempts, now))
+    _record_attempt(delivery_id, result, now, manual=manual)
+    db.session.execute(update(_deliveries).where(_deliveries.c.id == delivery_id).values(**changes))
+    db.session.commit()
+    log.info(
+        "delivery %s (%s) attempt %d: %s",
+        delivery_id,
+        row["channel"].value,
+        attempts,
+        result.status_code or result.error,
+    )
+    return changes.get("status", status)
+
+
+def _record_attempt(
+    delivery_id: int, result: webhook_sender.WebhookResult, now: datetime, *, manual: bool
+) -> None:
     db.session.execute(
         _RECORD_ATTEMPT,
         {
@@ -201,16 +304,6 @@ def send_delivery(delivery_id: int, manual: bool = False) -> DeliveryStatus | No
             "manual": manual,
         },
     )
-    db.session.execute(update(_deliveries).where(_deliveries.c.id == delivery_id).values(**changes))
-    db.session.commit()
-    log.info(
-        "delivery %s (%s) attempt %d: %s",
-        delivery_id,
-        row["channel"].value,
-        attempts,
-        result.status_code or result.error,
-    )
-    return changes.get("status", status)
 
 
 def event(row, now: datetime) -> dict:

@@ -38,14 +38,16 @@ def _executor(threads: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def send_soon(delivery_ids: list[int]) -> list[int]:
-    """Hand the deliveries to the threads; returns those the pool had no room for (the
+def send_soon(delivery_ids: list[int], ready: list = ()) -> list[int]:
+    """Hand the deliveries to the threads, the ``ready`` webhooks (delivery.ReadyWebhook)
+    with the bodies already read; returns the ids the pool had no room for (the
     caller queues them)."""
     app = current_app._get_current_object()
     threads = app.config["DELIVERY_THREADS"]
     backlog = app.config["DELIVERY_THREAD_BACKLOG"]
     pool = _executor(threads)
     global _waiting
+    ready_by_id = {webhook.delivery_id: webhook for webhook in ready}
     left = []
     for delivery_id in delivery_ids:
         with _lock:
@@ -54,7 +56,7 @@ def send_soon(delivery_ids: list[int]) -> list[int]:
                 continue
             _waiting += 1
         try:
-            pool.submit(_send, app, delivery_id)
+            pool.submit(_send, app, delivery_id, ready_by_id.get(delivery_id))
         except BaseException:  # the job's timeout, say: this one was never handed over
             with _lock:
                 _waiting -= 1
@@ -62,14 +64,17 @@ def send_soon(delivery_ids: list[int]) -> list[int]:
     return left
 
 
-def _send(app: Flask, delivery_id: int) -> None:
+def _send(app: Flask, delivery_id: int, ready=None) -> None:
     global _waiting
     from marketplace import delivery
 
     try:
         with app.app_context():
             try:
-                delivery.send_delivery(delivery_id)
+                if ready is None:
+                    delivery.send_delivery(delivery_id)
+                else:
+                    delivery.send_ready_webhook(ready)
             except Exception:
                 db.session.rollback()
                 log.exception("delivery %s: the send failed, the sweep will retry it", delivery_id)

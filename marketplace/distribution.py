@@ -342,11 +342,12 @@ def _distribute(lead_id: int, now: datetime) -> list[int]:
     deliveries = delivery.create_deliveries(
         [sale_id for sale_id, campaign in sold if campaign.pushes], now=now
     )
+    ready = delivery.ready_webhooks(deliveries, now) if delivery.sends_at_once() else []
     db.session.commit()
     log.info("lead %s distributed: %d sale(s)", lead_id, len(sold))
     for _sale_id, campaign in sold:
         _SERVED[campaign.id] = now
-    delivery.start_sending(deliveries)
+    delivery.start_sending(deliveries, ready)
     return [sale_id for sale_id, _ in sold]
 
 

@@ -258,7 +258,7 @@ def test_a_sale_whose_delivery_job_is_lost_is_delivered_once_by_the_sweep(
         distribution.distribute_lead(captured.lead_id)
     else:
 
-        def die(delivery_ids):
+        def die(delivery_ids, ready=()):
             raise WorkerKilled()
 
         monkeypatch.setattr(delivery, "start_sending", die)

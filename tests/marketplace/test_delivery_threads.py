@@ -21,16 +21,17 @@ class Endpoint:
     """A local buyer endpoint that answers after ``delay`` seconds, noting when each
     call arrived."""
 
-    def __init__(self, delay: float = 0.0):
+    def __init__(self, delay: float = 0.0, status: int = 200):
         self.arrivals: list[float] = []
+        self.bodies: list[bytes] = []
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                self.rfile.read(int(self.headers["Content-Length"]))
+                endpoint.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
                 endpoint.arrivals.append(time.monotonic())
                 time.sleep(delay)
-                self.send_response(200)
+                self.send_response(status)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -45,8 +46,8 @@ class Endpoint:
 def endpoints():
     made = []
 
-    def make(delay: float = 0.0) -> Endpoint:
-        made.append(Endpoint(delay))
+    def make(delay: float = 0.0, status: int = 200) -> Endpoint:
+        made.append(Endpoint(delay, status))
         return made[-1]
 
     yield make
@@ -112,3 +113,59 @@ def test_with_no_room_left_the_deliveries_go_to_the_queue(in_a_worker, app, monk
     factories.campaign(webhook_url=endpoint.url)
     factories.lead()
     assert len(queued) == 1 and endpoint.arrivals == []
+
+
+def test_the_worker_posts_the_body_it_read_with_the_sale_and_records_the_attempt(
+    in_a_worker, endpoints, monkeypatch
+):
+    import json
+
+    from marketplace import representations
+
+    read_again = []
+    monkeypatch.setattr(delivery, "send_delivery", lambda *args: read_again.append(args))
+    endpoint = endpoints()
+    factories.campaign(webhook_url=endpoint.url)
+    captured = factories.lead(email="ready.body@firm.fr")
+    assert delivery_threads.wait_until_idle(15)
+    assert read_again == []  # the ready body went out: no second read of the delivery
+    hook = db.session.scalar(select(Delivery))
+    assert (hook.status, hook.attempts) == (DeliveryStatus.DELIVERED, 1)
+    assert [attempt.status_code for attempt in hook.attempt_log] == [200]
+    [body] = endpoint.bodies
+    event = json.loads(body)
+    assert event["id"] == f"evt_{hook.id}" and event["type"] == "purchase.created"
+    sale = db.session.scalar(select(Sale).where(Sale.lead_id == captured.lead_id))
+    row = db.session.execute(
+        representations.purchase_query().where(Sale.__table__.c.id == sale.id)
+    ).one()
+    expected = json.loads(json.dumps(representations.purchase_json(row._mapping), default=str))
+    assert event["data"] == expected and expected["contact"]["email"] == "ready.body@firm.fr"
+
+
+def test_a_ready_webhook_refused_by_its_endpoint_waits_for_its_retry(in_a_worker, endpoints):
+    endpoint = endpoints(status=503)
+    factories.campaign(webhook_url=endpoint.url)
+    factories.lead()
+    assert delivery_threads.wait_until_idle(15)
+    hook = db.session.scalar(select(Delivery))
+    assert (hook.status, hook.attempts) == (DeliveryStatus.PENDING, 1)
+    assert [attempt.status_code for attempt in hook.attempt_log] == [503]
+    wait = (hook.next_attempt_at - hook.created_at).total_seconds()
+    assert 55 <= wait <= 65  # the first retry, a minute later
+    delivery.send_delivery(hook.id)  # a job arriving early changes nothing
+    assert len(endpoint.arrivals) == 1
+
+
+def test_a_ready_webhook_that_waited_too_long_is_sent_the_locked_way_once(
+    in_a_worker, endpoints, monkeypatch
+):
+    monkeypatch.setattr(delivery, "READY_WEBHOOK_SECONDS", -1)
+    endpoint = endpoints()
+    factories.campaign(webhook_url=endpoint.url)
+    factories.lead()
+    assert delivery_threads.wait_until_idle(15)
+    delivery.send_due_deliveries()
+    assert delivery_threads.wait_until_idle(15)
+    hook = db.session.scalar(select(Delivery))
+    assert (hook.status, hook.attempts, len(endpoint.arrivals)) == (DeliveryStatus.DELIVERED, 1, 1)
