@@ -63,17 +63,29 @@ def create_deliveries(
     nothing; the sweep sends what no job did. Created once per sale, channel, event
     and ``occasion`` whatever the retries (unique constraint). Returns the ids created now.
     """
+    now = now or utcnow()
+    return [created.id for created in _insert_deliveries(sale_ids, event_type, now, occasion)]
+
+
+@dataclass(frozen=True)
+class _Created:
+    id: int
+    sale_id: int
+    channel: DeliveryChannel
+    target: str
+    secret: str | None
+
+
+def _insert_deliveries(
+    sale_ids: list[int], event_type: str, now: datetime, occasion: str
+) -> list[_Created]:
     if not sale_ids:
         return []
-    now = now or utcnow()
-    sales, campaigns = Sale.__table__, Campaign.__table__
-    rows = []
-    for sale_id, email_recipients, webhook_url in db.session.execute(
-        select(sales.c.id, campaigns.c.email_recipients, campaigns.c.webhook_url)
-        .join_from(sales, campaigns, campaigns.c.id == sales.c.campaign_id)
-        .where(sales.c.id.in_(sale_ids))
-        .order_by(sales.c.id)
+    rows, secrets = [], {}
+    for sale_id, email_recipients, webhook_url, webhook_secret in db.session.execute(
+        _CAMPAIGN_TARGETS, {"sale_ids": sale_ids}
     ):
+        secrets[sale_id] = webhook_secret
         wanted = []
         if email_recipients and event_type == PURCHASE_CREATED:
             wanted.append((DeliveryChannel.EMAIL, ", ".join(email_recipients)))
@@ -97,11 +109,50 @@ def create_deliveries(
         return []
     # One statement whatever the rows' count (insertmanyvalues), compiled once.
     dialect = db.session.get_bind().dialect.name
-    return list(db.session.scalars(_INSERT_DELIVERIES[dialect], rows))
+    return [
+        _Created(row.id, row.sale_id, row.channel, row.target, secrets[row.sale_id])
+        for row in db.session.execute(_INSERT_DELIVERIES[dialect], rows)
+    ]
 
 
+def create_sale_deliveries(
+    purchases: dict[int, dict], now: datetime
+) -> tuple[list[int], list[ReadyWebhook]]:
+    """The ``purchase.created`` deliveries of sales just made, in their transaction; and
+    their webhooks ready to post, the bodies written from ``purchases`` (sale id → the
+    purchase, ``representations.new_purchase``): the sending threads read nothing."""
+    created = _insert_deliveries(list(purchases), PURCHASE_CREATED, now, "")
+    ready = [
+        ReadyWebhook(
+            one.id,
+            one.target,
+            one.secret,
+            _event(one.id, PURCHASE_CREATED, purchases[one.sale_id], now),
+            0,
+        )
+        for one in created
+        if one.channel is DeliveryChannel.WEBHOOK and one.secret is not None
+    ]
+    return [one.id for one in created], ready
+
+
+_CAMPAIGN_TARGETS = (
+    select(
+        Sale.__table__.c.id,
+        Campaign.__table__.c.email_recipients,
+        Campaign.__table__.c.webhook_url,
+        Campaign.__table__.c.webhook_secret,
+    )
+    .join_from(
+        Sale.__table__, Campaign.__table__, Campaign.__table__.c.id == Sale.__table__.c.campaign_id
+    )
+    .where(Sale.__table__.c.id.in_(bindparam("sale_ids", expanding=True)))
+    .order_by(Sale.__table__.c.id)
+)
 _INSERT_DELIVERIES = {
-    name: dialect.insert(_deliveries).on_conflict_do_nothing().returning(_deliveries.c.id)
+    name: dialect.insert(_deliveries)
+    .on_conflict_do_nothing()
+    .returning(_deliveries.c.id, _deliveries.c.sale_id, _deliveries.c.channel, _deliveries.c.target)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
@@ -132,24 +183,6 @@ class ReadyWebhook:
 READY_WEBHOOK_SECONDS = 10
 
 
-def ready_webhooks(delivery_ids: list[int], now: datetime) -> list[ReadyWebhook]:
-    """In the transaction that created these deliveries: the webhooks among them, with
-    their bodies (one query). ``committed_at`` is set by ``start_sending``."""
-    if not delivery_ids:
-        return []
-    rows = db.session.execute(
-        _DELIVERIES_WITH_PURCHASES.where(
-            _deliveries.c.id.in_(delivery_ids),
-            _deliveries.c.channel == DeliveryChannel.WEBHOOK,
-        )
-    )
-    return [
-        ReadyWebhook(row.delivery_id, row.target, row.webhook_secret, event(row._mapping, now), 0)
-        for row in rows
-        if row.webhook_secret is not None
-    ]
-
-
 def start_sending(delivery_ids: list[int], ready: list[ReadyWebhook] = ()) -> None:
     """After the commit. In a worker, the deliveries are sent at once by its threads
     (delivery_threads.py), the ``ready`` webhooks without reading them again;
@@ -176,34 +209,31 @@ def send_ready_webhook(webhook: ReadyWebhook) -> DeliveryStatus | None:
     now = utcnow()
     result = webhook_sender.post(webhook.url, webhook.secret, webhook.payload)
     if result.ok:
-        changes = {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "next_attempt_at": None}
+        status, delivered_at, next_attempt_at = DeliveryStatus.DELIVERED, now, None
     else:
-        changes = _retry(1, now)
+        status, delivered_at = DeliveryStatus.PENDING, None
+        next_attempt_at = _retry(1, now)["next_attempt_at"]
     _record_attempt(webhook.delivery_id, result, now, manual=False)
     # Guarded: a delivery another attempt already moved on (a buyer's redelivery) keeps
     # what that attempt wrote; this one is counted all the same.
     recorded = db.session.execute(
-        update(_deliveries)
-        .where(
-            _deliveries.c.id == webhook.delivery_id,
-            _deliveries.c.attempts == 0,
-            _deliveries.c.status == DeliveryStatus.PENDING,
-        )
-        .values(attempts=1, **changes)
+        _FIRST_ATTEMPT,
+        {
+            "delivery_id": webhook.delivery_id,
+            "new_status": status,
+            "delivered": delivered_at,
+            "next_attempt": next_attempt_at,
+        },
     ).rowcount
     if not recorded:
-        db.session.execute(
-            update(_deliveries)
-            .where(_deliveries.c.id == webhook.delivery_id)
-            .values(attempts=_deliveries.c.attempts + 1)
-        )
+        db.session.execute(_ONE_MORE_ATTEMPT, {"delivery_id": webhook.delivery_id})
     db.session.commit()
     log.info(
         "delivery %s (webhook) attempt 1: %s",
         webhook.delivery_id,
         result.status_code or result.error,
     )
-    return changes["status"] if recorded and "status" in changes else None
+    return status if recorded else None
 
 
 def deliver_sale(sale_id: int, event_type: str = PURCHASE_CREATED) -> list[int]:
@@ -242,6 +272,25 @@ _LOCK_DELIVERY = _DELIVERIES_WITH_PURCHASES.where(
     _deliveries.c.id == bindparam("delivery_id")
 ).with_for_update(of=_deliveries)
 _RECORD_ATTEMPT = insert(DeliveryAttempt.__table__)
+_FIRST_ATTEMPT = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.id == bindparam("delivery_id"),
+        _deliveries.c.attempts == 0,
+        _deliveries.c.status == DeliveryStatus.PENDING,
+    )
+    .values(
+        attempts=1,
+        status=bindparam("new_status"),
+        delivered_at=bindparam("delivered"),
+        next_attempt_at=bindparam("next_attempt"),
+    )
+)
+_ONE_MORE_ATTEMPT = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+    .values(attempts=_deliveries.c.attempts + 1)
+)
 
 
 def send_delivery(delivery_id: int, manual: bool = False) -> DeliveryStatus | None:
@@ -307,13 +356,17 @@ def _record_attempt(
 
 
 def event(row, now: datetime) -> dict:
-    """The webhook body: a stable event id, so a receiver can ignore a repeat. ``row``:
-    the delivery's, with its purchase (``_delivery_statement``)."""
+    """The webhook body of a delivery read with its purchase (``_LOCK_DELIVERY``)."""
+    return _event(row["delivery_id"], row["event"], row, now)
+
+
+def _event(delivery_id: int, event_type: str, purchase, now: datetime) -> dict:
+    """A webhook body: a stable event id, so a receiver can ignore a repeat."""
     return {
-        "id": f"evt_{row['delivery_id']}",
-        "type": row["event"],
+        "id": f"evt_{delivery_id}",
+        "type": event_type,
         "created": now.isoformat(),
-        "data": representations.purchase_json(row),
+        "data": representations.purchase_json(purchase),
     }
 
 

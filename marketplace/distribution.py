@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
-from marketplace import delivery, jobs, snapshots
+from marketplace import delivery, jobs, representations, snapshots
 from marketplace.extensions import db
 from marketplace.governance.organizations import publisher_hold
 from marketplace.matching import (
@@ -48,6 +48,7 @@ from marketplace.models import (
     LeadStatus,
     MagnetKind,
     Organization,
+    SaleSource,
     Sector,
     SourceQuality,
     utcnow,
@@ -82,6 +83,7 @@ class LeadFacts:
     # The lead's source (its magnet) as buyers judged it; None: not assessed yet.
     source_quality: int | None
     payout_multiplier_bps: int | None
+    certificate_id: str | None  # of its consent record, for its buyers' webhooks
 
     @property
     def earning_share_bps(self) -> int:
@@ -101,6 +103,10 @@ LEAD_COLUMNS = (
     "email_hash",
     "phone_hash",
     "phone",
+    "first_name",
+    "last_name",
+    "email",
+    "siret",
     "company",
     "company_size",
     "budget",
@@ -136,6 +142,7 @@ def _lock_lead_statement():
             ),
             SourceQuality.score.label("source_quality"),
             SourceQuality.payout_multiplier_bps.label("payout_multiplier_bps"),
+            ConsentRecord.certificate_id.label("certificate_id"),
         )
         .join(Sector, Sector.id == leads.c.sector_id)
         .outerjoin(parent, parent.id == Sector.parent_id)
@@ -254,6 +261,9 @@ def _claim_statement(skipped: set[int]):
     return query
 
 
+_CLAIM = _claim_statement(set())  # built once: the statement of nearly every claim
+
+
 def _back_off(lead_id: int) -> None:
     """A lead whose distribution failed waits a minute, then is the sweep's: the next
     runs do not stumble on it first."""
@@ -278,7 +288,7 @@ def distribute_pending(limit: int = PENDING_RUN_LIMIT) -> int:
     skipped: set[int] = set()
     taken = 0
     while taken < limit:
-        lead_id = db.session.scalar(_claim_statement(skipped))
+        lead_id = db.session.scalar(_claim_statement(skipped) if skipped else _CLAIM)
         if lead_id is None:
             db.session.rollback()
             return taken
@@ -339,16 +349,61 @@ def _distribute(lead_id: int, now: datetime) -> list[int]:
     if not seller.lead_written:
         _write_lead(lead, walk, now, scored)
     # The deliveries commit with the sales (an outbox): nothing sold goes untold.
-    deliveries = delivery.create_deliveries(
-        [sale_id for sale_id, campaign in sold if campaign.pushes], now=now
+    deliveries, ready = delivery.create_sale_deliveries(
+        {one.sale_id: _purchase(lead, facts, one, now) for one in sold if one.campaign.pushes},
+        now,
     )
-    ready = delivery.ready_webhooks(deliveries, now) if delivery.sends_at_once() else []
     db.session.commit()
     log.info("lead %s distributed: %d sale(s)", lead_id, len(sold))
-    for _sale_id, campaign in sold:
-        _SERVED[campaign.id] = now
-    delivery.start_sending(deliveries, ready)
-    return [sale_id for sale_id, _ in sold]
+    for one in sold:
+        _SERVED[one.campaign.id] = now
+    delivery.start_sending(deliveries, ready if delivery.sends_at_once() else [])
+    return [one.sale_id for one in sold]
+
+
+@dataclass(frozen=True)
+class _Sold:
+    sale_id: int
+    campaign: CampaignRule
+    price_cents: int
+    exclusive: bool
+
+
+def _purchase(lead, facts: LeadFacts, sold: _Sold, now: datetime) -> dict:
+    """The sale as its buyer's webhook shows it, from what this distribution holds."""
+    return representations.new_purchase(
+        id=sold.sale_id,
+        lead_id=lead.id,
+        created_at=now,
+        source=SaleSource.CAMPAIGN,
+        campaign_id=sold.campaign.id,
+        exclusive=sold.exclusive,
+        price_cents=sold.price_cents,
+        currency=sold.campaign.currency,
+        sector=facts.sector_slug,
+        magnet_kind=facts.kind,
+        score=lead.score,
+        certificate_id=facts.certificate_id,
+        **{name: getattr(lead, name) for name in _CONTACT_AND_QUALIFICATION},
+    )
+
+
+_CONTACT_AND_QUALIFICATION = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "job_title",
+    "company",
+    "siret",
+    "company_size",
+    "budget",
+    "timeframe",
+    "housing",
+    "postcode",
+    "country",
+    "message",
+)
 
 
 # campaign id -> when this process last sold it a lead: the fairness order between
@@ -518,6 +573,7 @@ class _Seller:
         verdict = "sold_exclusive" if exclusive else "sold"
         pending = {campaign.id: verdict for campaign in campaigns}
         final = self._final_changes(self.walk.log(pending))
+        offers = [Offer(c, offer_cents(c) if exclusive else c.price_cents) for c in campaigns]
         results, written = sell_offers(
             LeadSale(
                 lead_id=self.lead.id,
@@ -526,18 +582,19 @@ class _Seller:
                 label=self.label,
                 exclusive=exclusive,
             ),
-            [Offer(c, offer_cents(c) if exclusive else c.price_cents) for c in campaigns],
+            offers,
             self.now,
             final,
         )
         sold = []
-        for campaign, (sale_id, refusal) in zip(campaigns, results, strict=True):
+        for offer, (sale_id, refusal) in zip(offers, results, strict=True):
+            campaign = offer.campaign
             if sale_id is None:
                 self.walk.verdicts[campaign.id] = refusal
                 self.walk.release(campaign)
             else:
                 self.walk.verdicts[campaign.id] = verdict
-                sold.append((sale_id, campaign))
+                sold.append(_Sold(sale_id, campaign, offer.price_cents, exclusive))
         self.lead.sales_count += len(sold)
         self.lead.sold_exclusively = exclusive and bool(sold)
         # What the statement wrote is the lead's final state only if every offer sold.

@@ -74,6 +74,31 @@ def purchase_columns() -> list:
     ]
 
 
+PURCHASE_FIELDS = frozenset(column.key for column in purchase_columns())
+# What a purchase shows of the buyer's verdicts before there is any.
+_NO_VERDICT_YET = {
+    "rating_stars": None,
+    "rating_reasons": [],
+    "rating_comment": None,
+    "rated_at": None,
+    "outcome": None,
+    "outcome_amount_cents": None,
+    "outcome_lost_reason": None,
+    "outcome_at": None,
+    **{field: None for field in PURCHASE_FIELDS if field.startswith("dispute_")},
+}
+
+
+def new_purchase(**fields) -> dict:
+    """A sale just made, as ``purchase_json`` reads it, from what its seller holds in
+    memory (the sale and its lead), with no verdict yet: its webhook needs no query.
+    Every other field must be given."""
+    purchase = {**_NO_VERDICT_YET, **fields}
+    if purchase.keys() != PURCHASE_FIELDS:
+        raise TypeError(f"a purchase's fields differ: {sorted(purchase.keys() ^ PURCHASE_FIELDS)}")
+    return purchase
+
+
 def purchases_from(query: Select) -> Select:
     """``query`` (a select of ``purchase_columns`` and more) reading from the sales and
     what a purchase shows of its lead."""

@@ -115,8 +115,9 @@ def test_with_no_room_left_the_deliveries_go_to_the_queue(in_a_worker, app, monk
     assert len(queued) == 1 and endpoint.arrivals == []
 
 
+@pytest.mark.parametrize("exclusive", [False, True])
 def test_the_worker_posts_the_body_it_read_with_the_sale_and_records_the_attempt(
-    in_a_worker, endpoints, monkeypatch
+    in_a_worker, endpoints, monkeypatch, exclusive
 ):
     import json
 
@@ -125,8 +126,9 @@ def test_the_worker_posts_the_body_it_read_with_the_sale_and_records_the_attempt
     read_again = []
     monkeypatch.setattr(delivery, "send_delivery", lambda *args: read_again.append(args))
     endpoint = endpoints()
-    factories.campaign(webhook_url=endpoint.url)
-    captured = factories.lead(email="ready.body@firm.fr")
+    offer = {"wants_exclusive": True, "exclusive_price_cents": 20_000} if exclusive else {}
+    factories.campaign(webhook_url=endpoint.url, **offer)
+    captured = factories.lead(email="ready.body@firm.fr", siret="73282932000074")
     assert delivery_threads.wait_until_idle(15)
     assert read_again == []  # the ready body went out: no second read of the delivery
     hook = db.session.scalar(select(Delivery))
@@ -141,6 +143,9 @@ def test_the_worker_posts_the_body_it_read_with_the_sale_and_records_the_attempt
     ).one()
     expected = json.loads(json.dumps(representations.purchase_json(row._mapping), default=str))
     assert event["data"] == expected and expected["contact"]["email"] == "ready.body@firm.fr"
+    assert (expected["exclusive"], expected["price_cents"]) == (
+        (True, 20_000) if exclusive else (False, 5000)
+    )
 
 
 def test_a_ready_webhook_refused_by_its_endpoint_waits_for_its_retry(in_a_worker, endpoints):
