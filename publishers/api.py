@@ -9,7 +9,7 @@ from apiflask import APIBlueprint
 from apiflask.exceptions import HTTPError
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from marketplace import capture, guards, magnets
 from marketplace.api import api_organization, token_auth
@@ -142,13 +142,21 @@ def _idempotency(publisher_id: int) -> capture.Idempotency | None:
     return capture.Idempotency(publisher_id, key, digest)
 
 
+_STORED_ANSWER = select(
+    IdempotentRequest.__table__.c.request_sha256,
+    IdempotentRequest.__table__.c.response,
+    IdempotentRequest.__table__.c.status_code,
+).where(
+    IdempotentRequest.__table__.c.organization_id == bindparam("organization_id"),
+    IdempotentRequest.__table__.c.key == bindparam("key"),
+)  # built once: asked at every keyed post, it costs a statement's construction otherwise
+
+
 def _replay(idempotency: capture.Idempotency):
-    stored = db.session.scalar(
-        select(IdempotentRequest).where(
-            IdempotentRequest.organization_id == idempotency.organization_id,
-            IdempotentRequest.key == idempotency.key,
-        )
-    )
+    stored = db.session.execute(
+        _STORED_ANSWER,
+        {"organization_id": idempotency.organization_id, "key": idempotency.key},
+    ).first()
     if stored is None:
         return None
     if stored.request_sha256 != idempotency.request_sha256:
