@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, case, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -213,27 +213,30 @@ def send_ready_webhook(webhook: ReadyWebhook) -> DeliveryStatus | None:
     else:
         status, delivered_at = DeliveryStatus.PENDING, None
         next_attempt_at = _retry(1, now)["next_attempt_at"]
-    _record_attempt(webhook.delivery_id, result, now, manual=False)
-    # Guarded: a delivery another attempt already moved on (a buyer's redelivery) keeps
-    # what that attempt wrote; this one is counted all the same.
-    recorded = db.session.execute(
-        _FIRST_ATTEMPT,
-        {
-            "delivery_id": webhook.delivery_id,
-            "new_status": status,
-            "delivered": delivered_at,
-            "next_attempt": next_attempt_at,
-        },
-    ).rowcount
-    if not recorded:
-        db.session.execute(_ONE_MORE_ATTEMPT, {"delivery_id": webhook.delivery_id})
-    db.session.commit()
+    params = {
+        "delivery_id": webhook.delivery_id,
+        "attempted_at": now,
+        "status_code": result.status_code,
+        "duration_ms": result.duration_ms,
+        "error": result.error,
+        "new_status": status,
+        "delivered": delivered_at,
+        "next_attempt": next_attempt_at,
+    }
+    if db.engine.dialect.name == "postgresql":
+        # One statement, atomic by itself: autocommit, one round trip in all.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            now_status = connection.execute(_FIRST_ATTEMPT_WITH_ITS_RECORD, params).scalar_one()
+    else:
+        db.session.execute(_FIRST_ATTEMPT_RECORD, params)
+        now_status = db.session.execute(_FIRST_ATTEMPT, params).scalar_one()
+        db.session.commit()
     log.info(
         "delivery %s (webhook) attempt 1: %s",
         webhook.delivery_id,
         result.status_code or result.error,
     )
-    return status if recorded else None
+    return now_status
 
 
 def deliver_sale(sale_id: int, event_type: str = PURCHASE_CREATED) -> list[int]:
@@ -272,25 +275,39 @@ _LOCK_DELIVERY = _DELIVERIES_WITH_PURCHASES.where(
     _deliveries.c.id == bindparam("delivery_id")
 ).with_for_update(of=_deliveries)
 _RECORD_ATTEMPT = insert(DeliveryAttempt.__table__)
+# A first attempt moves a pending delivery on; one that another attempt already moved
+# (a buyer's redelivery, say) keeps what that attempt wrote, and counts this one.
+_FIRST = and_(_deliveries.c.attempts == 0, _deliveries.c.status == DeliveryStatus.PENDING)
 _FIRST_ATTEMPT = (
     update(_deliveries)
-    .where(
-        _deliveries.c.id == bindparam("delivery_id"),
-        _deliveries.c.attempts == 0,
-        _deliveries.c.status == DeliveryStatus.PENDING,
-    )
-    .values(
-        attempts=1,
-        status=bindparam("new_status"),
-        delivered_at=bindparam("delivered"),
-        next_attempt_at=bindparam("next_attempt"),
-    )
-)
-_ONE_MORE_ATTEMPT = (
-    update(_deliveries)
     .where(_deliveries.c.id == bindparam("delivery_id"))
-    .values(attempts=_deliveries.c.attempts + 1)
+    .values(
+        attempts=_deliveries.c.attempts + 1,
+        status=case(
+            (_FIRST, bindparam("new_status", type_=_deliveries.c.status.type)),
+            else_=_deliveries.c.status,
+        ),
+        delivered_at=case(
+            (_FIRST, bindparam("delivered", type_=_deliveries.c.delivered_at.type)),
+            else_=_deliveries.c.delivered_at,
+        ),
+        next_attempt_at=case(
+            (_FIRST, bindparam("next_attempt", type_=_deliveries.c.next_attempt_at.type)),
+            else_=_deliveries.c.next_attempt_at,
+        ),
+    )
+    .returning(_deliveries.c.status)
 )
+_FIRST_ATTEMPT_RECORD = insert(DeliveryAttempt.__table__).values(
+    delivery_id=bindparam("delivery_id"),
+    attempted_at=bindparam("attempted_at"),
+    status_code=bindparam("status_code"),
+    duration_ms=bindparam("duration_ms"),
+    error=bindparam("error"),
+    manual=False,
+)
+# PostgreSQL: the attempt's record and the delivery's update in one statement.
+_FIRST_ATTEMPT_WITH_ITS_RECORD = _FIRST_ATTEMPT.add_cte(_FIRST_ATTEMPT_RECORD.cte("attempt"))
 
 
 def send_delivery(delivery_id: int, manual: bool = False) -> DeliveryStatus | None:

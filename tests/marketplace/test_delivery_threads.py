@@ -174,3 +174,24 @@ def test_a_ready_webhook_that_waited_too_long_is_sent_the_locked_way_once(
     assert delivery_threads.wait_until_idle(15)
     hook = db.session.scalar(select(Delivery))
     assert (hook.status, hook.attempts, len(endpoint.arrivals)) == (DeliveryStatus.DELIVERED, 1, 1)
+
+
+def test_a_ready_webhook_recorded_after_a_redelivery_only_counts_its_attempt(
+    app, endpoints, run_jobs
+):
+    import time as clock
+
+    endpoint = endpoints(status=503)
+    factories.campaign(webhook_url=endpoint.url)
+    factories.lead()
+    run_jobs()
+    hook = db.session.scalar(select(Delivery))
+    hook.attempts, hook.status = 0, DeliveryStatus.DELIVERED  # a redelivery got there first
+    hook.next_attempt_at = None
+    db.session.commit()
+    ready = delivery.ReadyWebhook(hook.id, endpoint.url, "secret", {"type": "t"}, clock.monotonic())
+    assert delivery.send_ready_webhook(ready) is DeliveryStatus.DELIVERED
+    db.session.expire_all()
+    hook = db.session.get(Delivery, hook.id)
+    assert (hook.status, hook.attempts, hook.next_attempt_at) == (DeliveryStatus.DELIVERED, 1, None)
+    assert [attempt.status_code for attempt in hook.attempt_log][-1] == 503
