@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress
 
+from marketplace.labels import DISQUALIFIED_FOR_LABELS
 from marketplace.validation import BUDGETS, COMPANY_SIZES, COUNTRIES, HOUSINGS, TIMEFRAMES
 
 
@@ -120,17 +121,8 @@ class Disqualification(BaseModel):
     sector, area, company size, kind, score, the sector's floor price, the partners the
     person agreed to), never a cap, a budget or the hour."""
 
-    reason: Literal[
-        "no_campaign_for_sector",
-        "price_below_sector_floor",
-        "not_in_consent_partner_list",
-        "filter_country",
-        "filter_department",
-        "filter_postcode",
-        "filter_company_size",
-        "filter_magnet_kind",
-        "filter_min_score",
-    ]
+    # Every reason has its words (marketplace/labels.py): the list is theirs.
+    reason: Literal[tuple(DISQUALIFIED_FOR_LABELS)]  # type: ignore[valid-type]
     message: str = Field(description="The reason in words, in the language asked.")
 
 

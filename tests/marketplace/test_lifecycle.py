@@ -282,3 +282,15 @@ def test_the_openapi_description_names_the_disqualification(client):
     assert "filter_min_score" in str(schemas["LeadOut.Disqualification"])
     ping = schemas["PingIn"]["properties"]
     assert "email" in ping
+
+
+def test_every_reason_to_disqualify_has_its_words_and_is_in_the_api_description(client):
+    from marketplace.distribution import NO_CAMPAIGN
+    from marketplace.labels import DISQUALIFIED_FOR_LABELS
+    from marketplace.matching import STATIC_REASONS
+
+    assert set(DISQUALIFIED_FOR_LABELS) == STATIC_REASONS | {NO_CAMPAIGN}
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert set(schemas["LeadOut.Disqualification"]["properties"]["reason"]["enum"]) == set(
+        DISQUALIFIED_FOR_LABELS
+    )
