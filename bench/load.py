@@ -26,6 +26,7 @@ import math
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -324,6 +325,26 @@ class Stack:
         for process in (self.web, self.receiver):
             if process is not None:
                 stop(process)
+
+    def profile(self, rate: float, duration: float) -> list[subprocess.Popen]:
+        """py-spy sampling the web processes and each worker for the step, GIL held only
+        (CPU spent in Python, not waiting): raw stacks written beside the logs."""
+        targets = [("web", self.web.pid, ["--subprocesses"])] + [
+            (f"worker{n}", worker.pid, []) for n, worker in enumerate(self.workers)
+        ]
+        runs = []
+        for name, pid, extra in targets:
+            out = self.logs / f"profile-{len(self.workers)}w-{rate:g}-{name}.txt"
+            command = ["py-spy", "record", "--pid", str(pid), "--duration", str(int(duration))]
+            command += ["--gil", "--nonblocking", "--format", "raw", "-o", str(out), *extra]
+            runs.append(
+                subprocess.Popen(
+                    command,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        return runs
 
     def pids(self) -> dict[str, list[int]]:
         groups = {"web": [], "workers": [], "receiver": []}
@@ -835,6 +856,7 @@ class Bench:
     async def step(self, rate: float, duration: float, measured: bool = True) -> dict:
         posts: list[Posted] = []
         calls: list[BuyerCall] = []
+        profilers = self.stack.profile(rate, duration) if measured and self.args.profile else []
         first = cpu_snapshot(self.stack, await self.sampler.postgres_pids())
         started = time.monotonic()
         buyers = (
@@ -856,6 +878,8 @@ class Bench:
         self.posts += posts
         if not measured:
             return {}
+        for profiler in profilers:
+            profiler.wait()
         return await self.summarise(
             rate,
             duration,
@@ -1019,6 +1043,31 @@ def print_row(r: dict) -> None:
         + (f" (the generator sent up to {late:.0f} ms late)" if late > 20 else ""),
         flush=True,
     )
+
+
+OWN_CODE = ("marketplace/", "buyers/", "publishers/", "billing/")
+
+
+def print_profiles(run_dir: Path) -> None:
+    """For each profile (--profile): the project's functions by their share of the CPU
+    samples (their callees included), and the functions the CPU was in itself."""
+    for path in sorted(run_dir.glob("profile-*.txt")):
+        inclusive, own, total = Counter(), Counter(), 0
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            samples = int(count)
+            total += samples
+            frames = [frame.rsplit(":", 1)[0] + ")" for frame in stack.split(";")]
+            own[frames[-1]] += samples
+            for frame in set(frames):
+                if any(part in frame for part in OWN_CODE):
+                    inclusive[frame] += samples
+        print(f"\n{path.name}: {total} samples (100 a second while the GIL was held)")
+        for label, counter, count in (("with callees", inclusive, 12), ("itself", own, 8)):
+            for frame, samples in counter.most_common(count):
+                print(f"  {label:12} {100 * samples / max(total, 1):5.1f} %  {frame}")
 
 
 def print_details(rows: list[dict]) -> None:
@@ -1220,7 +1269,15 @@ def main() -> int:
     parser.add_argument("--keep-going", action="store_true", help="run every rate")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2, 10, 25 for 8 s")
     parser.add_argument("--keep-db", action="store_true", help="leave the database behind")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the web processes and workers with py-spy at each rate; print the top "
+        "functions (pip install -e '.[dev]')",
+    )
     args = parser.parse_args()
+    if args.profile and shutil.which("py-spy") is None:
+        parser.error("--profile needs py-spy: pip install -e '.[dev]'")
     args.rates = args.rates or ([2, 10, 25] if args.quick else [2, 10, 25, 50, 100, 150, 200])
     args.duration = args.duration or (8 if args.quick else 60)
     args.drain = args.drain or (30 if args.quick else 120)
@@ -1259,6 +1316,8 @@ def main() -> int:
             "capture = 201 - the lead's scheduled send time"
         )
         ladders, bench = asyncio.run(run_ladders(args, stack, seeded, sampler, receipts, redis))
+        if args.profile:
+            print_profiles(run_dir)
         print()
         for workers, rows in ladders.items():
             sustained = [r["rate"] for r in rows if r["sustained"]]
