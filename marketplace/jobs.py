@@ -81,7 +81,9 @@ def redis_reachable() -> bool:
         return False
 
 
-def enqueue(func: Callable | str, *args: Any, retry: Retry | None = DEFAULT_RETRY) -> None:
+def enqueue(
+    func: Callable | str, *args: Any, retry: Retry | None = DEFAULT_RETRY, keep_result: bool = True
+) -> None:
     """Run ``func(*args)`` in the background, or right now without Redis.
 
     Inline, a failing job is logged and rolled back rather than failing the
@@ -103,7 +105,15 @@ def enqueue(func: Callable | str, *args: Any, retry: Retry | None = DEFAULT_RETR
     if time.monotonic() < _redis_down_until.get(url, 0.0):
         raise EnqueueFailed("Redis was unreachable a moment ago")
     try:
-        queue().enqueue(run_job, name, args, retry=retry, description=f"{name}{args!r}")
+        queue().enqueue(
+            run_job,
+            name,
+            args,
+            retry=retry,
+            description=f"{name}{args!r}",
+            # RQ stores each job's result for 500 s: a wake-up's is never read.
+            result_ttl=None if keep_result else 0,
+        )
     except RedisError as error:
         _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
         log.warning("Redis refused job %s: %s", name, error)
@@ -139,7 +149,7 @@ def wake(func: Callable | str) -> None:
         log.warning("Redis refused the wake-up of %s: %s", name, error)
         raise EnqueueFailed(str(error)) from error
     try:
-        enqueue(name, retry=None)
+        enqueue(name, retry=None, keep_result=False)
     except EnqueueFailed:
         _forget_wake(name)
         raise
