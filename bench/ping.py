@@ -1,13 +1,13 @@
 """The ping's server time: POST /api/v1/leads/ping among 10,000 campaigns (issue 15).
 
     python bench/ping.py [--campaigns 10000] [--buyers 1000] [--requests 400]
-                         [--warmup 40] [--web 2] [--connections 4] [--keep-db]
+                         [--warmup 40] [--web 2] [--connections 4] [--rate 50] [--keep-db]
 
 Builds a throw-away PostgreSQL database (BENCH_DATABASE_URL, default the local server)
 by the migrations, with ``--buyers`` buyers and ``--campaigns`` active campaigns over
 it/software (85 %) and its parent sector it (15 %): prices from the sector's floor to
 90 EUR, a share with departments, company sizes, kinds, minimum scores, caps, a budget,
-opening hours, and 2 % wanting exclusive leads at 1.5 to 4 times their price; two
+opening hours, and 2 % wanting exclusive leads at 1.5 to 4 times their price; three
 publishers, each with a live quote-request magnet on it/software (``max_buyers`` 3)
 and an API key (one per measure: the ping's limit, 600 a minute, counts per
 publisher). Buyers, magnets and keys go through the use cases; each campaign is
@@ -15,12 +15,16 @@ checked by the campaign editor's own use case (``campaigns.draft_campaign``) and
 stored a thousand at a time, as ``create_campaign`` would write it one by one.
 
 Then it posts the same sequence of varied pings (postcodes in every department, sizes,
-budgets, timeframes, job titles, a phone or not, an e-mail one time in five):
+budgets, timeframes, job titles, a phone or not, an e-mail one time in five), three
+times:
 
 - in-process, through Flask's test client, one at a time: the view's time, no HTTP;
-- through ``gunicorn -w N`` (``--web``, sync workers as in production) from
-  ``--connections`` threads at once, each on its own kept-alive connection: the time
-  from sending the request to reading the answer.
+- through ``gunicorn -w N`` (``--web``, sync workers as in production) at a fixed
+  rate (``--rate``, open loop: a ping leaves at its time whatever became of the
+  earlier ones, from a pool of ``--connections`` kept-alive connections), timed from
+  its scheduled send time to its answer read: the latency a publisher's server sees;
+- through the same gunicorn, each connection sending its next ping as soon as it has
+  the answer: the capacity (its latencies are mostly the queue of the busy machine).
 
 The first ``--warmup`` pings of each measure load the processes' copies (campaign
 rules, keys, magnets, scoring models) and are not counted; the first one's time is
@@ -165,7 +169,7 @@ def seed(app, campaign_count: int, buyer_count: int, rng: random.Random) -> list
                 db.session.commit()
         db.session.commit()
         publishers = []
-        for n in range(2):
+        for n in range(3):
             publisher_id = organization(
                 OrganizationKind.PUBLISHER, f"Bench Publisher {n}", f"p{n}@bench.example"
             )
@@ -306,25 +310,39 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def through_gunicorn(
-    port: int, key: str, bodies: list[dict], warmup: int, connections: int
+    port: int,
+    key: str,
+    bodies: list[dict],
+    warmup: int,
+    connections: int,
+    rate: float | None,
 ) -> tuple[dict, list]:
+    """The pings after the warm-up, at ``rate`` a second (open loop: a ping leaves at its
+    time whatever became of the earlier ones, and its time runs from then, so a ping
+    that waited for a free connection counts that wait), or, without a rate, each
+    connection sending the next ping as soon as it has the answer (the capacity)."""
     import urllib3
 
     pool = urllib3.HTTPConnectionPool(HOST, port, maxsize=connections, block=True, retries=False)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    start = 0.0
 
-    def post(body: dict) -> tuple[float, int, dict]:
+    def post(item: tuple[int, dict]) -> tuple[float, int, dict]:
+        n, body = item
         payload = json.dumps(body).encode()
-        started = time.perf_counter()
+        sent = time.perf_counter()
+        if rate:
+            sent = start + n / rate
+            time.sleep(max(0.0, sent - time.perf_counter()))
         response = pool.request("POST", "/api/v1/leads/ping", body=payload, headers=headers)
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = (time.perf_counter() - sent) * 1000
         return elapsed, response.status, response.json() if response.status == 200 else {}
 
     with ThreadPoolExecutor(max_workers=connections) as threads:
-        list(threads.map(post, bodies[:warmup]))
-        started = time.perf_counter()
-        results = list(threads.map(post, bodies[warmup:]))
-        seconds = time.perf_counter() - started
+        list(threads.map(post, enumerate(bodies[:warmup])))
+        start = time.perf_counter()
+        results = list(threads.map(post, enumerate(bodies[warmup:])))
+        seconds = time.perf_counter() - start
     errors = [status for _, status, _ in results if status != 200]
     if errors:
         raise SystemExit(f"{len(errors)} pings failed through gunicorn: {sorted(set(errors))}")
@@ -346,6 +364,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=40, help="pings not counted, before")
     parser.add_argument("--web", type=int, default=2, help="gunicorn processes")
     parser.add_argument("--connections", type=int, default=4, help="concurrent connections")
+    parser.add_argument("--rate", type=float, default=50, help="pings/s of the fixed-rate run")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--keep-db", action="store_true", help="leave the database behind")
     args = parser.parse_args()
@@ -375,7 +394,7 @@ def main() -> int:
             f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}"
         )
         count = args.warmup + args.requests
-        (key, magnet_key), (web_key, web_magnet_key) = publishers
+        key, magnet_key = publishers[0]
         bodies = ping_bodies(magnet_key, count, random.Random(args.seed + 1))
 
         # No app context around the requests: each one pushes and tears down its own,
@@ -386,16 +405,20 @@ def main() -> int:
 
         port = free_port()
         web = start_gunicorn(database_url, args.web, port, run_dir / f"ping-gunicorn-{port}.log")
-        web_bodies = [{**body, "magnet": web_magnet_key} for body in bodies]
-        figures, answers = through_gunicorn(
-            port, web_key, web_bodies, args.warmup, args.connections
-        )
-        show(
-            f"gunicorn -w {args.web}, {args.connections} connections",
-            figures,
-            f"   {figures['rate']:.0f} pings/s",
-        )
-        print(answers_line(answers))
+        for (web_key, web_magnet_key), rate, label in (
+            (publishers[1], args.rate, f"{args.rate:g} pings/s"),
+            (publishers[2], None, "as fast as answered"),
+        ):
+            web_bodies = [{**body, "magnet": web_magnet_key} for body in bodies]
+            figures, answers = through_gunicorn(
+                port, web_key, web_bodies, args.warmup, args.connections, rate
+            )
+            show(
+                f"gunicorn -w {args.web}, {label}",
+                figures,
+                f"   {figures['rate']:.0f} pings/s answered",
+            )
+            print(answers_line(answers))
         print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     except KeyboardInterrupt:
         print("\ninterrupted: cleaning up", file=sys.stderr)

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.orm import aliased
 
+from marketplace import snapshots
 from marketplace.capture.rules import asked_fields
 from marketplace.capture.store import count_earlier_visits
 from marketplace.capture.targets import CaptureTarget
@@ -37,13 +38,15 @@ class Estimate:
     buyers: int
     revenue_cents: int  # what they would pay
     payout_cents: int  # the publisher's earnings from those sales
+    exclusive: bool = False  # sold to one buyer alone (its exclusive price)
 
 
 @dataclass(frozen=True)
 class MagnetFacts:
     """What distribution reads with a lead beyond its own row (distribution.LeadFacts),
-    here for the magnet the lead would come from: read fresh at each ping, in one query,
-    as distribution reads them with each lead."""
+    here for the magnet the lead would come from. Kept per process for
+    MARKETPLACE_SNAPSHOT_SECONDS, like the magnet and the key the ping reads: a ping
+    without an e-mail then costs no query at all (a round trip was most of its time)."""
 
     kind: MagnetKind
     parent_sector_id: int | None
@@ -113,10 +116,10 @@ def estimate(
     lower). The exclusions of one person and one buyer (a buyer that bought the person
     or returned their earlier lead) are not applied; caps and budgets are judged as
     distribution judges them before selling (those this process saw reached). A
-    publisher whose leads are kept, not sold (awaiting approval, suspended), gets none.
+    publisher whose leads are kept, not sold (awaiting approval, suspended), gets none
+    (known within MARKETPLACE_SNAPSHOT_SECONDS, like the magnet's own changes).
     """
-    row = db.session.execute(_FACTS, {"magnet_id": target.id}).one()
-    facts = MagnetFacts(MagnetKind(row[0]), *row[1:])
+    facts = magnet_facts(target.id)
     if publisher_hold(facts.publisher_approved, facts.publisher_suspended_at) is not None:
         return Estimate(0, 0, 0)
     lead = _lead(target, facts, qualification, phone_given, email_hash, now)
@@ -127,7 +130,16 @@ def estimate(
         buyers=len(prices),
         revenue_cents=sum(prices),
         payout_cents=sum(price * share_bps // 10_000 for price in prices),
+        exclusive=alone is not None,
     )
+
+
+def magnet_facts(magnet_id: int) -> MagnetFacts:
+    def load() -> MagnetFacts:
+        row = db.session.execute(_FACTS, {"magnet_id": magnet_id}).one()
+        return MagnetFacts(MagnetKind(row[0]), *row[1:])
+
+    return snapshots.remembered("magnet_facts", magnet_id, load)
 
 
 def _lead(
