@@ -284,6 +284,7 @@ def start_gunicorn(database_url: str, workers: int, port: int, log: Path) -> sub
                 str(CODE),
                 "wsgi:app",
             ],
+            cwd=CODE,  # python -m puts its directory first on sys.path, before PYTHONPATH
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
