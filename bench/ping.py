@@ -23,6 +23,7 @@ times:
   rate (``--rate``, open loop: a ping leaves at its time whatever became of the
   earlier ones, from a pool of ``--connections`` kept-alive connections), timed from
   its scheduled send time to its answer read: the latency a publisher's server sees;
+  gunicorn's own time per request (its access log's ``%(D)s``) is printed beneath;
 - through the same gunicorn, each connection sending its next ping as soon as it has
   the answer: the capacity (its latencies are mostly the queue of the busy machine).
 
@@ -262,7 +263,9 @@ def in_process(app, key: str, bodies: list[dict], warmup: int) -> tuple[dict, fl
     return percentiles(times[warmup:]), times[0], answers[warmup:]
 
 
-def start_gunicorn(database_url: str, workers: int, port: int, log: Path) -> subprocess.Popen:
+def start_gunicorn(
+    database_url: str, workers: int, port: int, log: Path, access_log: Path
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "PYTHONPATH": str(CODE),
@@ -282,6 +285,12 @@ def start_gunicorn(database_url: str, workers: int, port: int, log: Path) -> sub
                 f"{HOST}:{port}",
                 "--chdir",
                 str(CODE),
+                # gunicorn's own time per request (microseconds): the server's time,
+                # without the client's threads and the loopback hops
+                "--access-logfile",
+                str(access_log),
+                "--access-logformat",
+                "%(D)s %(s)s %(U)s",
                 "wsgi:app",
             ],
             cwd=CODE,  # python -m puts its directory first on sys.path, before PYTHONPATH
@@ -317,11 +326,13 @@ def through_gunicorn(
     warmup: int,
     connections: int,
     rate: float | None,
-) -> tuple[dict, list]:
+    access_log: Path,
+) -> tuple[dict, dict, list]:
     """The pings after the warm-up, at ``rate`` a second (open loop: a ping leaves at its
     time whatever became of the earlier ones, and its time runs from then, so a ping
     that waited for a free connection counts that wait), or, without a rate, each
-    connection sending the next ping as soon as it has the answer (the capacity)."""
+    connection sending the next ping as soon as it has the answer (the capacity). Their
+    times seen by the client, and by gunicorn (its access log)."""
     import urllib3
 
     pool = urllib3.HTTPConnectionPool(HOST, port, maxsize=connections, block=True, retries=False)
@@ -341,6 +352,8 @@ def through_gunicorn(
 
     with ThreadPoolExecutor(max_workers=connections) as threads:
         list(threads.map(post, enumerate(bodies[:warmup])))
+        time.sleep(0.2)  # the warm-up's access log lines written
+        logged = len(access_log.read_text().splitlines())
         start = time.perf_counter()
         results = list(threads.map(post, enumerate(bodies[warmup:])))
         seconds = time.perf_counter() - start
@@ -349,7 +362,10 @@ def through_gunicorn(
         raise SystemExit(f"{len(errors)} pings failed through gunicorn: {sorted(set(errors))}")
     figures = percentiles([elapsed for elapsed, _, _ in results])
     figures["rate"] = len(results) / seconds
-    return figures, [answer for _, _, answer in results]
+    time.sleep(0.2)
+    lines = access_log.read_text().splitlines()[logged:]
+    server = percentiles([int(line.split()[0]) / 1000 for line in lines])
+    return figures, server, [answer for _, _, answer in results]
 
 
 def interrupted(signum, frame) -> None:
@@ -405,20 +421,24 @@ def main() -> int:
         print(answers_line(answers))
 
         port = free_port()
-        web = start_gunicorn(database_url, args.web, port, run_dir / f"ping-gunicorn-{port}.log")
+        access_log = run_dir / f"ping-gunicorn-{port}-access.log"
+        web = start_gunicorn(
+            database_url, args.web, port, run_dir / f"ping-gunicorn-{port}.log", access_log
+        )
         for (web_key, web_magnet_key), rate, label in (
             (publishers[1], args.rate, f"{args.rate:g} pings/s"),
             (publishers[2], None, "as fast as answered"),
         ):
             web_bodies = [{**body, "magnet": web_magnet_key} for body in bodies]
-            figures, answers = through_gunicorn(
-                port, web_key, web_bodies, args.warmup, args.connections, rate
+            figures, server, answers = through_gunicorn(
+                port, web_key, web_bodies, args.warmup, args.connections, rate, access_log
             )
             show(
                 f"gunicorn -w {args.web}, {label}",
                 figures,
                 f"   {figures['rate']:.0f} pings/s answered",
             )
+            show("  gunicorn's own time (access log)", server)
             print(answers_line(answers))
         print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     except KeyboardInterrupt:
