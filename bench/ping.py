@@ -21,7 +21,7 @@ times:
 - in-process, through Flask's test client, one at a time: the view's time, no HTTP;
 - through ``gunicorn -w N`` (``--web``, sync workers as in production) at a fixed
   rate (``--rate``, open loop: a ping leaves at its time whatever became of the
-  earlier ones, from a pool of ``--connections`` kept-alive connections), timed from
+  earlier ones, from a pool of ``--connections`` connections), timed from
   its scheduled send time to its answer read: the latency a publisher's server sees;
   gunicorn's own time per request (its access log's ``%(D)s``) is printed beneath;
 - through the same gunicorn, each connection sending its next ping as soon as it has

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from marketplace import snapshots
-from marketplace.extensions import db
 from marketplace.capture import capture_target
 from marketplace.estimates import estimate
+from marketplace.extensions import db
 from marketplace.models import (
     AuditEvent,
     Lead,
