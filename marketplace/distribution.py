@@ -479,6 +479,24 @@ class _Walk:
             picked.append(campaign)
         return picked
 
+    def first_offers(self, places: int) -> tuple[CampaignRule | None, list[CampaignRule]]:
+        """What a lead not yet sold is offered first (docs/matching.md, "The choice"): the
+        campaign that gets it alone, if any, and the shared offers (those to make when
+        there is none, or when its sale is refused). Alone: the best single offer when its
+        person agreed to one partner only, else the best exclusive price above the
+        shared sales it would replace."""
+        shared = self.next_eligible(places)
+        if places == 1:
+            offers = [*shared, self.best_exclusive(0)]
+            best = min(
+                (c for c in offers if c is not None),
+                key=lambda c: (-offer_cents(c), *_fairness(c)),
+                default=None,
+            )
+        else:
+            best = self.best_exclusive(sum(campaign.price_cents for campaign in shared))
+        return best, shared
+
     def best_exclusive(self, above_cents: int) -> CampaignRule | None:
         """The eligible campaign offering most for the lead alone, above ``above_cents``."""
         offers = [c for c in self.ranking.exclusive if offer_cents(c) > above_cents]
@@ -524,6 +542,17 @@ class _Walk:
         return entry
 
 
+def planned_offers(
+    lead, facts, allowed: frozenset[int], now: datetime
+) -> tuple[CampaignRule | None, list[CampaignRule]]:
+    """What distribution would offer a lead not yet sold if it ran now: the campaign
+    that would get it alone, if any, and the shared offers; judged as ``_distribute``
+    judges, from the rules' copy, selling nothing (the ping: estimates.py). ``facts``:
+    anything with what the walk reads of LeadFacts (the magnet's kind, the sector's
+    parent and floors). A lead not yet captured has no person to dedupe against."""
+    return _Walk(lead, facts, allowed, set(), now).first_offers(lead.max_buyers)
+
+
 class _Seller:
     """The lead's rounds of sales, and whether the last one wrote the lead."""
 
@@ -538,16 +567,7 @@ class _Seller:
         replace, or when its person agreed to one partner only: (the sale, or none
         and the shared offers to make first)."""
         lead, walk = self.lead, self.walk
-        shared = walk.next_eligible(lead.max_buyers)
-        if lead.max_buyers == 1:
-            offers = [*shared, walk.best_exclusive(0)]
-            best = min(
-                (c for c in offers if c is not None),
-                key=lambda c: (-offer_cents(c), *_fairness(c)),
-                default=None,
-            )
-        else:
-            best = walk.best_exclusive(sum(campaign.price_cents for campaign in shared))
+        best, shared = walk.first_offers(lead.max_buyers)
         if best is None:
             return [], shared
         sold = self._round([best], exclusive=True)

@@ -28,9 +28,6 @@ from sqlalchemy import Text, bindparam, cast, func, or_, select, text
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import snapshots
-from marketplace.capture.rules import asked_fields
-from marketplace.capture.store import count_earlier_visits
-from marketplace.consent import partners_now
 from marketplace.extensions import db
 from marketplace.models import (
     BillingStatus,
@@ -40,7 +37,6 @@ from marketplace.models import (
     Dispute,
     DisputeStatus,
     Lead,
-    LeadMagnet,
     MagnetKind,
     Organization,
     Sale,
@@ -50,7 +46,6 @@ from marketplace.models import (
     campaign_sectors,
 )
 from marketplace.quality.sources import earning_share_bps, magnet_standing
-from marketplace.scoring import score_lead
 from marketplace.selling import (
     DAILY_CAP,
     MONTHLY_BUDGET,
@@ -80,27 +75,6 @@ def offer_cents(campaign: Campaign) -> int:
     if campaign.wants_exclusive and campaign.exclusive_price_cents:
         return campaign.exclusive_price_cents
     return campaign.price_cents
-
-
-def choose_exclusive(lead: Lead, ranked: list[Campaign]) -> Campaign | None:
-    """The campaign that gets the lead alone, if any (docs/matching.md).
-
-    A lead whose person agreed to one partner (``max_buyers`` 1) goes to the best
-    single offer. Otherwise it goes to one buyer alone only when that buyer's
-    exclusive price beats the shared sales it would replace, and only before any
-    shared sale.
-    """
-    if not ranked or lead.sales_count:
-        return None
-    never = datetime.min.replace(tzinfo=UTC)
-    by_offer = sorted(ranked, key=lambda c: (-offer_cents(c), c.last_sold_at or never, c.id))
-    if lead.max_buyers == 1:
-        return by_offer[0]
-    shared_total = sum(campaign.price_cents for campaign in ranked[: lead.max_buyers])
-    best = by_offer[0]
-    if best.wants_exclusive and offer_cents(best) > shared_total:
-        return best
-    return None
 
 
 def lock_person(lead: Lead) -> None:
@@ -376,29 +350,21 @@ def exclusions(
     campaigns: list,
     now: datetime,
     *,
-    partners: list[dict] | None = None,
     kind: MagnetKind | None = None,
     allowed: frozenset[int] | None = None,
     read_usage: bool = True,
 ) -> dict[int, str | None]:
     """For each candidate campaign's id, the first rule that excludes it, or None.
 
-    ``partners`` replaces the lead's consent snapshot for a lead not yet captured
-    (an estimate), which has no person to dedupe against either. ``kind`` and
-    ``allowed`` (the partner ids of its consent) spare the lookups when the caller
-    read them with the lead. Without ``read_usage`` (distribution), caps and
-    budgets are left to the sale statement, which decides them exactly, except
-    those this process already saw reached.
+    ``kind`` and ``allowed`` (the partner ids of its consent) spare the lookups when
+    the caller read them with the lead. Without ``read_usage``, caps and budgets are
+    left to the sale statement, which decides them exactly, except those this
+    process already saw reached.
     """
-    returned_by: frozenset[int] = frozenset()
-    if partners is not None:
-        allowed = frozenset(partner.get("id") for partner in partners)
-        buyers_with_person = set()
-    else:
-        if allowed is None:
-            allowed = partner_ids(lead.consent.partner_list_id) if lead.consent else frozenset()
-        buyers_with_person = buyers_who_bought_person(lead, now)
-        returned_by = buyers_who_returned(getattr(lead, "recycled_from_id", None))
+    if allowed is None:
+        allowed = partner_ids(lead.consent.partner_list_id) if lead.consent else frozenset()
+    buyers_with_person = buyers_who_bought_person(lead, now)
+    returned_by = buyers_who_returned(getattr(lead, "recycled_from_id", None))
     if kind is None:
         kind = lead.magnet.kind
     kind = getattr(kind, "value", kind)
@@ -489,82 +455,6 @@ def _static_exclusion(
     if campaign.filtered:
         return filter_reason(campaign, lead, kind)
     return None
-
-
-def estimate(
-    magnet: LeadMagnet,
-    qualification: dict,
-    now: datetime,
-    *,
-    phone_given: bool = False,
-    email_hash: str | None = None,
-) -> tuple[int, int]:
-    """(buyers, revenue in cents) a lead with this qualification would get now.
-
-    The lead is built in memory and never stored, scored by the capture's own rule
-    (a phone counts as given without its number) from the fields the magnet asks
-    (the capture keeps no other); the partner list is the one the form would show
-    now. With ``email_hash`` the person's earlier visits are counted as the capture
-    counts them; without it the person is taken as a first visitor, which can only
-    underestimate (more visits never score lower).
-    """
-    asked = asked_fields(magnet)
-    visits = 0
-    if email_hash is not None:
-        visits = count_earlier_visits(
-            email_hash, now - timedelta(days=current_app.config["EARLIER_VISITS_DAYS"])
-        )
-    lead = Lead(
-        magnet=magnet,
-        magnet_id=magnet.id,
-        sector=magnet.sector,
-        sector_id=magnet.sector_id,
-        max_buyers=magnet.max_buyers,
-        sales_count=0,
-        country=(qualification.get("country") if "country" in asked else None) or "FR",
-        email_hash=email_hash or "",
-        phone="given" if phone_given else None,
-        earlier_visits=visits,
-        **{name: qualification.get(name) if name in asked else None for name in ESTIMATE_FIELDS},
-    )
-    score = score_lead(lead)
-    lead.score = score.value
-    campaigns = candidate_campaigns(lead)
-    by_id = {campaign.id: campaign for campaign in campaigns}
-    shown = partners_now(magnet.sector_id, magnet.sector.parent_id)
-    eligible = rank(
-        [by_id[v.campaign_id] for v in judge(lead, campaigns, now, partners=shown) if v.eligible]
-    )
-    exclusive = choose_exclusive(lead, eligible)
-    if exclusive is not None:
-        return 1, offer_cents(exclusive)
-    chosen = eligible[: lead.max_buyers]
-    return len(chosen), sum(campaign.price_cents for campaign in chosen)
-
-
-ESTIMATE_FIELDS = (
-    "company",
-    "job_title",
-    "company_size",
-    "budget",
-    "timeframe",
-    "housing",
-    "postcode",
-    "message",
-)
-
-
-def rank(campaigns: list[Campaign]) -> list[Campaign]:
-    """Best price first; among equals the campaign served least recently; one per buyer."""
-    never = datetime.min.replace(tzinfo=UTC)
-    ordered = sorted(campaigns, key=lambda c: (-c.price_cents, c.last_sold_at or never, c.id))
-    seen_buyers: set[int] = set()
-    chosen = []
-    for campaign in ordered:
-        if campaign.buyer_id not in seen_buyers:
-            seen_buyers.add(campaign.buyer_id)
-            chosen.append(campaign)
-    return chosen
 
 
 def filter_reason(campaign: Campaign, lead, magnet_kind) -> str | None:

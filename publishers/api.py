@@ -11,12 +11,12 @@ from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select
 
-from marketplace import capture, guards, magnets
+from marketplace import capture, guards
 from marketplace.api import api_organization, token_auth
 from marketplace.errors import ValidationFailed
+from marketplace.estimates import estimate
 from marketplace.extensions import db, limiter
 from marketplace.labels import DISQUALIFIED_FOR_LABELS
-from marketplace.matching import estimate
 from marketplace.models import (
     ConsentRecord,
     IdempotentRequest,
@@ -174,35 +174,36 @@ def _replay(idempotency: capture.Idempotency):
 @blueprint.output(PingOut)
 @blueprint.doc(
     summary="What a lead would earn now",
-    description="How many buyers would take a lead with this qualification right now, and "
-    "the publisher's estimated payout, from the lead's score as the capture computes it "
-    "(only the fields the magnet asks count). Stores nothing. The optional `email` only "
-    "counts the person's earlier visits; without it the person is taken as a first "
-    "visitor, so the estimate is then a floor for a returning person.",
+    description="How many buyers a lead with this qualification would be sold to right "
+    "now, and the publisher's estimated payout from those sales (its revenue share times "
+    "its magnet's quality multiplier), as distribution would choose them: the lead's "
+    "score as the capture computes it (only the fields the magnet asks count), the "
+    "campaigns in rank order, one buyer alone when an exclusive offer wins. Stores "
+    "nothing. The optional `email` only counts the person's earlier visits; without it "
+    "the person is taken as a first visitor, so the estimate is then a floor for a "
+    "returning person. A publisher awaiting approval or suspended gets 0 buyers.",
     responses={422: "Fields not valid, each named in error.fields"},
 )
 @limiter.limit("600 per minute", key_func=_calling_organization)
 def ping(body: PingIn):
     publisher_id = api_organization("publisher")
-    _publisher_target(publisher_id, body.magnet)
-    magnet = magnets.magnet_by_key(body.magnet)
-    qualification = body.qualification.model_dump(exclude_none=True)
+    target = _publisher_target(publisher_id, body.magnet)
     email_hash = None
     if body.email is not None:
         try:
             email_hash = identity_hash(normalise_email(body.email))
         except FieldInvalid as invalid:
             raise _invalid({"email": str(invalid.message)}) from None
-    if magnet.publisher.approved and magnet.publisher.suspended_at is None:
-        buyers, revenue_cents = estimate(
-            magnet, qualification, utcnow(), phone_given=body.phone_given, email_hash=email_hash
-        )
-    else:  # its leads are kept, not sold, for now (docs/admin.md)
-        buyers, revenue_cents = 0, 0
-    share = magnet.publisher.revenue_share_bps
+    answer = estimate(
+        target,
+        body.qualification.model_dump(exclude_none=True),
+        utcnow(),
+        phone_given=body.phone_given,
+        email_hash=email_hash,
+    )
     return {
-        "eligible_buyers": buyers,
-        "estimated_payout_cents": revenue_cents * share // 10_000,
+        "eligible_buyers": answer.buyers,
+        "estimated_payout_cents": answer.payout_cents,
         "currency": current_app.config["DEFAULT_CURRENCY"],
     }
 

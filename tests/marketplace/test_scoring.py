@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from marketplace import snapshots
+from marketplace.capture import capture_target
+from marketplace.estimates import estimate
 from marketplace.extensions import db
-from marketplace.matching import estimate
 from marketplace.models import (
     AuditEvent,
     Lead,
@@ -169,19 +170,21 @@ def test_the_pings_estimate_is_the_captured_leads_score(
             "postcode": "69003",
             **{key: value for key, value in given_values.items() if value},
         }
-        buyers, revenue = estimate(
-            magnet, qualification, utcnow(), phone_given=True, email_hash=identity_hash(email)
+        target = capture_target(magnet.key)
+        returning = estimate(
+            target, qualification, utcnow(), phone_given=True, email_hash=identity_hash(email)
         )
+        buyers, revenue = returning.buyers, returning.revenue_cents
         captured = factories.lead(magnet, email=email, **{**qualification, "message": message})
         lead = db.session.get(Lead, captured.lead_id)
         sold = db.session.scalars(select(Sale.price_cents).where(Sale.lead_id == lead.id)).all()
         assert (buyers, revenue) == (len(sold), sum(sold)), lead.score_explanation
         assert lead.earlier_visits == min(visits, 3)
         # Without the e-mail the person is a first visitor: never more than the capture.
-        first_visit = estimate(magnet, qualification, utcnow(), phone_given=True)
-        assert first_visit[0] <= buyers and first_visit[1] <= revenue
+        first_visit = estimate(target, qualification, utcnow(), phone_given=True)
+        assert first_visit.buyers <= buyers and first_visit.revenue_cents <= revenue
         if visits == 0:
-            assert first_visit == (buyers, revenue)
+            assert first_visit == returning
     finally:
         db.session.rollback()
         _empty_tables()
