@@ -2,9 +2,10 @@
 counted, paged by keyset (no OFFSET: page 10,000 costs what page 1 costs) and exported.
 
 One query builder serves the page, the count and the CSV export, so that the three
-always agree on what "the filtered set" is. It joins the leads only when a filter is
-about the lead: the count of a large buyer's purchases then reads the sales' index
-alone. The export streams plain rows from a server-side cursor, never ORM objects.
+always agree on what "the filtered set" is. No filter reads the leads nor the
+deliveries (what they filter on is kept on the sale, or beside it for the search): a
+count reads the buyer's own rows only. The export streams plain rows from a
+server-side cursor, never ORM objects.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    literal_column,
     or_,
     select,
     text,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.expression import Grouping
 
 from marketplace import audit, csv_files
@@ -41,12 +41,12 @@ from marketplace.extensions import db
 from marketplace.guards import MAX_ID
 from marketplace.models import (
     Campaign,
-    Delivery,
     DeliveryStatus,
     Dispute,
     Lead,
     Outcome,
     PurchaseCount,
+    PurchaseSearch,
     Sale,
     Sector,
 )
@@ -54,7 +54,6 @@ from marketplace.reporting import for_large_reads
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 2000  # rows per fetch of the export's server-side cursor
-SEARCHED_COLUMNS = (Lead.first_name, Lead.last_name, Lead.company, Lead.email, Lead.phone)
 
 
 @dataclass(frozen=True)
@@ -78,34 +77,27 @@ class InboxFilters:
 NO_FILTER = InboxFilters()
 
 
-def search_text():
-    """The text a search looks in: the same expression as the trigram index of
-    migration 0014 (constants, not parameters), so that PostgreSQL uses the index."""
-    empty, space = literal_column("''"), literal_column("' '")
-    text = func.coalesce(SEARCHED_COLUMNS[0], empty)
-    for searched in SEARCHED_COLUMNS[1:]:
-        text = text.op("||")(space).op("||")(func.coalesce(searched, empty))
-    return func.lower(text)
-
-
 def _local_midnight(day: date) -> datetime:
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     return datetime.combine(day, time.min, tzinfo=zone)
 
 
-def about_the_lead(filters: InboxFilters) -> bool:
-    """Whether a filter reads the lead (its name, temperature or score; its sector is
-    copied on the sale)."""
-    return bool(filters.q or filters.temperature) or (
-        filters.score_min is not None or filters.score_max is not None
-    )
+# A sale's count of deliveries in each state, kept on the sale (migration 0027).
+DELIVERIES_IN = {
+    DeliveryStatus.PENDING: Sale.deliveries_pending,
+    DeliveryStatus.DELIVERED: Sale.deliveries_delivered,
+    DeliveryStatus.FAILED: Sale.deliveries_failed,
+}
 
 
 def filtered(buyer_id: int, filters: InboxFilters, *, with_lead: bool = False) -> Select:
-    """The organization's purchases matching ``filters``, joined to their lead when a
-    filter is about the lead or ``with_lead`` asks for it."""
+    """The organization's purchases matching ``filters``, joined to their lead when
+    ``with_lead`` asks for it (the export). No filter reads the lead or its deliveries:
+    its sector, score, temperature and deliveries by state are kept on the sale, its
+    searched words beside it (``purchase_search``, migration 0027), so that a count
+    reads the buyer's own rows only."""
     query = select(Sale).where(Sale.buyer_id == buyer_id)
-    if with_lead or about_the_lead(filters):
+    if with_lead:
         query = query.join(Lead, Lead.id == Sale.lead_id)
     if filters.q:
         pattern = (
@@ -113,7 +105,12 @@ def filtered(buyer_id: int, filters: InboxFilters, *, with_lead: bool = False) -
             + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             + "%"
         )
-        query = query.where(search_text().like(pattern, escape="\\"))
+        # Among the buyer's own purchases (the GIN index's first column on PostgreSQL):
+        # not every lead of the platform whose words match.
+        query = query.join(PurchaseSearch, PurchaseSearch.sale_id == Sale.id).where(
+            PurchaseSearch.buyer_id == buyer_id,
+            PurchaseSearch.search_text.like(pattern, escape="\\"),
+        )
     if filters.date_from:
         query = query.where(Sale.created_at >= _local_midnight(filters.date_from))
     if filters.date_to:
@@ -124,11 +121,11 @@ def filtered(buyer_id: int, filters: InboxFilters, *, with_lead: bool = False) -
     if filters.campaign_id:
         query = query.where(Sale.campaign_id == filters.campaign_id)
     if filters.temperature:
-        query = query.where(Lead.temperature == filters.temperature)
+        query = query.where(Sale.temperature == filters.temperature)
     if filters.score_min is not None:
-        query = query.where(Lead.score >= filters.score_min)
+        query = query.where(Sale.lead_score >= filters.score_min)
     if filters.score_max is not None:
-        query = query.where(Lead.score <= filters.score_max)
+        query = query.where(Sale.lead_score <= filters.score_max)
     if filters.rating == "unrated":
         query = query.where(Sale.rating_stars.is_(None))
     elif filters.rating:
@@ -143,12 +140,7 @@ def filtered(buyer_id: int, filters: InboxFilters, *, with_lead: bool = False) -
         disputed = exists().where(Dispute.sale_id == Sale.id, Dispute.buyer_id == buyer_id)
         query = query.where(disputed if filters.disputed else ~disputed)
     if filters.delivery:
-        query = query.where(
-            exists().where(
-                Delivery.sale_id == Sale.id,
-                Delivery.status == DeliveryStatus(filters.delivery),
-            )
-        )
+        query = query.where(DELIVERIES_IN[DeliveryStatus(filters.delivery)] > 0)
     return query
 
 
@@ -168,12 +160,10 @@ def page(
         query = query.where(tuple_(Sale.created_at, Sale.id) < tuple_(*after))
     if counted:
         query = query.add_columns(func.count().over().label("total"))
-    # The lead already joined for a filter is the one loaded (not joined a second time).
-    lead = contains_eager(Sale.lead) if about_the_lead(filters) else joinedload(Sale.lead)
     rows = db.session.execute(
         query.options(
             # The sector with its parent: the page labels it "Parent > Child".
-            lead.joinedload(Lead.sector).joinedload(Sector.parent),
+            joinedload(Sale.lead).joinedload(Lead.sector).joinedload(Sector.parent),
             joinedload(Sale.campaign),
         )
         .order_by(Sale.created_at.desc(), Sale.id.desc())
