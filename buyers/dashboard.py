@@ -4,20 +4,28 @@ over a chosen number of weeks.
 Every rate is a share of the leads bought in the period, so none can pass 100 %:
 contacted (the deal moved past "new"), won; the CPL is the spend per lead; the ROI
 compares the won deals' amounts with the spend; credits are the prices of accepted
-disputes. The database adds the purchases up per week, campaign and sector together
-(``_sums`` says what each figure counts) and the breakdowns are folded from those
-groups: a period of 250,000 purchases comes back as a few thousand rows.
+disputes. The breakdowns are folded from groups per week, campaign and sector.
+
+The figures are read from ``purchase_days``, the purchases added up per UTC day,
+campaign and sector by the database at each sale, outcome, dispute and decision
+(migration 0027's triggers, the rule of ``_sums`` written in SQL), not from the sales:
+a year of a large buyer is a few thousand rows, not 240,000 purchases. A week is the
+organization's (Monday 00:00 in its zone), which a UTC day does not follow: each UTC
+day counts in the week that holds its noon, and the purchases of the few hours between
+a week's first instant and the nearest UTC midnight (an hour or two a week in Paris)
+are read from the sales and moved to their own week. Exact, summer time included, and
+nothing to rebuild when the organization changes its zone.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import get_timezone
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
@@ -26,6 +34,7 @@ from marketplace.models import (
     Dispute,
     DisputeStatus,
     Outcome,
+    PurchaseDay,
     Sale,
     Sector,
     utcnow,
@@ -47,15 +56,15 @@ class Figures:
     disputes: int = 0
     credits_cents: int = 0
 
-    def add(self, other: Figures) -> None:
-        """Count ``other``'s purchases in this group too."""
-        self.leads += other.leads
-        self.spend_cents += other.spend_cents
-        self.contacted += other.contacted
-        self.won += other.won
-        self.revenue_cents += other.revenue_cents
-        self.disputes += other.disputes
-        self.credits_cents += other.credits_cents
+    def add(self, other: Figures, sign: int = 1) -> None:
+        """Count ``other``'s purchases in this group too (``sign`` -1: take them off)."""
+        self.leads += sign * other.leads
+        self.spend_cents += sign * other.spend_cents
+        self.contacted += sign * other.contacted
+        self.won += sign * other.won
+        self.revenue_cents += sign * other.revenue_cents
+        self.disputes += sign * other.disputes
+        self.credits_cents += sign * other.credits_cents
 
     @property
     def cpl_cents(self) -> int | None:
@@ -122,6 +131,158 @@ def _week_start(moment: datetime, zone: ZoneInfo) -> date:
     return local - timedelta(days=local.weekday())
 
 
+def _kept_sums() -> tuple:
+    """The same figures, from purchase_days' rows (each already a sum of ``_sums``)."""
+    kept = PurchaseDay
+    return tuple(
+        func.sum(column)
+        for column in (
+            kept.purchases,
+            kept.spend_cents,
+            kept.contacted,
+            kept.won,
+            kept.revenue_cents,
+            kept.disputes,
+            kept.credits_cents,
+        )
+    )
+
+
+def _utc_midnight(moment: datetime) -> datetime:
+    return datetime.combine(moment.astimezone(UTC).date(), time.min, tzinfo=UTC)
+
+
+def _first_days(starts: list[datetime]) -> list[date]:
+    """For each instant, the first UTC day whose noon is at or after it: the days of
+    week ``k`` are ``first_days[k]`` to ``first_days[k + 1]`` excluded."""
+    days = []
+    for start in starts:
+        midnight = _utc_midnight(start)
+        noon = midnight + timedelta(hours=12)
+        days.append(midnight.date() if start <= noon else midnight.date() + timedelta(days=1))
+    return days
+
+
+def _slices(starts: list[datetime]) -> list[tuple[datetime, datetime, int, int]]:
+    """The hours counted in the wrong week by ``_first_days``: for each week's first
+    instant (and the period's end), those between it and the nearest UTC midnight, as
+    (from, to, their week, the week their UTC day counts in). A week out of the period
+    is -1 or ``len(starts) - 1``."""
+    slices = []
+    for k, start in enumerate(starts):
+        midnight = _utc_midnight(start)
+        if start == midnight:
+            continue  # the week starts with a UTC day: nothing misplaced
+        if start <= midnight + timedelta(hours=12):
+            # The day counts in week k; its hours before the start are week k - 1's.
+            slices.append((midnight, start, k - 1, k))
+        else:
+            # The day counts in week k - 1; its hours from the start are week k's.
+            slices.append((start, midnight + timedelta(days=1), k, k - 1))
+    return slices
+
+
+def _groups(
+    buyer_id: int, starts: list[datetime]
+) -> list[tuple[int, int | None, int, int, Figures]]:
+    """(week, campaign, sector, sign, figures): the kept days' sums per week, campaign
+    and sector, and the misplaced hours' purchases, added to their week (+1) and taken
+    off the week their day counted in (-1). ``starts`` ends with the period's end."""
+    weeks = len(starts) - 1
+    first_days = _first_days(starts)
+    days = (
+        select(
+            bucket_of(PurchaseDay.day, first_days[:-1]).label("week"),
+            PurchaseDay.campaign_id,
+            PurchaseDay.sector_id,
+            *(getattr(PurchaseDay, name) for name in KEPT),
+        )
+        .where(
+            PurchaseDay.buyer_id == buyer_id,
+            PurchaseDay.day >= first_days[0],
+            PurchaseDay.day < first_days[-1],
+        )
+        .subquery()
+    )
+    groups = [
+        (week, campaign_id or None, sector_id, 1, Figures(*(int(v or 0) for v in sums)))
+        for week, campaign_id, sector_id, *sums in db.session.execute(
+            select(
+                days.c.week,
+                days.c.campaign_id,
+                days.c.sector_id,
+                *(func.sum(days.c[name]) for name in KEPT),
+            ).group_by(days.c.week, days.c.campaign_id, days.c.sector_id)
+        )
+    ]
+    slices = [
+        (begin, end, week, counted)
+        for begin, end, week, counted in _slices(starts)
+        if 0 <= week < weeks or 0 <= counted < weeks
+    ]
+    if not slices:
+        return groups
+    hours = union_all(
+        *(
+            select(
+                literal(week).label("week"),
+                literal(counted).label("counted"),
+                Sale.id,
+                Sale.campaign_id,
+                Sale.sector_id,
+                Sale.price_cents,
+                Sale.outcome,
+                Sale.outcome_amount_cents,
+            ).where(Sale.buyer_id == buyer_id, Sale.created_at >= begin, Sale.created_at < end)
+            for begin, end, week, counted in slices
+        )
+    ).subquery()
+    purchases = (
+        select(
+            hours.c.week,
+            hours.c.counted,
+            hours.c.campaign_id,
+            hours.c.sector_id,
+            hours.c.price_cents,
+            hours.c.outcome,
+            hours.c.outcome_amount_cents,
+            Dispute.id.label("dispute_id"),
+            Dispute.status.label("dispute_status"),
+        )
+        .outerjoin(Dispute, and_(Dispute.sale_id == hours.c.id, Dispute.buyer_id == buyer_id))
+        .subquery()
+    )
+    for week, counted, campaign_id, sector_id, *sums in db.session.execute(
+        select(
+            purchases.c.week,
+            purchases.c.counted,
+            purchases.c.campaign_id,
+            purchases.c.sector_id,
+            *_sums(purchases),
+        ).group_by(
+            purchases.c.week, purchases.c.counted, purchases.c.campaign_id, purchases.c.sector_id
+        )
+    ):
+        figures = Figures(*(int(value or 0) for value in sums))
+        if 0 <= week < weeks:
+            groups.append((week, campaign_id, sector_id, 1, figures))
+        if 0 <= counted < weeks:
+            groups.append((counted, campaign_id, sector_id, -1, figures))
+    return groups
+
+
+# purchase_days' figures, in Figures' order.
+KEPT = (
+    "purchases",
+    "spend_cents",
+    "contacted",
+    "won",
+    "revenue_cents",
+    "disputes",
+    "credits_cents",
+)
+
+
 def dashboard(buyer_id: int, weeks: int = 12, now: datetime | None = None) -> Dashboard:
     """The buyer's figures over the last ``weeks`` weeks (Monday to Sunday, in the
     organization's timezone)."""
@@ -131,37 +292,18 @@ def dashboard(buyer_id: int, weeks: int = 12, now: datetime | None = None) -> Da
     mondays = [first_week + timedelta(weeks=n) for n in range(weeks)]
     starts = [datetime.combine(monday, time.min, tzinfo=zone) for monday in mondays]
     since, end = starts[0], starts[-1] + timedelta(weeks=1)
-    purchases = (
-        select(
-            bucket_of(Sale.created_at, starts).label("week"),
-            Sale.campaign_id,
-            Sale.sector_id,
-            Sale.price_cents,
-            Sale.outcome,
-            Sale.outcome_amount_cents,
-            Dispute.id.label("dispute_id"),
-            Dispute.status.label("dispute_status"),
-        )
-        # The buyer's disputes only (a dispute is its sale's buyer's): a few thousand
-        # rows to look the purchases up in, not the platform's.
-        .outerjoin(Dispute, and_(Dispute.sale_id == Sale.id, Dispute.buyer_id == buyer_id))
-        .where(Sale.buyer_id == buyer_id, Sale.created_at >= since, Sale.created_at < end)
-        .subquery()
-    )
     for_large_reads(in_memory=True)
-    groups = db.session.execute(
-        select(
-            purchases.c.week, purchases.c.campaign_id, purchases.c.sector_id, *_sums(purchases)
-        ).group_by(purchases.c.week, purchases.c.campaign_id, purchases.c.sector_id)
-    ).all()
     total = Figures()
     by_week = [Figures() for _ in mondays]
     by_campaign: dict[int | None, Figures] = defaultdict(Figures)
     by_sector: dict[int, Figures] = defaultdict(Figures)
-    for week, campaign_id, sector_id, *sums in groups:
-        figures = Figures(*(int(value or 0) for value in sums))
+    for week, campaign_id, sector_id, sign, figures in _groups(buyer_id, [*starts, end]):
         for group in (total, by_week[week], by_campaign[campaign_id], by_sector[sector_id]):
-            group.add(figures)
+            group.add(figures, sign)
+    # A campaign or sector whose only purchases were moved to another week's hours
+    # nets to nothing: not a line of the breakdown.
+    by_campaign = {key: figures for key, figures in by_campaign.items() if figures.leads}
+    by_sector = {key: figures for key, figures in by_sector.items() if figures.leads}
     names = dict(
         db.session.execute(
             select(Campaign.id, Campaign.name).where(Campaign.id.in_(list(by_campaign)))

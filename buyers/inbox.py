@@ -27,7 +27,6 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
     text,
     tuple_,
@@ -116,8 +115,13 @@ def filtered(buyer_id: int, filters: InboxFilters, *, with_lead: bool = False) -
     if filters.date_to:
         query = query.where(Sale.created_at < _local_midnight(filters.date_to + timedelta(days=1)))
     if filters.sector_id:
-        children = select(Sector.id).where(Sector.parent_id == filters.sector_id)
-        query = query.where(or_(Sale.sector_id == filters.sector_id, Sale.sector_id.in_(children)))
+        # The sector and its children as a list of ids, not a subquery: PostgreSQL then
+        # reads each one's range of the buyer's (buyer, sector, ...) index (migration
+        # 0027), 80,000 entries of a large buyer's 306,000 for the bench's sector.
+        children = db.session.scalars(
+            select(Sector.id).where(Sector.parent_id == filters.sector_id)
+        )
+        query = query.where(Sale.sector_id.in_([filters.sector_id, *children]))
     if filters.campaign_id:
         query = query.where(Sale.campaign_id == filters.campaign_id)
     if filters.temperature:

@@ -104,6 +104,25 @@ class Sale(db.Model):
                 "deliveries_failed",
             ],
         ),
+        # The same per sector: a count filtered by sector reads the sector's range, not
+        # every purchase of the buyer (migration 0027).
+        Index(
+            "ix_sales_buyer_id_sector_id_created_at_id",
+            "buyer_id",
+            "sector_id",
+            "created_at",
+            "id",
+            postgresql_include=[
+                "campaign_id",
+                "lead_score",
+                "temperature",
+                "rating_stars",
+                "outcome",
+                "deliveries_pending",
+                "deliveries_delivered",
+                "deliveries_failed",
+            ],
+        ),
         Index("ix_sales_campaign_id_created_at", "campaign_id", "created_at"),
         # The platform's sales of a period: the admins' overview and reports (0025).
         Index("ix_sales_created_at", "created_at"),

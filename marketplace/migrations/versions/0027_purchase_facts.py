@@ -59,6 +59,10 @@ SALES_INCLUDE = [
     "deliveries_delivered", "deliveries_failed",
 ]
 # buyers/inbox.py searches this text (migration 0014's expression, over a lead's row).
+SECTOR_INDEX_INCLUDE = [
+    "campaign_id", "lead_score", "temperature", "rating_stars", "outcome",
+    "deliveries_pending", "deliveries_delivered", "deliveries_failed",
+]
 SEARCH_TEXT = (
     "lower(coalesce({t}first_name, '') || ' ' || coalesce({t}last_name, '') || ' ' || "
     "coalesce({t}company, '') || ' ' || coalesce({t}email, '') || ' ' || "
@@ -499,6 +503,10 @@ def upgrade():
         op.create_index(
             "ix_purchase_search_buyer_id", "purchase_search", ["buyer_id", "created_at"]
         )
+        op.create_index(
+            "ix_sales_buyer_id_sector_id_created_at_id", "sales",
+            ["buyer_id", "sector_id", "created_at", "id"],
+        )
         return
     # btree_gin is a trusted extension (PostgreSQL 13+), as pg_trgm: the buyer's id and
     # the trigrams in one GIN index, so that the search reads the buyer's matches only.
@@ -510,6 +518,12 @@ def upgrade():
     # The leads' trigram index served the search alone (0014): one index fewer per lead.
     op.execute("DROP INDEX IF EXISTS ix_leads_search_trgm")
     with op.get_context().autocommit_block():
+        # A count filtered by sector reads the sector's range of the buyer's purchases.
+        op.create_index(
+            "ix_sales_buyer_id_sector_id_created_at_id", "sales",
+            ["buyer_id", "sector_id", "created_at", "id"],
+            postgresql_include=SECTOR_INDEX_INCLUDE, postgresql_concurrently=True,
+        )
         op.create_index(
             "ix_sales_buyer_id_created_at_id_new", "sales", ["buyer_id", "created_at", "id"],
             postgresql_include=SALES_INCLUDE, postgresql_concurrently=True,
@@ -524,6 +538,7 @@ def upgrade():
 
 def downgrade():
     postgresql = op.get_bind().dialect.name == "postgresql"
+    op.drop_index("ix_sales_buyer_id_sector_id_created_at_id", table_name="sales")
     if postgresql:
         with op.get_context().autocommit_block():
             op.create_index(
@@ -545,6 +560,7 @@ def downgrade():
             f"(({SEARCH_TEXT.format(t='')}) gin_trgm_ops)"
         )
     else:
+        op.drop_index("ix_purchase_search_buyer_id", table_name="purchase_search")
         for name in SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("purchase_search")
