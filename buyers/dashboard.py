@@ -6,15 +6,16 @@ contacted (the deal moved past "new"), won; the CPL is the spend per lead; the R
 compares the won deals' amounts with the spend; credits are the prices of accepted
 disputes. The breakdowns are folded from groups per week, campaign and sector.
 
-The figures are read from ``purchase_days``, the purchases added up per UTC day,
-campaign and sector by the database at each sale, outcome, dispute and decision
-(migration 0027's triggers, the rule of ``_sums`` written in SQL), not from the sales:
-a year of a large buyer is a few thousand rows, not 240,000 purchases. A week is the
-organization's (Monday 00:00 in its zone), which a UTC day does not follow: each UTC
-day counts in the week that holds its noon, and the purchases of the few hours between
-a week's first instant and the nearest UTC midnight (an hour or two a week in Paris)
-are read from the sales and moved to their own week. Exact, summer time included, and
-nothing to rebuild when the organization changes its zone.
+The figures are read from ``purchase_weeks``, the purchases added up per UTC week
+(from Monday 00:00 UTC), campaign and sector by the database at each sale, outcome,
+dispute and decision (migration 0027's triggers, the rule of ``_sums`` written in SQL),
+not from the sales: a year of a large buyer is a few thousand rows, not 240,000
+purchases. A week here is the organization's (Monday 00:00 in its zone), which a UTC
+week does not follow: each UTC week counts in the local week that holds its middle,
+and the purchases of the few hours between a local week's first instant and the
+nearest UTC Monday midnight (an hour or two in Paris, at most 14 anywhere) are read
+from the sales and moved to their own week. Exact, summer time included, and nothing
+to rebuild when the organization changes its zone.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from marketplace.models import (
     Dispute,
     DisputeStatus,
     Outcome,
-    PurchaseDay,
+    PurchaseWeek,
     Sale,
     Sector,
     utcnow,
@@ -131,89 +132,91 @@ def _week_start(moment: datetime, zone: ZoneInfo) -> date:
     return local - timedelta(days=local.weekday())
 
 
-def _kept_sums() -> tuple:
-    """The same figures, from purchase_days' rows (each already a sum of ``_sums``)."""
-    kept = PurchaseDay
-    return tuple(
-        func.sum(column)
-        for column in (
-            kept.purchases,
-            kept.spend_cents,
-            kept.contacted,
-            kept.won,
-            kept.revenue_cents,
-            kept.disputes,
-            kept.credits_cents,
-        )
-    )
+def _utc_monday(moment: datetime) -> datetime:
+    """The first instant of ``moment``'s UTC week: Monday 00:00 UTC."""
+    day = moment.astimezone(UTC).date()
+    return datetime.combine(day - timedelta(days=day.weekday()), time.min, tzinfo=UTC)
 
 
-def _utc_midnight(moment: datetime) -> datetime:
-    return datetime.combine(moment.astimezone(UTC).date(), time.min, tzinfo=UTC)
+UTC_WEEK = timedelta(weeks=1)
 
 
-def _first_days(starts: list[datetime]) -> list[date]:
-    """For each instant, the first UTC day whose noon is at or after it: the days of
-    week ``k`` are ``first_days[k]`` to ``first_days[k + 1]`` excluded."""
-    days = []
+def _first_weeks(starts: list[datetime]) -> list[date]:
+    """For each instant, the first UTC week (its Monday) whose middle is at or after
+    it: the UTC weeks counted in local week ``k`` are ``first_weeks[k]`` to
+    ``first_weeks[k + 1]`` excluded."""
+    weeks = []
     for start in starts:
-        midnight = _utc_midnight(start)
-        noon = midnight + timedelta(hours=12)
-        days.append(midnight.date() if start <= noon else midnight.date() + timedelta(days=1))
-    return days
+        monday = _utc_monday(start)
+        weeks.append((monday if start <= monday + UTC_WEEK / 2 else monday + UTC_WEEK).date())
+    return weeks
 
 
 def _slices(starts: list[datetime]) -> list[tuple[datetime, datetime, int, int]]:
-    """The hours counted in the wrong week by ``_first_days``: for each week's first
-    instant (and the period's end), those between it and the nearest UTC midnight, as
-    (from, to, their week, the week their UTC day counts in). A week out of the period
-    is -1 or ``len(starts) - 1``."""
+    """The hours counted in the wrong week by ``_first_weeks``: for each local week's
+    first instant (and the period's end), those between it and the nearest UTC Monday
+    midnight, as (from, to, their week, the week their UTC week counts in). A week out
+    of the period is -1 or ``len(starts) - 1``."""
     slices = []
     for k, start in enumerate(starts):
-        midnight = _utc_midnight(start)
-        if start == midnight:
-            continue  # the week starts with a UTC day: nothing misplaced
-        if start <= midnight + timedelta(hours=12):
-            # The day counts in week k; its hours before the start are week k - 1's.
-            slices.append((midnight, start, k - 1, k))
+        monday = _utc_monday(start)
+        if start == monday:
+            continue  # the local week starts with a UTC week: nothing misplaced
+        if start <= monday + UTC_WEEK / 2:
+            # The UTC week counts in week k; its hours before the start are week k - 1's.
+            slices.append((monday, start, k - 1, k))
         else:
-            # The day counts in week k - 1; its hours from the start are week k's.
-            slices.append((start, midnight + timedelta(days=1), k, k - 1))
+            # The UTC week counts in week k - 1; its hours from the start are week k's.
+            slices.append((start, monday + UTC_WEEK, k, k - 1))
     return slices
 
 
-def _groups(
-    buyer_id: int, starts: list[datetime]
-) -> list[tuple[int, int | None, int, int, Figures]]:
-    """(week, campaign, sector, sign, figures): the kept days' sums per week, campaign
-    and sector, and the misplaced hours' purchases, added to their week (+1) and taken
-    off the week their day counted in (-1). ``starts`` ends with the period's end."""
+def _groups(buyer_id: int, starts: list[datetime]) -> list[tuple[str, int | None, int, Figures]]:
+    """(breakdown, key, sign, figures), the breakdown "week", "campaign" or "sector":
+    the kept weeks' sums per local week, per campaign and per sector (the database folds
+    them: a hundred rows, not the thousands of (week, campaign, sector) groups), and the
+    misplaced hours' purchases, added to their week (+1) and taken off the week their
+    UTC week counted in (-1). ``starts`` ends with the period's end."""
     weeks = len(starts) - 1
-    first_days = _first_days(starts)
-    days = (
+    first_weeks = _first_weeks(starts)
+    # Core tables, not the ORM's entities: the ORM's bookkeeping for a union of 50
+    # selects cost more than the database's work.
+    kept, sales, disputes = PurchaseWeek.__table__, Sale.__table__, Dispute.__table__
+    kept_weeks = (
         select(
-            bucket_of(PurchaseDay.day, first_days[:-1]).label("week"),
-            PurchaseDay.campaign_id,
-            PurchaseDay.sector_id,
-            *(getattr(PurchaseDay, name) for name in KEPT),
+            bucket_of(kept.c.week, first_weeks[:-1]).label("local_week"),
+            kept.c.campaign_id,
+            kept.c.sector_id,
+            *(kept.c[name] for name in KEPT),
         )
         .where(
-            PurchaseDay.buyer_id == buyer_id,
-            PurchaseDay.day >= first_days[0],
-            PurchaseDay.day < first_days[-1],
+            kept.c.buyer_id == buyer_id,
+            kept.c.week >= first_weeks[0],
+            kept.c.week < first_weeks[-1],
         )
-        .subquery()
+        .cte("kept_weeks")
+    )
+    sums = [func.sum(kept_weeks.c[name]) for name in KEPT]
+    breakdowns = union_all(
+        *(
+            select(
+                literal(breakdown).label("breakdown"), kept_weeks.c[column].label("key"), *sums
+            ).group_by(kept_weeks.c[column])
+            for breakdown, column in (
+                ("week", "local_week"),
+                ("campaign", "campaign_id"),
+                ("sector", "sector_id"),
+            )
+        )
     )
     groups = [
-        (week, campaign_id or None, sector_id, 1, Figures(*(int(v or 0) for v in sums)))
-        for week, campaign_id, sector_id, *sums in db.session.execute(
-            select(
-                days.c.week,
-                days.c.campaign_id,
-                days.c.sector_id,
-                *(func.sum(days.c[name]) for name in KEPT),
-            ).group_by(days.c.week, days.c.campaign_id, days.c.sector_id)
+        (
+            breakdown,
+            (key or None) if breakdown == "campaign" else key,
+            1,
+            Figures(*(int(value or 0) for value in figures)),
         )
+        for breakdown, key, *figures in db.session.execute(breakdowns)
     ]
     slices = [
         (begin, end, week, counted)
@@ -227,13 +230,17 @@ def _groups(
             select(
                 literal(week).label("week"),
                 literal(counted).label("counted"),
-                Sale.id,
-                Sale.campaign_id,
-                Sale.sector_id,
-                Sale.price_cents,
-                Sale.outcome,
-                Sale.outcome_amount_cents,
-            ).where(Sale.buyer_id == buyer_id, Sale.created_at >= begin, Sale.created_at < end)
+                sales.c.id,
+                sales.c.campaign_id,
+                sales.c.sector_id,
+                sales.c.price_cents,
+                sales.c.outcome,
+                sales.c.outcome_amount_cents,
+            ).where(
+                sales.c.buyer_id == buyer_id,
+                sales.c.created_at >= begin,
+                sales.c.created_at < end,
+            )
             for begin, end, week, counted in slices
         )
     ).subquery()
@@ -246,13 +253,15 @@ def _groups(
             hours.c.price_cents,
             hours.c.outcome,
             hours.c.outcome_amount_cents,
-            Dispute.id.label("dispute_id"),
-            Dispute.status.label("dispute_status"),
+            disputes.c.id.label("dispute_id"),
+            disputes.c.status.label("dispute_status"),
         )
-        .outerjoin(Dispute, and_(Dispute.sale_id == hours.c.id, Dispute.buyer_id == buyer_id))
+        .outerjoin(
+            disputes, and_(disputes.c.sale_id == hours.c.id, disputes.c.buyer_id == buyer_id)
+        )
         .subquery()
     )
-    for week, counted, campaign_id, sector_id, *sums in db.session.execute(
+    for week, counted, campaign_id, sector_id, *figures in db.session.execute(
         select(
             purchases.c.week,
             purchases.c.counted,
@@ -263,15 +272,16 @@ def _groups(
             purchases.c.week, purchases.c.counted, purchases.c.campaign_id, purchases.c.sector_id
         )
     ):
-        figures = Figures(*(int(value or 0) for value in sums))
-        if 0 <= week < weeks:
-            groups.append((week, campaign_id, sector_id, 1, figures))
-        if 0 <= counted < weeks:
-            groups.append((counted, campaign_id, sector_id, -1, figures))
+        moved = Figures(*(int(value or 0) for value in figures))
+        for target, sign in ((week, 1), (counted, -1)):
+            if 0 <= target < weeks:
+                groups.append(("week", target, sign, moved))
+                groups.append(("campaign", campaign_id, sign, moved))
+                groups.append(("sector", sector_id, sign, moved))
     return groups
 
 
-# purchase_days' figures, in Figures' order.
+# purchase_weeks' figures, in Figures' order.
 KEPT = (
     "purchases",
     "spend_cents",
@@ -293,13 +303,19 @@ def dashboard(buyer_id: int, weeks: int = 12, now: datetime | None = None) -> Da
     starts = [datetime.combine(monday, time.min, tzinfo=zone) for monday in mondays]
     since, end = starts[0], starts[-1] + timedelta(weeks=1)
     for_large_reads(in_memory=True)
-    total = Figures()
     by_week = [Figures() for _ in mondays]
     by_campaign: dict[int | None, Figures] = defaultdict(Figures)
     by_sector: dict[int, Figures] = defaultdict(Figures)
-    for week, campaign_id, sector_id, sign, figures in _groups(buyer_id, [*starts, end]):
-        for group in (total, by_week[week], by_campaign[campaign_id], by_sector[sector_id]):
-            group.add(figures, sign)
+    for breakdown, key, sign, figures in _groups(buyer_id, [*starts, end]):
+        if breakdown == "week":
+            by_week[key].add(figures, sign)
+        elif breakdown == "campaign":
+            by_campaign[key].add(figures, sign)
+        else:
+            by_sector[key].add(figures, sign)
+    total = Figures()
+    for figures in by_week:
+        total.add(figures)
     # A campaign or sector whose only purchases were moved to another week's hours
     # nets to nothing: not a line of the breakdown.
     by_campaign = {key: figures for key, figures in by_campaign.items() if figures.leads}

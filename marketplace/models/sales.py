@@ -295,19 +295,20 @@ class PurchaseCount(db.Model):
     purchases: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class PurchaseDay(db.Model):
-    """A buyer's purchases of one UTC day, campaign (0: none, the catalogue) and sector,
-    added up as the dashboard reads them (buyers/dashboard.py): kept by the database at
-    each sale, outcome, dispute and decision (migration 0027's triggers), so that a
-    year's dashboard adds up a few thousand rows instead of 240,000 purchases. The
-    sales stay the truth; a test compares the two after every kind of change."""
+class PurchaseWeek(db.Model):
+    """A buyer's purchases of one UTC week (``week``: its Monday), campaign (0: none, the
+    catalogue) and sector, added up as the dashboard reads them (buyers/dashboard.py):
+    kept by the database at each sale, outcome, dispute and decision (migration 0027's
+    triggers), so that a year's dashboard adds up a few thousand rows instead of 240,000
+    purchases. The sales stay the truth; a test compares the two after every kind of
+    change."""
 
-    __tablename__ = "purchase_days"
+    __tablename__ = "purchase_weeks"
 
     buyer_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT"), primary_key=True
     )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     sector_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     purchases: Mapped[int]

@@ -1,7 +1,7 @@
 """What the database keeps for the buyer portal (migration 0027) always equals what a
 direct computation over the sales, leads, deliveries and disputes gives, whichever way
 they were written: each sale's deliveries by state and its lead's score and
-temperature, the purchases per UTC day, campaign and sector, each purchase's searched
+temperature, the purchases per UTC week, campaign and sector, each purchase's searched
 words; and the dashboard read from them equals the dashboard added up from the sales,
 in any timezone."""
 
@@ -29,8 +29,8 @@ from marketplace.models import (
     DisputeStatus,
     Lead,
     Outcome,
-    PurchaseDay,
     PurchaseSearch,
+    PurchaseWeek,
     Sale,
 )
 from marketplace.privacy.erasure import blank_leads
@@ -67,14 +67,15 @@ def _disputes() -> dict[int, Dispute]:
     return {dispute.sale_id: dispute for dispute in db.session.scalars(select(Dispute))}
 
 
-def direct_days() -> dict[tuple, tuple[int, ...]]:
-    """Every buyer's purchases added up per UTC day, campaign (0: none) and sector."""
+def direct_weeks() -> dict[tuple, tuple[int, ...]]:
+    """Every buyer's purchases added up per UTC week, campaign (0: none) and sector."""
     days: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(FIGURES))
     of_sale = _disputes()
     for sale in db.session.scalars(select(Sale)):
+        day = sale.created_at.astimezone(UTC).date()
         key = (
             sale.buyer_id,
-            sale.created_at.astimezone(UTC).date(),
+            day - timedelta(days=day.weekday()),
             sale.campaign_id or 0,
             sale.sector_id,
         )
@@ -83,13 +84,13 @@ def direct_days() -> dict[tuple, tuple[int, ...]]:
     return {key: tuple(values) for key, values in days.items()}
 
 
-def kept_days() -> dict[tuple, tuple[int, ...]]:
-    """purchase_days without its rows emptied by a sale moved elsewhere."""
+def kept_weeks() -> dict[tuple, tuple[int, ...]]:
+    """purchase_weeks without its rows emptied by a sale moved elsewhere."""
     return {
-        (row.buyer_id, row.day, row.campaign_id, row.sector_id): tuple(
+        (row.buyer_id, row.week, row.campaign_id, row.sector_id): tuple(
             getattr(row, name) for name in FIGURES
         )
-        for row in db.session.scalars(select(PurchaseDay))
+        for row in db.session.scalars(select(PurchaseWeek))
         if any(getattr(row, name) for name in FIGURES)
     }
 
@@ -106,7 +107,7 @@ def searched_text():
 
 def assert_kept_facts_are_true() -> None:
     db.session.expire_all()
-    assert kept_days() == direct_days()
+    assert kept_weeks() == direct_weeks()
     states: dict[int, dict[DeliveryStatus, int]] = defaultdict(lambda: defaultdict(int))
     for sale_id, status in db.session.execute(select(Delivery.sale_id, Delivery.status)):
         states[sale_id][status] += 1
@@ -211,7 +212,7 @@ def test_kept_facts_equal_a_direct_computation_after_every_kind_of_change(
     blank_leads([leads[2].lead_id])
     db.session.commit()
     assert_kept_facts_are_true()
-    # A sale moved to another day, a campaign's sales to none (its row deleted).
+    # A sale moved to another week, a campaign's sales to none (its row deleted).
     moved = db.session.get(Sale, first_sales[0].id)
     moved.created_at -= timedelta(days=40)
     db.session.commit()
@@ -235,7 +236,7 @@ def test_a_rolled_back_change_leaves_nothing_kept_behind(app):
     buyer = factories.BuyerFactory()
     factories.campaign(buyer)
     captured = factories.lead(email="undone@firm.fr")
-    before = kept_days()
+    before = kept_weeks()
     sale = sale_of(buyer, captured)
     sale.outcome, sale.outcome_amount_cents = Outcome.WON, 1000
     db.session.add(
@@ -247,9 +248,9 @@ def test_a_rolled_back_change_leaves_nothing_kept_behind(app):
         )
     )
     db.session.flush()
-    assert kept_days() != before
+    assert kept_weeks() != before
     db.session.rollback()
-    assert kept_days() == before
+    assert kept_weeks() == before
     assert_kept_facts_are_true()
 
 
@@ -290,7 +291,7 @@ def as_tuple(figures: dashboards.Figures) -> tuple[int, ...]:
 @pytest.mark.parametrize(
     "zone", ["Europe/Paris", "America/New_York", "Asia/Tokyo", "Asia/Kolkata", "UTC"]
 )
-def test_the_dashboard_from_kept_days_equals_the_sales_added_up_in_any_timezone(
+def test_the_dashboard_from_kept_weeks_equals_the_sales_added_up_in_any_timezone(
     app, monkeypatch, zone
 ):
     """Purchases at random moments, many within hours of a week's first instant (in

@@ -1,5 +1,5 @@
 """purchase facts kept for the buyer portal: each sale's deliveries by state and its
-lead's score and temperature on the sale, each buyer's purchases added up per UTC day,
+lead's score and temperature on the sale, each buyer's purchases added up per UTC week,
 campaign and sector, and each purchase's searched words beside its buyer
 
 Revision ID: 0027
@@ -23,12 +23,13 @@ totals.
   lead's ever change (a lead is scored once, before it is sold; the trigger on leads
   keeps the copy true anyway). The inbox's score and temperature filters read the
   buyer's index instead of looking up each lead.
-- ``purchase_days``: per buyer, UTC day, campaign (0: none, the catalogue) and sector,
-  the purchases and what the dashboard adds up (spend, contacted, won, revenue,
-  disputes, credits), changed by each sale, outcome, dispute and decision. UTC days, so
-  that a change of the organization's timezone changes nothing here: the dashboard
-  reads the few hours between a local week's start and the nearest UTC midnight from
-  the sales themselves (buyers/dashboard.py).
+- ``purchase_weeks``: per buyer, UTC week (from Monday 00:00 UTC), campaign (0: none,
+  the catalogue) and sector, the purchases and what the dashboard adds up (spend,
+  contacted, won, revenue, disputes, credits), changed by each sale, outcome, dispute
+  and decision. UTC weeks, so that a change of the organization's timezone changes
+  nothing here: the dashboard reads the few hours between a local week's start and the
+  nearest UTC Monday midnight from the sales themselves (buyers/dashboard.py). Weeks,
+  not days: a year of the bench's largest buyer is 4,700 rows, not 26,500.
 - ``purchase_search``: per sale, its buyer and the lead's searched text (the same
   expression as migration 0014's, which it replaces), under a GIN index on (buyer,
   trigrams) (btree_gin): a search reads the buyer's matching purchases only, not every
@@ -75,7 +76,10 @@ FIGURES = (
 )
 ADD_FIGURES = ", ".join(f"{name} = p.{name} + excluded.{name}" for name in FIGURES)
 ADD_FIGURES_SQLITE = ", ".join(f"{name} = {name} + excluded.{name}" for name in FIGURES)
-# What a sale's keys are in purchase_days, and what one sale adds there (its dispute's
+# A sale's UTC week: the Monday (UTC) on or before it, in each database's words.
+PG_WEEK = "date_trunc('week', {moment} AT TIME ZONE 'UTC')::date"
+SQLITE_WEEK = "date({moment}, '-6 days', 'weekday 1')"
+# What a sale's keys are in purchase_weeks, and what one sale adds there (its dispute's
 # status apart): the rule of buyers/dashboard.py's _sums, written once per database.
 KEY_CHANGED = (
     "OLD.buyer_id IS DISTINCT FROM NEW.buyer_id OR OLD.created_at IS DISTINCT FROM "
@@ -90,21 +94,21 @@ LEAD_CHANGED = " OR ".join(
 )
 
 POSTGRESQL_TRIGGERS = f"""
-CREATE FUNCTION purchase_days_change(
+CREATE FUNCTION purchase_weeks_change(
     buyer integer, moment timestamptz, campaign integer, sector integer,
     d_purchases integer, d_spend bigint, d_contacted integer, d_won integer,
     d_revenue bigint, d_disputes integer, d_credits bigint
 ) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO purchase_days AS p (buyer_id, day, campaign_id, sector_id, {", ".join(FIGURES)})
-    VALUES (buyer, (moment AT TIME ZONE 'UTC')::date, coalesce(campaign, 0), sector,
+    INSERT INTO purchase_weeks AS p (buyer_id, week, campaign_id, sector_id, {", ".join(FIGURES)})
+    VALUES (buyer, {PG_WEEK.format(moment="moment")}, coalesce(campaign, 0), sector,
             d_purchases, d_spend, d_contacted, d_won, d_revenue, d_disputes, d_credits)
-    ON CONFLICT (buyer_id, day, campaign_id, sector_id) DO UPDATE SET {ADD_FIGURES};
+    ON CONFLICT (buyer_id, week, campaign_id, sector_id) DO UPDATE SET {ADD_FIGURES};
 $$;
 
 -- One sale's figures, its dispute's status apart, times sign (+1 added, -1 taken off).
-CREATE FUNCTION purchase_days_sale(s sales, dispute_status varchar, sign integer)
+CREATE FUNCTION purchase_weeks_sale(s sales, dispute_status varchar, sign integer)
 RETURNS void LANGUAGE sql AS $$
-    SELECT purchase_days_change(
+    SELECT purchase_weeks_change(
         s.buyer_id, s.created_at, s.campaign_id, s.sector_id, sign, sign * s.price_cents,
         sign * (CASE WHEN s.outcome IS NULL THEN 0 ELSE 1 END),
         sign * (CASE WHEN s.outcome = 'won' THEN 1 ELSE 0 END),
@@ -124,17 +128,17 @@ $$;
 CREATE TRIGGER sales_lead_facts BEFORE INSERT ON sales
 FOR EACH ROW EXECUTE FUNCTION sales_lead_facts();
 
--- New sales, per statement (a round sells a lead to several buyers in one): their days
+-- New sales, per statement (a round sells a lead to several buyers in one): their weeks
 -- in key order (two rounds lock the same rows in the same order), their searched text.
 CREATE FUNCTION sales_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO purchase_days AS p (buyer_id, day, campaign_id, sector_id, {", ".join(FIGURES)})
-    SELECT buyer_id, (created_at AT TIME ZONE 'UTC')::date, coalesce(campaign_id, 0),
+    INSERT INTO purchase_weeks AS p (buyer_id, week, campaign_id, sector_id, {", ".join(FIGURES)})
+    SELECT buyer_id, {PG_WEEK.format(moment="created_at")}, coalesce(campaign_id, 0),
            sector_id, count(*), sum(price_cents), count(outcome),
            count(*) FILTER (WHERE outcome = 'won'),
            coalesce(sum(outcome_amount_cents) FILTER (WHERE outcome = 'won'), 0), 0, 0
     FROM added GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (buyer_id, day, campaign_id, sector_id) DO UPDATE SET {ADD_FIGURES};
+    ON CONFLICT (buyer_id, week, campaign_id, sector_id) DO UPDATE SET {ADD_FIGURES};
     INSERT INTO purchase_search (sale_id, buyer_id, created_at, search_text)
     SELECT a.id, a.buyer_id, a.created_at, {SEARCH_TEXT.format(t="l.")}
     FROM added a JOIN leads l ON l.id = a.lead_id;
@@ -145,14 +149,14 @@ CREATE TRIGGER sales_added AFTER INSERT ON sales
 REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION sales_added();
 
 -- A sale's figures changed (an outcome, a campaign deleted, a date moved): taken off
--- its old day's row, added to its new one.
+-- its old week's row, added to its new one.
 CREATE FUNCTION sales_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     dispute_status varchar;
 BEGIN
     SELECT status INTO dispute_status FROM disputes WHERE sale_id = NEW.id;
-    PERFORM purchase_days_sale(OLD, dispute_status, -1);
-    PERFORM purchase_days_sale(NEW, dispute_status, 1);
+    PERFORM purchase_weeks_sale(OLD, dispute_status, -1);
+    PERFORM purchase_weeks_sale(NEW, dispute_status, 1);
     RETURN NULL;
 END
 $$;
@@ -166,11 +170,11 @@ DECLARE
 BEGIN
     SELECT * INTO s FROM sales WHERE id = NEW.sale_id;
     IF TG_OP = 'INSERT' THEN
-        PERFORM purchase_days_change(
+        PERFORM purchase_weeks_change(
             s.buyer_id, s.created_at, s.campaign_id, s.sector_id, 0, 0, 0, 0, 0, 1,
             CASE WHEN NEW.status = 'accepted' THEN s.price_cents ELSE 0 END);
     ELSE
-        PERFORM purchase_days_change(
+        PERFORM purchase_weeks_change(
             s.buyer_id, s.created_at, s.campaign_id, s.sector_id, 0, 0, 0, 0, 0, 0,
             (CASE WHEN NEW.status = 'accepted' THEN s.price_cents ELSE 0 END)
             - (CASE WHEN OLD.status = 'accepted' THEN s.price_cents ELSE 0 END));
@@ -256,15 +260,15 @@ DROP FUNCTION IF EXISTS disputes_counted();
 DROP FUNCTION IF EXISTS sales_changed();
 DROP FUNCTION IF EXISTS sales_added();
 DROP FUNCTION IF EXISTS sales_lead_facts();
-DROP FUNCTION IF EXISTS purchase_days_sale(sales, varchar, integer);
-DROP FUNCTION IF EXISTS purchase_days_change(
+DROP FUNCTION IF EXISTS purchase_weeks_sale(sales, varchar, integer);
+DROP FUNCTION IF EXISTS purchase_weeks_change(
     integer, timestamptz, integer, integer, integer, bigint, integer, integer, bigint,
     integer, bigint);
 """
 
 
 def _sqlite_upsert(sign: str, row: str, dispute: str, *, sale_id: str | None = None) -> str:
-    """SQLite: one sale's figures (``row`` is NEW or OLD) times ``sign`` into its day's
+    """SQLite: one sale's figures (``row`` is NEW or OLD) times ``sign`` into its week's
     row; ``dispute`` is the SQL of its dispute's status. With ``sale_id``, the dispute's
     figures alone, of the sale read by that id (``row`` then names it)."""
     accepted = f"(CASE WHEN {dispute} = 'accepted' THEN {row}.price_cents ELSE 0 END)"
@@ -281,7 +285,8 @@ def _sqlite_upsert(sign: str, row: str, dispute: str, *, sale_id: str | None = N
             f"{sign} * {disputed}, {sign} * {accepted}"
         )
     keys = (
-        f"{row}.buyer_id, date({row}.created_at), coalesce({row}.campaign_id, 0), "
+        f"{row}.buyer_id, {SQLITE_WEEK.format(moment=f'{row}.created_at')}, "
+        f"coalesce({row}.campaign_id, 0), "
         f"{row}.sector_id, {values}"
     )
     # (SQLite needs the WHERE of an INSERT ... SELECT before its ON CONFLICT.)
@@ -291,9 +296,9 @@ def _sqlite_upsert(sign: str, row: str, dispute: str, *, sale_id: str | None = N
         else f"SELECT {keys} FROM sales {row} WHERE {row}.id = {sale_id}"
     )
     return (
-        f"INSERT INTO purchase_days (buyer_id, day, campaign_id, sector_id, {', '.join(FIGURES)}) "
+        f"INSERT INTO purchase_weeks (buyer_id, week, campaign_id, sector_id, {', '.join(FIGURES)}) "
         f"{source} "
-        f"ON CONFLICT (buyer_id, day, campaign_id, sector_id) DO UPDATE SET {ADD_FIGURES_SQLITE};"
+        f"ON CONFLICT (buyer_id, week, campaign_id, sector_id) DO UPDATE SET {ADD_FIGURES_SQLITE};"
     )
 
 
@@ -398,7 +403,7 @@ def _backfill(postgresql: bool) -> None:
                              FROM deliveries GROUP BY sale_id) d ON d.sale_id = s2.id) x
             WHERE s.id = x.id
         """)
-        day = "(s.created_at AT TIME ZONE 'UTC')::date"
+        week = PG_WEEK.format(moment="s.created_at")
     else:
         op.execute("""
             UPDATE sales
@@ -411,10 +416,10 @@ def _backfill(postgresql: bool) -> None:
                 deliveries_failed = (SELECT count(*) FROM deliveries d
                                      WHERE d.sale_id = sales.id AND d.status = 'failed')
         """)
-        day = "date(s.created_at)"
+        week = SQLITE_WEEK.format(moment="s.created_at")
     op.execute(f"""
-        INSERT INTO purchase_days (buyer_id, day, campaign_id, sector_id, {", ".join(FIGURES)})
-        SELECT s.buyer_id, {day}, coalesce(s.campaign_id, 0), s.sector_id, count(*),
+        INSERT INTO purchase_weeks (buyer_id, week, campaign_id, sector_id, {", ".join(FIGURES)})
+        SELECT s.buyer_id, {week}, coalesce(s.campaign_id, 0), s.sector_id, count(*),
                sum(s.price_cents),
                sum(CASE WHEN s.outcome IS NULL THEN 0 ELSE 1 END),
                sum(CASE WHEN s.outcome = 'won' THEN 1 ELSE 0 END),
@@ -423,7 +428,7 @@ def _backfill(postgresql: bool) -> None:
                count(d.id),
                sum(CASE WHEN d.status = 'accepted' THEN s.price_cents ELSE 0 END)
         FROM sales s LEFT JOIN disputes d ON d.sale_id = s.id
-        GROUP BY s.buyer_id, {day}, coalesce(s.campaign_id, 0), s.sector_id
+        GROUP BY s.buyer_id, {week}, coalesce(s.campaign_id, 0), s.sector_id
     """)
     op.execute(f"""
         INSERT INTO purchase_search (sale_id, buyer_id, created_at, search_text)
@@ -453,9 +458,9 @@ def upgrade():
             ),
         )
     op.create_table(
-        "purchase_days",
+        "purchase_weeks",
         sa.Column("buyer_id", sa.Integer(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("week", sa.Date(), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("sector_id", sa.Integer(), nullable=False),
         sa.Column("purchases", sa.Integer(), nullable=False),
@@ -468,11 +473,11 @@ def upgrade():
         sa.ForeignKeyConstraint(
             ["buyer_id"],
             ["organizations.id"],
-            name=op.f("fk_purchase_days_buyer_id_organizations"),
+            name=op.f("fk_purchase_weeks_buyer_id_organizations"),
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint(
-            "buyer_id", "day", "campaign_id", "sector_id", name=op.f("pk_purchase_days")
+            "buyer_id", "week", "campaign_id", "sector_id", name=op.f("pk_purchase_weeks")
         ),
     )
     op.create_table(
@@ -564,7 +569,7 @@ def downgrade():
         for name in SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("purchase_search")
-    op.drop_table("purchase_days")
+    op.drop_table("purchase_weeks")
     for column in (
         "deliveries_failed", "deliveries_delivered", "deliveries_pending", "temperature",
         "lead_score",
