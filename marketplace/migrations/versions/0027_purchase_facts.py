@@ -163,12 +163,15 @@ $$;
 CREATE TRIGGER sales_changed AFTER UPDATE ON sales
 FOR EACH ROW WHEN ({KEY_CHANGED}) EXECUTE FUNCTION sales_changed();
 
--- A dispute opened (it may be opened accepted), or decided.
+-- A dispute opened (it may be opened accepted), or decided. Its sale is locked first,
+-- as a deal's move locks it before its week's row: a decision (then its credit's
+-- delivery, which counts on the sale) and a deal moved at the same moment take the two
+-- rows in the same order.
 CREATE FUNCTION disputes_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     s sales;
 BEGIN
-    SELECT * INTO s FROM sales WHERE id = NEW.sale_id;
+    SELECT * INTO s FROM sales WHERE id = NEW.sale_id FOR NO KEY UPDATE;
     IF TG_OP = 'INSERT' THEN
         PERFORM purchase_weeks_change(
             s.buyer_id, s.created_at, s.campaign_id, s.sector_id, 0, 0, 0, 0, 0, 1,
