@@ -225,11 +225,16 @@ def _groups(buyer_id: int, starts: list[datetime]) -> list[tuple[str, int | None
     ]
     if not slices:
         return groups
+    # A slice between two weeks of the period moves purchases from one week to the
+    # other: the campaigns' and sectors' figures do not change. Only the two at the
+    # period's ends (one side out of it) change those: their purchases are grouped by
+    # campaign and sector, the others' by week alone (a few dozen rows in all).
     hours = union_all(
         *(
             select(
                 literal(week).label("week"),
                 literal(counted).label("counted"),
+                literal(not (0 <= week < weeks and 0 <= counted < weeks)).label("edge"),
                 sales.c.id,
                 sales.c.campaign_id,
                 sales.c.sector_id,
@@ -248,8 +253,8 @@ def _groups(buyer_id: int, starts: list[datetime]) -> list[tuple[str, int | None
         select(
             hours.c.week,
             hours.c.counted,
-            hours.c.campaign_id,
-            hours.c.sector_id,
+            case((hours.c.edge, hours.c.campaign_id)).label("campaign_id"),
+            case((hours.c.edge, hours.c.sector_id)).label("sector_id"),
             hours.c.price_cents,
             hours.c.outcome,
             hours.c.outcome_amount_cents,
@@ -273,11 +278,13 @@ def _groups(buyer_id: int, starts: list[datetime]) -> list[tuple[str, int | None
         )
     ):
         moved = Figures(*(int(value or 0) for value in figures))
+        edge = not (0 <= week < weeks and 0 <= counted < weeks)
         for target, sign in ((week, 1), (counted, -1)):
             if 0 <= target < weeks:
                 groups.append(("week", target, sign, moved))
-                groups.append(("campaign", campaign_id, sign, moved))
-                groups.append(("sector", sector_id, sign, moved))
+                if edge:
+                    groups.append(("campaign", campaign_id, sign, moved))
+                    groups.append(("sector", sector_id, sign, moved))
     return groups
 
 
