@@ -11,7 +11,7 @@ server-side cursor, never ORM objects.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -89,6 +89,21 @@ DELIVERIES_IN = {
 }
 
 
+def _searched(buyer_id: int, q: str) -> ColumnElement:
+    """The buyer's purchases whose searched words hold ``q`` (``purchase_search``):
+    among the buyer's own (the GIN index's first column on PostgreSQL), not every lead
+    of the platform whose words match. ``%`` and ``_`` are searched as themselves."""
+    pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return and_(
+        PurchaseSearch.buyer_id == buyer_id,
+        PurchaseSearch.search_text.like(pattern, escape="\\"),
+    )
+
+
+def _search_only(filters: InboxFilters) -> bool:
+    return bool(filters.q) and replace(filters, q=None) == NO_FILTER
+
+
 def filtered(buyer_id: int, filters: InboxFilters, *, with_lead: bool = False) -> Select:
     """The organization's purchases matching ``filters``, joined to their lead when
     ``with_lead`` asks for it (the export). No filter reads the lead or its deliveries:
@@ -99,16 +114,8 @@ def filtered(buyer_id: int, filters: InboxFilters, *, with_lead: bool = False) -
     if with_lead:
         query = query.join(Lead, Lead.id == Sale.lead_id)
     if filters.q:
-        pattern = (
-            "%"
-            + filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
-        # Among the buyer's own purchases (the GIN index's first column on PostgreSQL):
-        # not every lead of the platform whose words match.
         query = query.join(PurchaseSearch, PurchaseSearch.sale_id == Sale.id).where(
-            PurchaseSearch.buyer_id == buyer_id,
-            PurchaseSearch.search_text.like(pattern, escape="\\"),
+            _searched(buyer_id, filters.q)
         )
     if filters.date_from:
         query = query.where(Sale.created_at >= _local_midnight(filters.date_from))
@@ -155,23 +162,25 @@ def page(
     keyset of the next page (None on the last); and how many purchases match in all.
 
     A search's first page counts in the same query (``count(*) OVER ()``): it reads
-    every match anyway (the leads whose words match, then the buyer's purchases of
-    them, sorted), and a count of its own read them all a second time."""
+    every match anyway (the buyer's purchases whose words match, sorted), and a count
+    of its own read them all a second time."""
     counted = bool(filters.q) and after is None
     for_large_reads()
-    query = filtered(buyer_id, filters)
-    if after is not None:
-        query = query.where(tuple_(Sale.created_at, Sale.id) < tuple_(*after))
-    if counted:
-        query = query.add_columns(func.count().over().label("total"))
+    if _search_only(filters):
+        query = _search_page(buyer_id, filters.q, after)
+    else:
+        query = filtered(buyer_id, filters)
+        if after is not None:
+            query = query.where(tuple_(Sale.created_at, Sale.id) < tuple_(*after))
+        if counted:
+            query = query.add_columns(func.count().over().label("total"))
+        query = query.limit(PAGE_SIZE + 1)
     rows = db.session.execute(
         query.options(
             # The sector with its parent: the page labels it "Parent > Child".
             joinedload(Sale.lead).joinedload(Lead.sector).joinedload(Sector.parent),
             joinedload(Sale.campaign),
-        )
-        .order_by(Sale.created_at.desc(), Sale.id.desc())
-        .limit(PAGE_SIZE + 1)
+        ).order_by(Sale.created_at.desc(), Sale.id.desc())
     ).all()
     sales = [row[0] for row in rows]
     more = len(sales) > PAGE_SIZE
@@ -180,6 +189,25 @@ def page(
     if not counted:
         return sales, next_keyset, count(buyer_id, filters)
     return sales, next_keyset, rows[0].total if rows else 0
+
+
+def _search_page(buyer_id: int, q: str, after: tuple[datetime, int] | None) -> Select:
+    """A search alone: the page's purchases found, ordered and counted among the
+    buyer's searched words (which carry each purchase's time), and only those read
+    from the sales: not the 2,000 matches of a common name (20 ms here)."""
+    found = select(PurchaseSearch.sale_id).where(_searched(buyer_id, q))
+    if after is not None:
+        keyset = tuple_(PurchaseSearch.created_at, PurchaseSearch.sale_id)
+        found = found.where(keyset < tuple_(*after))
+    else:
+        found = found.add_columns(func.count().over().label("total"))
+    found = (
+        found.order_by(PurchaseSearch.created_at.desc(), PurchaseSearch.sale_id.desc())
+        .limit(PAGE_SIZE + 1)
+        .subquery()
+    )
+    query = select(Sale).join(found, found.c.sale_id == Sale.id)
+    return query if after is not None else query.add_columns(found.c.total)
 
 
 def count(buyer_id: int, filters: InboxFilters) -> int:
@@ -194,6 +222,10 @@ def count(buyer_id: int, filters: InboxFilters) -> int:
             or 0
         )
     for_large_reads()
+    if _search_only(filters):
+        return db.session.scalar(
+            select(func.count()).select_from(PurchaseSearch).where(_searched(buyer_id, filters.q))
+        )
     query = filtered(buyer_id, filters).with_only_columns(func.count())
     return db.session.scalar(query.order_by(None))
 

@@ -133,8 +133,10 @@ def assert_kept_facts_are_true() -> None:
     )
     assert kept == direct
     assert set(
-        db.session.execute(select(PurchaseSearch.sale_id, PurchaseSearch.buyer_id)).all()
-    ) == set(db.session.execute(select(Sale.id, Sale.buyer_id)).all())
+        db.session.execute(
+            select(PurchaseSearch.sale_id, PurchaseSearch.buyer_id, PurchaseSearch.created_at)
+        ).all()
+    ) == set(db.session.execute(select(Sale.id, Sale.buyer_id, Sale.created_at)).all())
 
 
 def sale_of(buyer, captured) -> Sale:

@@ -30,7 +30,7 @@ totals.
   nothing here: the dashboard reads the few hours between a local week's start and the
   nearest UTC Monday midnight from the sales themselves (buyers/dashboard.py). Weeks,
   not days: a year of the bench's largest buyer is 4,700 rows, not 26,500.
-- ``purchase_search``: per sale, its buyer and the lead's searched text (the same
+- ``purchase_search``: per sale, its buyer, its time and the lead's searched text (the same
   expression as migration 0014's, which it replaces), under a GIN index on (buyer,
   trigrams) (btree_gin): a search reads the buyer's matching purchases only, not every
   matching lead of the platform. A rectification or an erasure of the lead rewrites it
@@ -149,7 +149,7 @@ CREATE TRIGGER sales_added AFTER INSERT ON sales
 REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION sales_added();
 
 -- A sale's figures changed (an outcome, a campaign deleted, a date moved): taken off
--- its old week's row, added to its new one.
+-- its old week's row, added to its new one; its searched words follow its date.
 CREATE FUNCTION sales_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     dispute_status varchar;
@@ -157,6 +157,10 @@ BEGIN
     SELECT status INTO dispute_status FROM disputes WHERE sale_id = NEW.id;
     PERFORM purchase_weeks_sale(OLD, dispute_status, -1);
     PERFORM purchase_weeks_sale(NEW, dispute_status, 1);
+    IF OLD.created_at IS DISTINCT FROM NEW.created_at OR OLD.buyer_id <> NEW.buyer_id THEN
+        UPDATE purchase_search SET created_at = NEW.created_at, buyer_id = NEW.buyer_id
+        WHERE sale_id = NEW.id;
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -336,6 +340,9 @@ CREATE TRIGGER sales_changed AFTER UPDATE ON sales WHEN {KEY_CHANGED}
 BEGIN
     {_sqlite_upsert("-1", "OLD", _sqlite_dispute_of("OLD"))}
     {_sqlite_upsert("1", "NEW", _sqlite_dispute_of("NEW"))}
+    UPDATE purchase_search SET created_at = NEW.created_at, buyer_id = NEW.buyer_id
+    WHERE sale_id = NEW.id
+      AND (created_at IS NOT NEW.created_at OR buyer_id IS NOT NEW.buyer_id);
 END
 """,
         f"""
