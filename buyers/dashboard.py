@@ -20,13 +20,26 @@ to rebuild when the organization changes its zone.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import get_timezone
-from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
@@ -171,17 +184,16 @@ def _slices(starts: list[datetime]) -> list[tuple[datetime, datetime, int, int]]
     return slices
 
 
-def _groups(buyer_id: int, starts: list[datetime]) -> list[tuple[str, int | None, int, Figures]]:
-    """(breakdown, key, sign, figures), the breakdown "week", "campaign" or "sector":
-    the kept weeks' sums per local week, per campaign and per sector (the database folds
-    them: a hundred rows, not the thousands of (week, campaign, sector) groups), and the
-    misplaced hours' purchases, added to their week (+1) and taken off the week their
-    UTC week counted in (-1). ``starts`` ends with the period's end."""
-    weeks = len(starts) - 1
-    first_weeks = _first_weeks(starts)
-    # Core tables, not the ORM's entities: the ORM's bookkeeping for a union of 50
-    # selects cost more than the database's work.
-    kept, sales, disputes = PurchaseWeek.__table__, Sale.__table__, Dispute.__table__
+# The two statements are built once per number of weeks and of slices, with bound
+# parameters, and reused: building and fingerprinting a union of 50 selects cost the
+# request more Python time than the database spent on it.
+@functools.cache
+def _kept_query(weeks: int) -> Select:
+    """The kept weeks' sums per local week, per campaign and per sector (the database
+    folds them: a hundred rows, not the thousands of (week, campaign, sector) groups).
+    Parameters: ``buyer``, ``w0`` to ``w{weeks}`` (``_first_weeks``)."""
+    kept = PurchaseWeek.__table__
+    first_weeks = [bindparam(f"w{n}", type_=Date) for n in range(weeks + 1)]
     kept_weeks = (
         select(
             bucket_of(kept.c.week, first_weeks[:-1]).label("local_week"),
@@ -190,14 +202,14 @@ def _groups(buyer_id: int, starts: list[datetime]) -> list[tuple[str, int | None
             *(kept.c[name] for name in KEPT),
         )
         .where(
-            kept.c.buyer_id == buyer_id,
+            kept.c.buyer_id == bindparam("buyer", type_=Integer),
             kept.c.week >= first_weeks[0],
             kept.c.week < first_weeks[-1],
         )
         .cte("kept_weeks")
     )
     sums = [func.sum(kept_weeks.c[name]) for name in KEPT]
-    breakdowns = union_all(
+    return union_all(
         *(
             select(
                 literal(breakdown).label("breakdown"), kept_weeks.c[column].label("key"), *sums
@@ -209,32 +221,22 @@ def _groups(buyer_id: int, starts: list[datetime]) -> list[tuple[str, int | None
             )
         )
     )
-    groups = [
-        (
-            breakdown,
-            (key or None) if breakdown == "campaign" else key,
-            1,
-            Figures(*(int(value or 0) for value in figures)),
-        )
-        for breakdown, key, *figures in db.session.execute(breakdowns)
-    ]
-    slices = [
-        (begin, end, week, counted)
-        for begin, end, week, counted in _slices(starts)
-        if 0 <= week < weeks or 0 <= counted < weeks
-    ]
-    if not slices:
-        return groups
-    # A slice between two weeks of the period moves purchases from one week to the
-    # other: the campaigns' and sectors' figures do not change. Only the two at the
-    # period's ends (one side out of it) change those: their purchases are grouped by
-    # campaign and sector, the others' by week alone (a few dozen rows in all).
+
+
+@functools.cache
+def _hours_query(count: int) -> Select:
+    """The misplaced hours' purchases, summed per (their week, the week their UTC week
+    counts in) and, for a slice at the period's ends (``edge``), per campaign and
+    sector. Parameters: ``buyer``, and per slice ``b{n}``, ``e{n}`` (from, to), ``k{n}``
+    (their week), ``c{n}`` (the counted week), ``x{n}`` (edge)."""
+    sales, disputes = Sale.__table__, Dispute.__table__
+    buyer = bindparam("buyer", type_=Integer)
     hours = union_all(
         *(
             select(
-                literal(week).label("week"),
-                literal(counted).label("counted"),
-                literal(not (0 <= week < weeks and 0 <= counted < weeks)).label("edge"),
+                bindparam(f"k{n}", type_=Integer).label("week"),
+                bindparam(f"c{n}", type_=Integer).label("counted"),
+                bindparam(f"x{n}", type_=Boolean).label("edge"),
                 sales.c.id,
                 sales.c.campaign_id,
                 sales.c.sector_id,
@@ -242,11 +244,11 @@ def _groups(buyer_id: int, starts: list[datetime]) -> list[tuple[str, int | None
                 sales.c.outcome,
                 sales.c.outcome_amount_cents,
             ).where(
-                sales.c.buyer_id == buyer_id,
-                sales.c.created_at >= begin,
-                sales.c.created_at < end,
+                sales.c.buyer_id == buyer,
+                sales.c.created_at >= bindparam(f"b{n}", type_=sales.c.created_at.type),
+                sales.c.created_at < bindparam(f"e{n}", type_=sales.c.created_at.type),
             )
-            for begin, end, week, counted in slices
+            for n in range(count)
         )
     ).subquery()
     purchases = (
@@ -261,21 +263,57 @@ def _groups(buyer_id: int, starts: list[datetime]) -> list[tuple[str, int | None
             disputes.c.id.label("dispute_id"),
             disputes.c.status.label("dispute_status"),
         )
-        .outerjoin(
-            disputes, and_(disputes.c.sale_id == hours.c.id, disputes.c.buyer_id == buyer_id)
-        )
+        .outerjoin(disputes, and_(disputes.c.sale_id == hours.c.id, disputes.c.buyer_id == buyer))
         .subquery()
     )
-    for week, counted, campaign_id, sector_id, *figures in db.session.execute(
-        select(
-            purchases.c.week,
-            purchases.c.counted,
-            purchases.c.campaign_id,
-            purchases.c.sector_id,
-            *_sums(purchases),
-        ).group_by(
-            purchases.c.week, purchases.c.counted, purchases.c.campaign_id, purchases.c.sector_id
+    return select(
+        purchases.c.week,
+        purchases.c.counted,
+        purchases.c.campaign_id,
+        purchases.c.sector_id,
+        *_sums(purchases),
+    ).group_by(
+        purchases.c.week, purchases.c.counted, purchases.c.campaign_id, purchases.c.sector_id
+    )
+
+
+def _groups(buyer_id: int, starts: list[datetime]) -> list[tuple[str, int | None, int, Figures]]:
+    """(breakdown, key, sign, figures), the breakdown "week", "campaign" or "sector":
+    the kept weeks' sums per local week, per campaign and per sector, and the misplaced
+    hours' purchases, added to their week (+1) and taken off the week their UTC week
+    counted in (-1). ``starts`` ends with the period's end."""
+    weeks = len(starts) - 1
+    first_weeks = _first_weeks(starts)
+    kept = db.session.execute(
+        _kept_query(weeks),
+        {"buyer": buyer_id, **{f"w{n}": week for n, week in enumerate(first_weeks)}},
+    )
+    groups = [
+        (
+            breakdown,
+            (key or None) if breakdown == "campaign" else key,
+            1,
+            Figures(*(int(value or 0) for value in figures)),
         )
+        for breakdown, key, *figures in kept
+    ]
+    # A slice between two weeks of the period moves purchases from one week to the
+    # other: the campaigns' and sectors' figures do not change. Only the two at the
+    # period's ends (one side out of it) change those: their purchases are grouped by
+    # campaign and sector, the others' by week alone (a few dozen rows in all).
+    slices = [
+        (begin, end, week, counted, not (0 <= week < weeks and 0 <= counted < weeks))
+        for begin, end, week, counted in _slices(starts)
+        if 0 <= week < weeks or 0 <= counted < weeks
+    ]
+    if not slices:
+        return groups
+    parameters = {"buyer": buyer_id}
+    for n, (begin, end, week, counted, edge) in enumerate(slices):
+        parameters |= {f"b{n}": begin, f"e{n}": end, f"k{n}": week, f"c{n}": counted}
+        parameters[f"x{n}"] = edge
+    for week, counted, campaign_id, sector_id, *figures in db.session.execute(
+        _hours_query(len(slices)), parameters
     ):
         moved = Figures(*(int(value or 0) for value in figures))
         edge = not (0 <= week < weeks and 0 <= counted < weeks)
