@@ -247,8 +247,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
+-- Only for a lead already sold: the round that first sells a lead scores it in the
+-- same statement, whose new sales copy the score themselves (their BEFORE INSERT); a
+-- trigger call per distributed lead cost the distribution for nothing.
 CREATE TRIGGER leads_changed AFTER UPDATE ON leads
-FOR EACH ROW WHEN ({LEAD_CHANGED}) EXECUTE FUNCTION leads_changed();
+FOR EACH ROW WHEN (OLD.sales_count > 0 AND ({LEAD_CHANGED})) EXECUTE FUNCTION leads_changed();
 """
 
 POSTGRESQL_DROP = """
