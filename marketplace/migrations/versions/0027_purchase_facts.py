@@ -20,8 +20,8 @@ totals.
   deliveries.
 - ``sales.lead_score``, ``sales.temperature``: the lead's, copied at the sale (a BEFORE
   INSERT trigger on PostgreSQL, set right after the insert on SQLite) and again if the
-  lead's ever change (a lead is scored once, before it is sold; the trigger on leads
-  keeps the copy true anyway). The inbox's score and temperature filters read the
+  lead's change once it is sold (a lead is scored once, before or in the round that
+  first sells it; the trigger on leads keeps the copies true anyway). The inbox's score and temperature filters read the
   buyer's index instead of looking up each lead.
 - ``purchase_weeks``: per buyer, UTC week (from Monday 00:00 UTC), campaign (0: none,
   the catalogue) and sector, the purchases and what the dashboard adds up (spend,
@@ -29,7 +29,7 @@ totals.
   and decision. UTC weeks, so that a change of the organization's timezone changes
   nothing here: the dashboard reads the few hours between a local week's start and the
   nearest UTC Monday midnight from the sales themselves (buyers/dashboard.py). Weeks,
-  not days: a year of the bench's largest buyer is 4,700 rows, not 26,500.
+  not days: a year of the bench's largest buyer is 4,003 rows, not 26,510.
 - ``purchase_search``: per sale, its buyer, its time and the lead's searched text (the same
   expression as migration 0014's, which it replaces), under a GIN index on (buyer,
   trigrams) (btree_gin): a search reads the buyer's matching purchases only, not every
