@@ -11,7 +11,10 @@ migrations, then seeds it with COPY: publishers and their magnets, buyers with t
 users and campaigns (skewed: the largest buyer has about an eighth of the purchases),
 leads over 18 months with their consent records, their purchases (campaign and
 catalogue), ratings, deals, disputes with their credits, deliveries (delivered,
-failed, pending) and the ledger. Then VACUUM ANALYZE. ``--reuse`` keeps a database
+failed, pending) and the ledger; the load runs without triggers, so what the database
+keeps by triggers (balances, purchase counts, each sale's lead facts and deliveries by
+state, purchases per week, searched words: migrations 0020 and 0027) is then added up
+by the migrations' own statements. Then VACUUM ANALYZE. ``--reuse`` keeps a database
 already seeded with the same sizes (it only runs new migrations, then VACUUM ANALYZE), so that
 a code change is measured again in a few minutes.
 
@@ -61,8 +64,9 @@ PARIS = ZoneInfo("Europe/Paris")
 DAYS = 548  # about 18 months of history
 CHUNK = 50_000  # leads generated and copied at a time (their purchases with them)
 
-# The tables the seed fills with COPY: their plain indexes are dropped during the load and
-# built again afterwards (the unique ones stay: they check the generated data).
+# The tables the seed fills with COPY (and the kept facts filled after it): their plain
+# indexes are dropped during the load and built again afterwards (the unique ones stay:
+# they check the generated data).
 BULK_TABLES = (
     "leads",
     "consent_records",
@@ -70,6 +74,8 @@ BULK_TABLES = (
     "disputes",
     "deliveries",
     "ledger_entries",
+    "purchase_search",
+    "purchase_weeks",
 )
 
 
@@ -252,6 +258,30 @@ def plain_indexes(connection) -> list[tuple[str, str]]:
         """,
         (list(BULK_TABLES),),
     ).fetchall()
+
+
+def fill_kept_facts(connection) -> None:
+    """What the database keeps by triggers (migrations 0020 and 0027: balances, purchase
+    counts, the sales' lead facts and delivery counts, the purchases per week, the
+    searched words), added up once from the loaded rows by the migrations' own
+    statements: the load ran without triggers (``session_replication_role``)."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    versions = ROOT / "marketplace" / "migrations" / "versions"
+
+    def migration(number: str):
+        (path,) = versions.glob(f"{number}_*.py")
+        spec = importlib.util.spec_from_file_location(f"migration_{number}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    for statement in migration("0020").BACKFILL:
+        connection.execute(statement)
+    kept = migration("0027")
+    kept.op = SimpleNamespace(execute=connection.execute)
+    kept._backfill(postgresql=True)
 
 
 def check_references(connection) -> list[str]:
@@ -659,8 +689,12 @@ def seed(app, url: str, args, rng: random.Random) -> dict:
             },
         )
         connection.execute("RESET session_replication_role")
+        copied = time.perf_counter()
+        print(f"  copied in {copied - started:.0f} s: {counts}", flush=True)
+        fill_kept_facts(connection)
+        connection.commit()
         loaded = time.perf_counter()
-        print(f"  copied in {loaded - started:.0f} s: {counts}", flush=True)
+        print(f"  kept totals and facts filled in {loaded - copied:.0f} s", flush=True)
         connection.execute("SET maintenance_work_mem = '1GB'")
         for _name, definition in dropped:
             connection.execute(definition)
@@ -1402,7 +1436,7 @@ def measure(app, url: str, args) -> int:
             f"{'floor: its query, psycopg alone':<34} {floor['rows']:>8,} "
             f"{floor['seconds']:6.2f} {floor['rows'] / floor['seconds']:8,.0f}"
         )
-    pages_met = all(p95 < 0.100 for _label, p95 in results)
+    pages_met = all(p95 < 100 for _label, p95 in results)  # milliseconds
     # Constant memory: ten times the rows may not take more than twice the memory.
     export_met = (
         len(rates) == 2 and rates[-1] >= 50_000 and peaks[-1] <= 2 * max(peaks[0], 1_000_000)

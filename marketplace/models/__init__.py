@@ -61,6 +61,8 @@ from marketplace.models.sales import (
     Outcome,
     OutcomeChange,
     PurchaseCount,
+    PurchaseSearch,
+    PurchaseWeek,
     Sale,
     SaleSource,
 )
@@ -107,6 +109,8 @@ __all__ = [
     "PartnerList",
     "PrivacyRequestEvent",
     "PurchaseCount",
+    "PurchaseSearch",
+    "PurchaseWeek",
     "QualitySettings",
     "RecipientNotice",
     "ReturnRule",

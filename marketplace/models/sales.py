@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
+    Enum,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -20,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
 from marketplace.models.campaigns import Campaign
-from marketplace.models.leads import Lead
+from marketplace.models.leads import Lead, Temperature
 from marketplace.models.organizations import Organization, User
 from marketplace.models.types import JSONType, UTCDateTime, str_enum, utcnow
 
@@ -80,7 +83,7 @@ class Sale(db.Model):
         ),
         # A buyer's purchases newest first, in the inbox's keyset order, with what the
         # inbox's counts filter on and the dashboard sums: read from the index alone
-        # (PostgreSQL's INCLUDE; key columns only on SQLite). Migrations 0016, 0020.
+        # (PostgreSQL's INCLUDE; key columns only on SQLite). Migrations 0016, 0020, 0027.
         Index(
             "ix_sales_buyer_id_created_at_id",
             "buyer_id",
@@ -94,6 +97,30 @@ class Sale(db.Model):
                 "rating_stars",
                 "outcome",
                 "outcome_amount_cents",
+                "lead_score",
+                "temperature",
+                "deliveries_pending",
+                "deliveries_delivered",
+                "deliveries_failed",
+            ],
+        ),
+        # The same per sector: a count filtered by sector reads the sector's range, not
+        # every purchase of the buyer (migration 0027).
+        Index(
+            "ix_sales_buyer_id_sector_id_created_at_id",
+            "buyer_id",
+            "sector_id",
+            "created_at",
+            "id",
+            postgresql_include=[
+                "campaign_id",
+                "lead_score",
+                "temperature",
+                "rating_stars",
+                "outcome",
+                "deliveries_pending",
+                "deliveries_delivered",
+                "deliveries_failed",
             ],
         ),
         Index("ix_sales_campaign_id_created_at", "campaign_id", "created_at"),
@@ -110,6 +137,25 @@ class Sale(db.Model):
     sector_id: Mapped[int] = mapped_column(
         ForeignKey("sectors.id", ondelete="RESTRICT"), default=_lead_sector
     )
+    # The lead's score and temperature, copied by the database at the sale and whenever
+    # the lead's change (migration 0027's triggers): the inbox's score and temperature
+    # filters read the sales alone. Read-only here.
+    lead_score: Mapped[int | None] = mapped_column(SmallInteger)
+    temperature: Mapped[Temperature | None] = mapped_column(
+        Enum(
+            Temperature,
+            name="temperature",
+            native_enum=False,
+            length=32,
+            values_callable=lambda members: [member.value for member in members],
+        )
+    )
+    # How many of the sale's deliveries are pending, delivered and failed, kept by the
+    # database at each delivery's insert and change of state (migration 0027): the
+    # inbox's delivery filter reads them instead of the deliveries. Read-only here.
+    deliveries_pending: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    deliveries_delivered: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    deliveries_failed: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     source: Mapped[SaleSource] = mapped_column(str_enum(SaleSource, "sale_source"))
     exclusive: Mapped[bool] = mapped_column(default=False)
     price_cents: Mapped[int]
@@ -247,6 +293,47 @@ class PurchaseCount(db.Model):
         ForeignKey("organizations.id", ondelete="RESTRICT"), primary_key=True
     )
     purchases: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PurchaseWeek(db.Model):
+    """A buyer's purchases of one UTC week (``week``: its Monday), campaign (0: none, the
+    catalogue) and sector, added up as the dashboard reads them (buyers/dashboard.py):
+    kept by the database at each sale, outcome, dispute and decision (migration 0027's
+    triggers), so that a year's dashboard adds up a few thousand rows instead of 240,000
+    purchases. The sales stay the truth; a test compares the two after every kind of
+    change."""
+
+    __tablename__ = "purchase_weeks"
+
+    buyer_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), primary_key=True
+    )
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sector_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    purchases: Mapped[int]
+    spend_cents: Mapped[int] = mapped_column(BigInteger)
+    contacted: Mapped[int]
+    won: Mapped[int]
+    revenue_cents: Mapped[int] = mapped_column(BigInteger)
+    disputes: Mapped[int]
+    credits_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class PurchaseSearch(db.Model):
+    """A purchase's searched text (its lead's name, company, e-mail and phone, lowered)
+    beside its buyer, kept by the database at each sale and each change of the lead
+    (rectification, erasure: migration 0027's triggers). Under a GIN index on (buyer,
+    trigrams) on PostgreSQL, a search reads the buyer's matching purchases only."""
+
+    __tablename__ = "purchase_search"
+
+    sale_id: Mapped[int] = mapped_column(
+        ForeignKey("sales.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    buyer_id: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    search_text: Mapped[str] = mapped_column(Text)
 
 
 class DisputeReason(enum.StrEnum):

@@ -101,7 +101,7 @@ def test_the_charts_draw_the_figures_read_for_their_page(
     reads = []
 
     def count(conn, cursor, statement, *args):
-        if "FROM sales" in statement:
+        if "FROM purchase_weeks" in statement:
             reads.append(statement)
 
     monkeypatch.setitem(app.config, "SNAPSHOT_SECONDS", 10)

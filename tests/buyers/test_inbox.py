@@ -183,23 +183,31 @@ def test_a_long_export_streams_every_row_once_newest_first(login_as, buyer_with_
 
 
 @pytest.mark.services
-def test_postgresql_searches_through_the_trigram_index():
-    """The search's expression is the index's: the planner can use it (not a seq scan
-    over every lead of the platform)."""
+def test_postgresql_searches_the_buyers_purchases_through_their_trigram_index():
+    """The search reads the buyer's own purchases' words through the GIN index on
+    (buyer, trigrams) of migration 0027, not every lead of the platform."""
     from sqlalchemy.dialects import postgresql
 
-    from marketplace.models import Lead
+    from marketplace.models import PurchaseSearch
 
-    statement = select(Lead.id).where(inbox.search_text().like("%durand%"))
-    sql = str(
-        statement.compile(
-            dialect=postgresql.psycopg.dialect(), compile_kwargs={"literal_binds": True}
+    def plan(statement) -> str:
+        sql = str(
+            statement.compile(
+                dialect=postgresql.psycopg.dialect(), compile_kwargs={"literal_binds": True}
+            )
+        )
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
+
+    words = plan(
+        select(PurchaseSearch.sale_id).where(
+            PurchaseSearch.buyer_id == 41, PurchaseSearch.search_text.like("%durand%")
         )
     )
-    with db.engine.connect() as connection:
-        connection.exec_driver_sql("SET enable_seqscan = off")
-        plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
-    assert "ix_leads_search_trgm" in plan, plan
+    assert "ix_purchase_search_buyer_id_trgm" in words, words
+    page = plan(inbox.filtered(41, inbox.InboxFilters(q="durand")).with_only_columns(Sale.id))
+    assert "purchase_search" in page and "leads" not in page, page
 
 
 @pytest.mark.services
