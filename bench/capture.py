@@ -260,13 +260,15 @@ def main() -> int:
     print(f"marketplace / floor throughput: {ratio:.2f}")
     print(
         f"leads stored: {leads} {statuses}, consent records: {consents}, "
-        f"distribution jobs queued: {queued}"
+        f"distribution runs queued: {queued} (coalesced: one wakes a worker for every lead "
+        "pending; no worker runs here)"
     )
-    targets = {
-        ">= 0.8 x floor": ratio >= 0.8,
-        ">= 500 leads/s": ours["ok_per_s"] >= 500,
-        "p95 < 50 ms": ours["p95_ms"] < 50,
-        "every lead stored with its consent and its job": leads == consents == queued,
+    targets = {  # issue 15's
+        ">= 0.5 x the floor's throughput": ratio >= 0.5,
+        "p99 <= 3 x the floor's p99": ours["p99_ms"] <= 3 * floor["p99_ms"],
+        "every lead stored with its consent, pending, a run queued to distribute it": (
+            leads == consents == statuses.get("pending", 0) and queued >= 1
+        ),
     }
     for target, met in targets.items():
         print(f"  {'met ' if met else 'MISSED'} {target}")
