@@ -1011,6 +1011,7 @@ def _seed_verdicts(now: datetime) -> None:
             .order_by(Sale.created_at, Sale.id)
         ).all()
         first_views = []
+        newest_new = None  # the newest lead nobody has called yet
         for sale_id, sold_at, temperature, budget, sector_id in sales:
             who = rng.choice(people)
             if sale_id in disputed:
@@ -1032,9 +1033,13 @@ def _seed_verdicts(now: datetime) -> None:
                 )
             state = steps[-1][1:] if steps else None
             _rate(rng, buyer_id, sale_id, sold_at, steps, state, last, who, demo_buyer, now)
+            if not steps and sale_id not in disputed:
+                newest_new = sale_id
             seen = _first_view(sold_at, steps, rng, now)
             if seen is not None:
                 first_views.append({"id": sale_id, "first_viewed_at": seen})
+        if demo_buyer:  # it is still unread, whatever the hour the demo is made at
+            first_views = [view for view in first_views if view["id"] != newest_new]
         if first_views:
             db.session.execute(update(Sale), first_views)
         db.session.commit()
