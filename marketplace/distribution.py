@@ -357,7 +357,7 @@ def _distribute(lead_id: int, now: datetime) -> list[int]:
     log.info("lead %s distributed: %d sale(s)", lead_id, len(sold))
     for one in sold:
         _SERVED[one.campaign.id] = now
-    delivery.start_sending(deliveries, ready if delivery.sends_at_once() else [])
+    delivery.start_sending(deliveries, ready)
     return [one.sale_id for one in sold]
 
 
@@ -382,28 +382,9 @@ def _purchase(lead, facts: LeadFacts, sold: _Sold, now: datetime) -> dict:
         currency=sold.campaign.currency,
         sector=facts.sector_slug,
         magnet_kind=facts.kind,
-        score=lead.score,
         certificate_id=facts.certificate_id,
-        **{name: getattr(lead, name) for name in _CONTACT_AND_QUALIFICATION},
+        **{name: getattr(lead, name) for name in representations.PURCHASE_LEAD_FIELDS},
     )
-
-
-_CONTACT_AND_QUALIFICATION = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "job_title",
-    "company",
-    "siret",
-    "company_size",
-    "budget",
-    "timeframe",
-    "housing",
-    "postcode",
-    "country",
-    "message",
-)
 
 
 # campaign id -> when this process last sold it a lead: the fairness order between

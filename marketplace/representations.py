@@ -75,6 +75,8 @@ def purchase_columns() -> list:
 
 
 PURCHASE_FIELDS = frozenset(column.key for column in purchase_columns())
+# The fields a purchase shows of its lead, under the lead's own column names.
+PURCHASE_LEAD_FIELDS = tuple(column.key for column in purchase_columns() if column.table is _leads)
 # What a purchase shows of the buyer's verdicts before there is any.
 _NO_VERDICT_YET = {
     "rating_stars": None,
