@@ -123,7 +123,25 @@ class Sale(db.Model):
                 "deliveries_failed",
             ],
         ),
-        Index("ix_sales_campaign_id_created_at", "campaign_id", "created_at"),
+        # A campaign's purchases by date: its last sale, and the inbox filtered by
+        # campaign counted from the index alone (migration 0028).
+        Index(
+            "ix_sales_campaign_id_created_at_id",
+            "campaign_id",
+            "created_at",
+            "id",
+            postgresql_include=[
+                "buyer_id",
+                "sector_id",
+                "lead_score",
+                "temperature",
+                "rating_stars",
+                "outcome",
+                "deliveries_pending",
+                "deliveries_delivered",
+                "deliveries_failed",
+            ],
+        ),
         # The platform's sales of a period: the admins' overview and reports (0025).
         Index("ix_sales_created_at", "created_at"),
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from buyers import inbox
 from marketplace import quality
@@ -247,3 +247,26 @@ def test_postgresql_writes_the_same_file_as_python(
         select(AuditEvent).where(AuditEvent.action == "lead.contacts_exported")
     ).all()
     assert [event.details["rows"] for event in events] == [5, 5]
+
+
+@pytest.mark.services
+def test_postgresql_counts_a_campaigns_purchases_from_the_campaigns_index():
+    """The inbox filtered by campaign counts from the campaign's index with the filtered
+    columns included (migration 0028), not from the buyer's whole period."""
+    from sqlalchemy.dialects import postgresql
+
+    filters = inbox.InboxFilters(
+        campaign_id=7,
+        date_from=date(2026, 6, 1),
+        date_to=date(2026, 12, 1),
+        temperature="hot",
+        rating="unrated",
+    )
+    count = select(func.count()).select_from(inbox.filtered(41, filters).subquery())
+    sql = str(
+        count.compile(dialect=postgresql.psycopg.dialect(), compile_kwargs={"literal_binds": True})
+    )
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        words = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
+    assert "Index Only Scan using ix_sales_campaign_id_created_at_id" in words, words
