@@ -113,21 +113,25 @@ def read_json_object(max_bytes: int) -> dict:
         raw = read_body_within(max_bytes)
     except RequestEntityTooLarge:
         raise JsonRefused(413, _l("What you sent is too large.")) from None
-    not_an_object = JsonRefused(400, _l("Send a JSON object with Content-Type: application/json."))
     if not request.is_json:
-        raise not_an_object
+        raise _not_an_object()
     try:
         payload = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError):
-        raise not_an_object from None
+        raise _not_an_object() from None
     if not isinstance(payload, dict):
-        raise not_an_object
+        raise _not_an_object()
     nul_fields = _check_tree(payload)
     if nul_fields:
         raise JsonRefused(
             422, _l("Some fields are not valid."), dict.fromkeys(nul_fields, NUL_IN_TEXT)
         )
     return payload
+
+
+def _not_an_object() -> JsonRefused:
+    # Built only when refusing: its message is translated as it is built.
+    return JsonRefused(400, _l("Send a JSON object with Content-Type: application/json."))
 
 
 def _check_tree(payload: dict) -> list[str]:

@@ -9,7 +9,7 @@ default, runs the same steps one after the other in the same transaction.
 
 The person's look-ups all start from an index: ``ix_leads_email_hash_sector``
 (e-mail hash first) for the dedupe, the earlier visits and the recycling, and
-``ix_leads_phone_hash`` for a recycling by phone.
+``ix_leads_phone_hash_sector`` (phone hash first) for a recycling by phone.
 """
 
 from __future__ import annotations

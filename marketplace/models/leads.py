@@ -42,7 +42,9 @@ class Lead(db.Model):
         CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="score_range"),
         # Dedupe (the same person in a sector, recently), buyer dedupe and GDPR look-ups.
         Index("ix_leads_email_hash_sector", "email_hash", "sector_id", "created_at"),
-        Index("ix_leads_phone_hash", "phone_hash"),
+        # The same by phone: a capture's recycling look-up reads the sector's window
+        # (migration 0029).
+        Index("ix_leads_phone_hash_sector", "phone_hash", "sector_id", "created_at"),
         Index("ix_leads_status_created_at", "status", "created_at"),
         # A purchase's lead as the buyer's inbox filters and dashboard read it (sector,
         # temperature, score), from the index alone: a few hundred thousand look-ups
