@@ -77,10 +77,19 @@ def _publisher_target(publisher_id: int, key: str) -> capture.CaptureTarget:
 def post_lead(body: LeadIn):
     publisher_id = api_organization("publisher")
     idempotency = _idempotency(publisher_id)
-    if idempotency is not None:
-        replay = _replay(idempotency)
-        if replay is not None:
-            return replay
+    # A retry is answered from the stored answer without a look-up first: a valid body
+    # meets its key in the insert's own statement (IdempotencyKeyUsed below), and one
+    # refused now (a magnet paused since, a consent aged since) is looked up then.
+    try:
+        return _post_lead(publisher_id, body, idempotency)
+    except HTTPError:
+        replay = _replay(idempotency) if idempotency is not None else None
+        if replay is None:
+            raise
+        return replay
+
+
+def _post_lead(publisher_id: int, body: LeadIn, idempotency: capture.Idempotency | None):
     target = _publisher_target(publisher_id, body.magnet)
     consent_text = target.consent_text(version=body.consent.text_version)
     raw = {**body.contact.model_dump(), **body.qualification.model_dump(exclude_none=True)}
@@ -149,7 +158,7 @@ _STORED_ANSWER = select(
 ).where(
     IdempotentRequest.__table__.c.organization_id == bindparam("organization_id"),
     IdempotentRequest.__table__.c.key == bindparam("key"),
-)  # built once: asked at every keyed post, it costs a statement's construction otherwise
+)  # built once: asked at every retry, it costs a statement's construction otherwise
 
 
 def _replay(idempotency: capture.Idempotency):

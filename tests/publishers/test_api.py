@@ -12,9 +12,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from marketplace import snapshots
 from marketplace.api_keys import issue_api_key, revoke_api_key
 from marketplace.extensions import db
-from marketplace.models import ConsentRecord, IdempotentRequest, Lead, Organization, utcnow
+from marketplace.models import (
+    ConsentRecord,
+    IdempotentRequest,
+    Lead,
+    MagnetStatus,
+    Organization,
+    utcnow,
+)
 from tests import factories
 from tests.conftest import english_client
 
@@ -309,6 +317,36 @@ def test_a_retry_with_the_same_idempotency_key_creates_nothing_new(client, key, 
         "/api/v1/leads", json=body, headers=headers(key, **{"Idempotency-Key": "k" * 256})
     )
     assert long_key.status_code == 400
+
+
+def test_a_retry_refused_now_still_gets_the_first_answer(client, key, magnet):
+    """A retry meets its stored answer even when its body would be refused today (the
+    magnet paused since); a new key is refused as any new lead; a refused first post
+    stores no key, so its retry is refused again."""
+    body = lead_body(magnet)
+    first = client.post(
+        "/api/v1/leads", json=body, headers=headers(key, **{"Idempotency-Key": "k2"})
+    )
+    magnet.status = MagnetStatus.PAUSED
+    db.session.commit()
+    snapshots.forget_all()
+    retry = client.post(
+        "/api/v1/leads", json=body, headers=headers(key, **{"Idempotency-Key": "k2"})
+    )
+    fresh = client.post(
+        "/api/v1/leads", json=body, headers=headers(key, **{"Idempotency-Key": "k3"})
+    )
+    again = client.post(
+        "/api/v1/leads", json=body, headers=headers(key, **{"Idempotency-Key": "k3"})
+    )
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.get_json() == first.get_json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert fresh.status_code == again.status_code == 422
+    assert "magnet" in fresh.get_json()["error"]["fields"]
+    assert "Idempotent-Replayed" not in again.headers
+    assert db.session.scalar(select(func.count(Lead.id))) == 1
 
 
 @pytest.mark.services
