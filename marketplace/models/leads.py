@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -21,6 +21,16 @@ class LeadStatus(enum.StrEnum):
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
     ERASED = "erased"
+
+
+# The leads a buyer may buy from the catalogue, as the partial index on them
+# (migration 0030) states it; marketplace/lead_catalogue.py's ``_on_sale`` says the same
+# (tests/marketplace/test_catalogue.py checks that the two agree).
+ON_SALE_STATUSES = (LeadStatus.DISTRIBUTED, LeadStatus.UNSOLD)
+LEADS_ON_SALE = (
+    f"status IN ({', '.join(repr(status.value) for status in ON_SALE_STATUSES)}) "
+    "AND sales_count < max_buyers AND sold_exclusively IS false"
+)
 
 
 class Temperature(enum.StrEnum):
@@ -46,6 +56,15 @@ class Lead(db.Model):
         # (migration 0029).
         Index("ix_leads_phone_hash_sector", "phone_hash", "sector_id", "created_at"),
         Index("ix_leads_status_created_at", "status", "created_at"),
+        # The leads on sale in the catalogue, newest first: a page stops once full
+        # (marketplace/lead_catalogue.py, ``_on_sale``, the same words; migration 0030).
+        Index(
+            "ix_leads_on_sale_created_at_id",
+            "created_at",
+            "id",
+            postgresql_where=text(LEADS_ON_SALE),
+            sqlite_where=text(LEADS_ON_SALE),
+        ),
         # A purchase's lead as the buyer's inbox filters and dashboard read it (sector,
         # temperature, score), from the index alone: a few hundred thousand look-ups
         # without reading the wide rows (PostgreSQL's INCLUDE; migration 0016).

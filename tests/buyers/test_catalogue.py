@@ -271,3 +271,32 @@ def test_a_person_the_buyer_has_by_phone_is_neither_listed_nor_sold_to_it():
     assert again.lead_id not in listed
     with pytest.raises(lead_catalogue.NotForSale, match="30"):
         lead_catalogue.buy(buyer.id, again.lead_id)
+
+
+def test_the_catalogue_and_its_index_agree_on_what_is_on_sale():
+    """The catalogue's conditions (``_on_sale``) and the partial index's (migration 0030,
+    ``LEADS_ON_SALE``) pick the same leads: the index is only used when they agree."""
+    from itertools import product
+
+    from sqlalchemy import text, update
+
+    from marketplace.models.leads import LEADS_ON_SALE
+
+    magnet = factories.magnet(max_buyers=2)
+    for n, (status, sales_count, exclusive) in enumerate(
+        product(LeadStatus, (0, 1, 2), (False, True))
+    ):
+        lead_id = factories.lead(magnet, distribute=False, email=f"p{n}@on-sale.example").lead_id
+        db.session.execute(
+            update(Lead)
+            .where(Lead.id == lead_id)
+            .values(status=status, sales_count=sales_count, sold_exclusively=exclusive)
+        )
+        db.session.commit()
+
+    by_catalogue = set(
+        db.session.scalars(select(Lead.id).where(*lead_catalogue._on_sale(utcnow())))
+    )
+    by_index = set(db.session.scalars(select(Lead.id).where(text(LEADS_ON_SALE))))
+    assert by_catalogue == by_index
+    assert len(by_catalogue) == 2 * 2  # distributed or unsold, 0 or 1 of 2 sold, shared
