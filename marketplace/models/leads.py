@@ -57,7 +57,8 @@ class Lead(db.Model):
         Index("ix_leads_phone_hash_sector", "phone_hash", "sector_id", "created_at"),
         Index("ix_leads_status_created_at", "status", "created_at"),
         # The leads on sale in the catalogue, newest first: a page stops once full
-        # (marketplace/lead_catalogue.py, ``_on_sale``, the same words; migration 0030).
+        # (marketplace/lead_catalogue.py, ``_on_sale``, the same words; migration 0030,
+        # which adds on PostgreSQL the same by score, NULLS LAST, for the score sort).
         Index(
             "ix_leads_on_sale_created_at_id",
             "created_at",

@@ -300,3 +300,48 @@ def test_the_catalogue_and_its_index_agree_on_what_is_on_sale():
     by_index = set(db.session.scalars(select(Lead.id).where(text(LEADS_ON_SALE))))
     assert by_catalogue == by_index
     assert len(by_catalogue) == 2 * 2  # distributed or unsold, 0 or 1 of 2 sold, shared
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(
+    ("sort", "index", "first_key"),
+    [
+        ("newest", "ix_leads_on_sale_created_at_id", "created_at DESC"),
+        ("score", "ix_leads_on_sale_score", "score DESC NULLS LAST"),
+    ],
+)
+def test_postgresql_reads_a_catalogue_page_in_its_order_from_the_leads_on_sale(
+    sort, index, first_key
+):
+    """The newest and best-scored pages read the leads on sale from their partial index
+    (migration 0030), in the index's order, and stop once full instead of sorting every
+    fresh lead on sale. On this near-empty database PostgreSQL still sorts the few
+    score rows itself, so the score page's order is checked against the index's."""
+    from sqlalchemy import event
+
+    buyer = factories.buyer_user().organization
+    statements = []
+
+    def keep(connection, cursor, statement, parameters, context, executemany):
+        if "FROM leads JOIN lead_magnets" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        lead_catalogue.offers_for(buyer.id, sort=sort)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    statement, parameters = statements[-1]
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        plan = "\n".join(
+            row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+        )
+        definition = connection.exec_driver_sql(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = %(name)s", {"name": index}
+        ).scalar_one()
+    assert f"using {index} on leads" in plan, plan
+    assert f"ORDER BY leads.{first_key}" in statement
+    assert f"({first_key.removesuffix(' DESC')}" in definition, definition
+    if sort == "newest":
+        assert "Index Scan Backward" in plan and "Sort Key: leads.created_at" not in plan, plan
