@@ -25,29 +25,12 @@ from pathlib import Path
 
 import psycopg
 from redis import Redis
-from sqlalchemy.engine import make_url
+from throwaway import create_database, drop_database, free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 RESULT = re.compile(r"RESULT (.*)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def create_database() -> tuple[str, str]:
-    server = make_url(SERVER).set(drivername="postgresql")
-    name = f"bench_capture_{os.getpid()}"
-    admin = server.render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return admin, server.set(database=name).render_as_string(hide_password=False)
 
 
 def prepare(database_url: str, queue: str) -> dict:
@@ -200,7 +183,7 @@ def main() -> int:
     if subprocess.run(["which", "wrk"], capture_output=True).returncode:
         raise SystemExit("wrk is missing: apt-get install wrk")
 
-    admin, database_url = create_database()
+    admin, database_url = create_database("capture")
     queue = f"bench-{secrets.token_hex(3)}"
     seeded = prepare(database_url, queue)
     template = body_template(seeded["magnet"])
@@ -240,10 +223,7 @@ def main() -> int:
     finally:
         for name in redis.scan_iter(f"rq:*{queue}*"):
             redis.delete(name)
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(
-                f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'
-            )
+        drop_database(admin, database_url)
 
     floor, ours = results["floor"], results["marketplace"]
     ratio = ours["ok_per_s"] / floor["ok_per_s"]

@@ -26,7 +26,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from capture import create_database, prepare
+from capture import prepare
+from throwaway import create_database
 
 SEED = """
 INSERT INTO leads (magnet_id, publisher_id, sector_id, status, max_buyers, sales_count,
@@ -50,7 +51,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=300_000)
     parser.add_argument("--captures", type=int, default=1000)
     args = parser.parse_args()
-    admin, database_url = create_database()
+    admin, database_url = create_database("capture_statement")
     try:
         run(database_url, args)
     finally:

@@ -42,11 +42,11 @@ from urllib.parse import quote, urlsplit
 import psycopg
 from redis import Redis
 from sqlalchemy.engine import make_url
+from throwaway import create_database, drop_database, free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
-SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 HOST = "127.0.0.1"
 
@@ -101,29 +101,6 @@ class Seeded:
     magnet: str
     seats: list[Seat]
     extra_campaigns: int
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def create_database() -> tuple[str, str]:
-    server = make_url(SERVER).set(drivername="postgresql")
-    name = f"bench_load_{os.getpid()}"
-    admin = server.render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return admin, server.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin: str, database_url: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(
-            f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'
-        )
 
 
 def seed(database_url: str, queue: str, receiver_port: int, extra: int, logs: Path) -> Seeded:
@@ -1287,7 +1264,7 @@ def main() -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, interrupted)
     started = time.monotonic()
-    admin, database_url = create_database()
+    admin, database_url = create_database("load")
     queue = f"bench-load-{secrets.token_hex(3)}"
     redis = Redis.from_url(REDIS_URL)
     stack = Stack(database_url, queue, run_dir)

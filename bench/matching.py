@@ -31,10 +31,10 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
+from throwaway import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DEPARTMENTS = [f"{n:02d}" for n in range(1, 96) if n != 20]
 SIZES = ["1", "2_9", "10_49", "50_249", "250_999", "1000_plus"]
 
@@ -43,16 +43,6 @@ SIZES = ["1", "2_9", "10_49", "50_249", "250_999", "1000_plus"]
 class SectorRow:
     id: int
     parent_id: int | None
-
-
-def create_database() -> tuple[str, str]:
-    server = make_url(SERVER).set(drivername="postgresql")
-    name = f"bench_matching_{os.getpid()}"
-    admin = server.render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return admin, server.set(database=name).render_as_string(hide_password=False)
 
 
 def copy_rows(connection, table: str, columns: list[str], rows) -> None:
@@ -458,7 +448,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     rng = random.Random(2026)
-    admin, database_url = create_database()
+    admin, database_url = create_database("matching")
     os.environ.update(DATABASE_URL=database_url, MARKETPLACE_SNAPSHOT_SECONDS="10")
     os.environ.pop("REDIS_URL", None)
     from flask_migrate import upgrade
@@ -504,10 +494,7 @@ def main() -> int:
         if os.environ.get("BENCH_KEEP_DB"):
             print("kept the database:", make_url(database_url).database)
         else:
-            with psycopg.connect(admin, autocommit=True) as connection:
-                connection.execute(
-                    f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'
-                )
+            drop_database(admin, database_url)
     total = sum(timings)
     if STATEMENT_TIMES:
         print_statement_times(len(timings))

@@ -55,8 +55,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
-from sqlalchemy.engine import make_url
+from throwaway import create_database, drop_database, free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -64,7 +63,6 @@ ROOT = HERE.parent
 CODE = Path(os.environ["PYTHONPATH"].split(os.pathsep)[0]) if os.environ.get("PYTHONPATH") else ROOT
 if not os.environ.get("PYTHONPATH"):
     sys.path.insert(0, str(ROOT))
-SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 HOST = "127.0.0.1"
 DEPARTMENTS = [f"{n:02d}" for n in range(1, 96) if n != 20]
@@ -74,29 +72,6 @@ TIMEFRAMES = ["now", "3_months", "6_months", "later"]
 JOB_TITLES = ["Développeur", "Responsable achats", "Head of IT", "Directeur général", "CEO"]
 ASKED = ("company", "job_title", "company_size", "budget", "timeframe", "postcode", "message")
 WEEKDAYS_8_TO_20 = {day: [["08:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def create_database() -> tuple[str, str]:
-    server = make_url(SERVER).set(drivername="postgresql")
-    name = f"bench_ping_{os.getpid()}"
-    admin = server.render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return admin, server.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin: str, database_url: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(
-            f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)'
-        )
 
 
 def campaign_settings(n: int, software, parent, rng: random.Random) -> dict:
@@ -391,7 +366,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, interrupted)
     run_dir = HERE / "results"
     run_dir.mkdir(exist_ok=True)
-    admin, database_url = create_database()
+    admin, database_url = create_database("ping")
     os.environ.update(DATABASE_URL=database_url, REDIS_URL=REDIS_URL)
     web = None
     code = 0
