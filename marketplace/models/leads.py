@@ -25,7 +25,7 @@ class LeadStatus(enum.StrEnum):
 
 # The leads a buyer may buy from the catalogue, as the partial index on them
 # (migration 0030) states it; marketplace/lead_catalogue.py's ``_on_sale`` says the same
-# (tests/marketplace/test_catalogue.py checks that the two agree).
+# (tests/buyers/test_catalogue.py checks that the two agree).
 ON_SALE_STATUSES = (LeadStatus.DISTRIBUTED, LeadStatus.UNSOLD)
 LEADS_ON_SALE = (
     f"status IN ({', '.join(repr(status.value) for status in ON_SALE_STATUSES)}) "

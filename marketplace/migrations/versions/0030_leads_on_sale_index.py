@@ -8,8 +8,9 @@ A partial index on (created_at, id) of the leads a buyer may buy from the catalo
 (marketplace/lead_catalogue.py, ``_on_sale``): distributed or unsold, with room left,
 not sold exclusively. Before it, a catalogue page read every lead of the freshness window
 (80,000 on the portal bench's database, 46,000 with room left), sorted them and kept
-250: 1.4 to 2.9 s for the bench's largest buyer; with it, 66 ms in PostgreSQL
-(docs/benchmarks.md, "The buyer's catalogue"). On PostgreSQL a second one on (score
+250: 1.4 to 2.9 s for the bench's largest buyer; with it (and the person check made
+per lead, marketplace/lead_catalogue.py), 7 to 10 ms in PostgreSQL (docs/benchmarks.md,
+"The buyer's catalogue"). On PostgreSQL a second one on (score
 descending, nulls last, created_at, id) serves the "score" sort (1.5 s -> 19 ms in
 PostgreSQL): its order is the sort's first key, and an incremental sort orders each
 score's few leads by their source's quality. SQLite (the laptop's few leads) has the
