@@ -67,6 +67,20 @@ def _lead_sector(context) -> int | None:
     return context.connection.scalar(select(Lead.sector_id).where(Lead.id == lead_id))
 
 
+# What the inbox's filters read on a purchase beside its buyer, sector and campaign
+# (buyers/inbox.py, ``filtered``): included in the sector's and the campaign's indexes so
+# that a filtered count reads the index alone (migrations 0027, 0028).
+INBOX_FILTERED_COLUMNS = (
+    "lead_score",
+    "temperature",
+    "rating_stars",
+    "outcome",
+    "deliveries_pending",
+    "deliveries_delivered",
+    "deliveries_failed",
+)
+
+
 class Sale(db.Model):
     """One lead sold to one buyer: a purchase, in the buyer's words."""
 
@@ -112,16 +126,7 @@ class Sale(db.Model):
             "sector_id",
             "created_at",
             "id",
-            postgresql_include=[
-                "campaign_id",
-                "lead_score",
-                "temperature",
-                "rating_stars",
-                "outcome",
-                "deliveries_pending",
-                "deliveries_delivered",
-                "deliveries_failed",
-            ],
+            postgresql_include=["campaign_id", *INBOX_FILTERED_COLUMNS],
         ),
         # A campaign's purchases by date: its last sale, and the inbox filtered by
         # campaign counted from the index alone (migration 0028).
@@ -130,17 +135,7 @@ class Sale(db.Model):
             "campaign_id",
             "created_at",
             "id",
-            postgresql_include=[
-                "buyer_id",
-                "sector_id",
-                "lead_score",
-                "temperature",
-                "rating_stars",
-                "outcome",
-                "deliveries_pending",
-                "deliveries_delivered",
-                "deliveries_failed",
-            ],
+            postgresql_include=["buyer_id", "sector_id", *INBOX_FILTERED_COLUMNS],
         ),
         # The platform's sales of a period: the admins' overview and reports (0025).
         Index("ix_sales_created_at", "created_at"),

@@ -8,7 +8,7 @@ Replaces ``ix_leads_phone_hash`` (phone_hash) by (phone_hash, sector_id, created
 as the e-mail's ``ix_leads_email_hash_sector``. A capture looks for the person's earlier
 lead in the sector between the two windows' starts (marketplace/capture/store.py); by
 phone it read every lead of the phone, then filtered: a phone posted thousands of times
-(a test number, a publisher's placeholder, a flood) made each capture slower than the
+(a test number, a dummy number a form fills in, a flood) made each capture slower than the
 last (5,000 captures sharing a phone: the look-up read 5,000 rows each). The look-ups
 by phone alone (privacy, the catalogue's "already has this person") read the leading
 column as before; a lead still writes as many index entries. Built CONCURRENTLY on
