@@ -131,6 +131,17 @@ def load_config(instance_path: str) -> dict:
         "MATCHING_SNAPSHOT_SECONDS": float(
             os.environ.get("MARKETPLACE_MATCHING_SNAPSHOT_SECONDS", "60")
         ),
+        # A worker's run over the pending leads that runs out of them waits this long
+        # for the next capture before it ends (one run for a stream of leads, not a
+        # queued job for each), under Redis's 5 s socket timeout; 0 ends it at once.
+        "DISTRIBUTION_LINGER_SECONDS": min(
+            float(os.environ.get("MARKETPLACE_DISTRIBUTION_LINGER_SECONDS", "1")), 4.0
+        ),
+        # A run then ends after this long at most, and queues the next one behind the
+        # queue's other jobs (sweeps, mails), which never wait longer than this.
+        "DISTRIBUTION_RUN_SECONDS": float(
+            os.environ.get("MARKETPLACE_DISTRIBUTION_RUN_SECONDS", "5")
+        ),
         # A worker sends the deliveries of the leads it sold at once, from this many
         # threads (marketplace/delivery_threads.py); 0 queues a job per delivery instead.
         "DELIVERY_THREADS": int(os.environ.get("MARKETPLACE_DELIVERY_THREADS", "8")),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -282,15 +283,20 @@ def distribute_pending(limit: int = PENDING_RUN_LIMIT) -> int:
     """The run capture wakes (coalesced): every fresh pending lead, oldest first, each
     claimed ``FOR NO KEY UPDATE SKIP LOCKED`` and distributed in its own transaction, so
     that several workers, on several machines, share the leads through PostgreSQL
-    alone and a failure stays one lead's (it waits for the sweep). Returns how many
-    leads it took."""
+    alone and a failure stays one lead's (it waits for the sweep). Out of leads, a
+    worker's run waits a moment for the next capture's wake-up (``jobs.await_nudge``)
+    before it ends, for ``DISTRIBUTION_RUN_SECONDS`` at most. Returns how many leads it
+    took."""
     jobs.woken(distribute_pending)
+    ends_at = time.monotonic() + current_app.config["DISTRIBUTION_RUN_SECONDS"]
     skipped: set[int] = set()
     taken = 0
-    while taken < limit:
+    while taken < limit and time.monotonic() < ends_at:
         lead_id = db.session.scalar(_claim_statement(skipped) if skipped else _CLAIM)
         if lead_id is None:
             db.session.rollback()
+            if jobs.await_nudge(distribute_pending, until=ends_at):
+                continue
             return taken
         taken += 1
         try:

@@ -31,6 +31,8 @@ DEFAULT_RETRY = Retry(max=5, interval=[10, 30, 120, 600, 1800])
 _worker_app: Flask | None = None
 # True in a process that runs ``run_worker``: what it sold, it may deliver itself.
 _in_worker = False
+# True while ``run_worker`` works without ``burst``: its runs may wait for more work.
+_long_running = False
 
 
 def in_worker() -> bool:
@@ -123,17 +125,43 @@ def enqueue(
 # How long a wake-up stands for a run that no worker started (lost with a worker):
 # after it, the next call queues a run again.
 WAKE_SECONDS = 10
+# A nudge outlives the runs that could wait for it by far; it only needs to expire.
+NUDGE_SECONDS = 60
+# The wake-up in one round trip: the flag that stands for a queued run (set only if no
+# run is queued, with the answer whether this call set it), and the nudge that a
+# running run waits for, kept to one element however many captures push it.
+_WAKE_SCRIPT = """
+local queue_a_run = redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1])
+redis.call('LPUSH', KEYS[2], '1')
+redis.call('LTRIM', KEYS[2], 0, 0)
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+if queue_a_run then return 1 end
+return 0
+"""
 
 
 def _wake_key(name: str) -> str:
     return f"marketplace:wake:{current_app.config['RQ_QUEUE']}:{name}"
 
 
+def _nudge_key(name: str) -> str:
+    return f"marketplace:nudge:{current_app.config['RQ_QUEUE']}:{name}"
+
+
+def _wake_script():
+    script = current_app.extensions.get("marketplace_wake_script")
+    if script is None:
+        script = redis_connection().register_script(_WAKE_SCRIPT)
+        current_app.extensions["marketplace_wake_script"] = script
+    return script
+
+
 def wake(func: Callable | str) -> None:
     """Have a worker run ``func()`` soon, coalesced: while one run waits in the queue,
-    more calls queue nothing (one Redis round trip each). The run calls ``woken`` as it
-    starts, so that work committed after that wakes another run. Without Redis, runs
-    ``func()`` now, as ``enqueue`` does."""
+    more calls queue nothing, and a run already running that waits for more work
+    (``await_nudge``) goes on at once. One Redis round trip in all. The run calls
+    ``woken`` as it starts, so that work committed after that wakes another run.
+    Without Redis, runs ``func()`` now, as ``enqueue`` does."""
     name = job_name(func)
     if not current_app.config["REDIS_URL"]:
         enqueue(name)
@@ -142,17 +170,39 @@ def wake(func: Callable | str) -> None:
     if time.monotonic() < _redis_down_until.get(url, 0.0):
         raise EnqueueFailed("Redis was unreachable a moment ago")
     try:
-        if not redis_connection().set(_wake_key(name), "1", nx=True, ex=WAKE_SECONDS):
-            return  # a run is already on its way
+        queue_a_run = _wake_script()(
+            keys=[_wake_key(name), _nudge_key(name)], args=[WAKE_SECONDS, NUDGE_SECONDS]
+        )
     except RedisError as error:
         _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
         log.warning("Redis refused the wake-up of %s: %s", name, error)
         raise EnqueueFailed(str(error)) from error
+    if not queue_a_run:
+        return  # a run is already on its way
     try:
         enqueue(name, retry=None, keep_result=False)
     except EnqueueFailed:
         _forget_wake(name)
         raise
+
+
+def await_nudge(func: Callable | str, until: float) -> bool:
+    """For a woken run that found nothing left to do: wait for the next ``wake`` of
+    ``func``, at most the linger (``DISTRIBUTION_LINGER_SECONDS``) and not past
+    ``until`` (``time.monotonic()``). True when woken meanwhile: the run goes on instead
+    of ending, so a steady stream of work is done by one run rather than by a queued
+    job per item, whose bookkeeping in RQ costs as much as the item's own work. Only a
+    long-running worker waits: inline, and in a burst worker, a run ends at once."""
+    if not (_long_running and current_app.config["REDIS_URL"]):
+        return False
+    timeout = min(current_app.config["DISTRIBUTION_LINGER_SECONDS"], until - time.monotonic())
+    if timeout < 0.01:  # BLPOP's 0 would wait for ever
+        return False
+    try:
+        return redis_connection().blpop([_nudge_key(job_name(func))], timeout=timeout) is not None
+    except RedisError as error:
+        log.warning("Redis unreachable while waiting for work: %s", error)
+        return False
 
 
 def woken(func: Callable | str) -> None:
@@ -268,8 +318,9 @@ def run_worker(burst: bool = False) -> bool:
     """
     from rq import SimpleWorker
 
-    global _in_worker
+    global _in_worker, _long_running
     _in_worker = True
+    _long_running = not burst
     app = current_app._get_current_object()
 
     class AppWorker(SimpleWorker):
@@ -285,4 +336,4 @@ def run_worker(burst: bool = False) -> bool:
         return worker.work(with_scheduler=True, burst=burst)
     finally:
         stop.set()
-        _in_worker = False
+        _in_worker = _long_running = False

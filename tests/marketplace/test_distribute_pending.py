@@ -5,6 +5,8 @@ transaction, so that several workers share the leads through PostgreSQL alone
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -95,3 +97,67 @@ def test_a_lead_waiting_for_opening_hours_is_the_sweeps_not_the_runs():
     lead.distribute_after = utcnow()
     db.session.commit()
     assert distribute_pending() == 0
+
+
+@pytest.mark.services
+def test_many_wake_ups_queue_one_run_and_leave_one_nudge(app):
+    for _ in range(5):
+        jobs.wake(distribute_pending)
+    assert jobs.queue().count == 1
+    nudges = jobs.redis_connection().lrange(
+        jobs._nudge_key(jobs.job_name(distribute_pending)), 0, -1
+    )
+    assert nudges == [b"1"]  # however many captures: a waiting run needs one
+
+
+@pytest.mark.services
+def test_a_workers_run_out_of_leads_waits_for_the_next_capture_then_ends(app, monkeypatch):
+    """A steady stream of leads is one run, not a queued job per lead: the run that finds
+    nothing waits for the next wake-up's nudge (the linger), takes that lead, and ends
+    when a linger passes with nothing."""
+    monkeypatch.setattr(jobs, "_long_running", True)
+    monkeypatch.setitem(app.config, "DISTRIBUTION_LINGER_SECONDS", 1.0)
+    factories.campaign()
+    magnet = factories.magnet()
+    waiting = threading.Event()
+    real_await = jobs.await_nudge
+
+    def await_and_say(func, until):
+        waiting.set()
+        return real_await(func, until)
+
+    monkeypatch.setattr(jobs, "await_nudge", await_and_say)
+
+    def run():
+        with app.app_context():
+            started = time.monotonic()
+            return distribute_pending(), time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(run)
+        assert waiting.wait(5)  # the run found no lead and waits
+        captured = factories.lead(magnet, distribute=False)
+        start_distribution(captured.lead_id)
+        taken, seconds = running.result(timeout=10)
+    assert taken == 1
+    assert 1.0 <= seconds < 5  # one linger after the lead, then it ended
+    db.session.expire_all()
+    assert db.session.get(Lead, captured.lead_id).status is LeadStatus.DISTRIBUTED
+
+
+@pytest.mark.services
+def test_a_run_that_used_its_time_queues_the_next_one_behind_the_other_jobs(app, monkeypatch):
+    monkeypatch.setattr(jobs, "_long_running", True)
+    monkeypatch.setitem(app.config, "DISTRIBUTION_RUN_SECONDS", 0)
+    factories.campaign()
+    captured = factories.lead(factories.magnet(), distribute=False)
+    jobs.queue().empty()
+    assert distribute_pending() == 0
+    assert jobs.queue().count == 1  # the next run, for the lead left pending
+    assert db.session.get(Lead, captured.lead_id).status is LeadStatus.PENDING
+
+
+def test_outside_a_long_running_worker_a_run_ends_as_soon_as_it_finds_nothing(app):
+    started = time.monotonic()
+    assert distribute_pending() == 0
+    assert time.monotonic() - started < 0.5
