@@ -177,12 +177,25 @@ WHERE sales.lead_id = (SELECT recycled_from_id FROM leads WHERE id = %(lead_id)s
   AND disputes.status = 'accepted'
 """
 # Run after the locks, as a statement of its own: it sees what a concurrent job on
-# the same person committed while this one waited.
+# the same person committed while this one waited. The person's leads first, by their
+# hashes' indexes, then each one's sales by ``lead_id`` (``OFFSET 0`` keeps that a
+# look-up per lead): the plan PostgreSQL caches for this prepared statement was made
+# on a small table, and a join it could choose then (every sale of the window hashed)
+# grew with the sales, to 2.5 ms per lead after 6,000 leads (docs/benchmarks.md).
 _PERSON_BUYERS_SQL = """
-SELECT DISTINCT sales.buyer_id FROM sales JOIN leads ON leads.id = sales.lead_id
-WHERE (leads.email_hash = (SELECT email_hash FROM leads WHERE id = %(lead_id)s)
-       OR leads.phone_hash = (SELECT phone_hash FROM leads WHERE id = %(lead_id)s))
-  AND sales.created_at >= %(window_start)s
+SELECT DISTINCT bought.buyer_id
+FROM leads AS lead
+CROSS JOIN LATERAL (
+    SELECT others.id FROM leads AS others WHERE others.email_hash = lead.email_hash
+    UNION
+    SELECT others.id FROM leads AS others WHERE others.phone_hash = lead.phone_hash
+) AS person
+CROSS JOIN LATERAL (
+    SELECT sales.buyer_id FROM sales
+    WHERE sales.lead_id = person.id AND sales.created_at >= %(window_start)s
+    OFFSET 0
+) AS bought
+WHERE lead.id = %(lead_id)s
 """
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -161,3 +162,47 @@ def test_outside_a_long_running_worker_a_run_ends_as_soon_as_it_finds_nothing(ap
     started = time.monotonic()
     assert distribute_pending() == 0
     assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.services
+def test_the_workers_look_up_of_the_buyers_who_bought_the_person_is_the_rules(app):
+    """The distribution's pipelined SQL (open_lead, PostgreSQL) finds the same buyers as
+    matching's rule (buyers_who_bought_person): the person by e-mail or by phone, in any
+    sector, within the dedupe window."""
+    from marketplace.distribution import open_lead
+    from marketplace.matching import buyers_who_bought_person
+    from marketplace.models import utcnow
+
+    by_email, by_phone, _another_persons_buyer = (
+        factories.campaign(slugs=(slug,)).buyer_id
+        for slug in ("it/hardware", "it/cybersecurity", "it/telecom")
+    )
+    sold_by_email = factories.lead(
+        factories.magnet(slug="it/hardware"), email="marie@example.fr", phone="06 11 11 11 11"
+    )
+    factories.lead(
+        factories.magnet(slug="it/cybersecurity"),
+        email="mdurand@example.org",
+        phone="06 22 22 22 22",
+    )
+    factories.lead(factories.magnet(slug="it/telecom"))
+    new = factories.lead(
+        factories.magnet(slug="it/cloud-hosting"),
+        distribute=False,
+        email="marie@example.fr",
+        phone="06 22 22 22 22",
+    )
+    now = utcnow()
+
+    def both():
+        lead = db.session.get(Lead, new.lead_id)
+        by_rule = buyers_who_bought_person(lead, now)
+        _lead, _facts, by_worker = open_lead(new.lead_id, now)
+        db.session.rollback()
+        return by_rule, by_worker
+
+    assert both() == ({by_email, by_phone}, {by_email, by_phone})
+    sale = db.session.scalars(select(Sale).where(Sale.lead_id == sold_by_email.lead_id)).one()
+    sale.created_at = now - timedelta(days=app.config["DEDUPE_WINDOW_DAYS"] + 1)
+    db.session.commit()
+    assert both() == ({by_phone}, {by_phone})
