@@ -648,6 +648,76 @@ class Sample:
     queued_jobs: int
 
 
+class Autovacuum:
+    """What PostgreSQL's autovacuum does, done by the bench when the server runs without
+    it (``autovacuum = off`` in its configuration, as on the machines this bench was
+    written on): every ``autovacuum_naptime``, each table of the bench database whose
+    rows changed past autovacuum's thresholds is analyzed, and vacuumed past its dead
+    rows'. Without it the plans PostgreSQL caches for the prepared statements and the
+    triggers stay those made on the empty tables (a sequential scan of the leads for
+    each sale, say), dead rows pile up, and each step runs on a database slower than
+    the step before, which no production server with autovacuum on would be."""
+
+    SETTINGS = """
+        SELECT current_setting('autovacuum') = 'on',
+               extract(epoch FROM current_setting('autovacuum_naptime')::interval),
+               current_setting('autovacuum_analyze_threshold')::float,
+               current_setting('autovacuum_analyze_scale_factor')::float,
+               current_setting('autovacuum_vacuum_threshold')::float,
+               current_setting('autovacuum_vacuum_scale_factor')::float
+    """
+    DUE = """
+        SELECT s.relname,
+               s.n_dead_tup > %(vacuum_threshold)s
+                   + %(vacuum_scale)s * greatest(c.reltuples, 0)
+        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+        WHERE s.n_mod_since_analyze > %(analyze_threshold)s
+                  + %(analyze_scale)s * greatest(c.reltuples, 0)
+           OR s.n_dead_tup > %(vacuum_threshold)s
+                  + %(vacuum_scale)s * greatest(c.reltuples, 0)
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.runs = 0  # tables analyzed or vacuumed
+
+    async def server_runs_it(self) -> bool:
+        async with await psycopg.AsyncConnection.connect(self.database_url) as connection:
+            row = await (await connection.execute(self.SETTINGS)).fetchone()
+        on, naptime, *thresholds = row
+        self.naptime = float(naptime)
+        self.thresholds = dict(
+            zip(
+                ("analyze_threshold", "analyze_scale", "vacuum_threshold", "vacuum_scale"),
+                thresholds,
+                strict=True,
+            )
+        )
+        return on
+
+    async def run(self) -> None:
+        connection = await psycopg.AsyncConnection.connect(self.database_url, autocommit=True)
+        try:
+            # Paced as autovacuum paces its own work, not at a manual VACUUM's full speed.
+            await connection.execute(
+                "SELECT set_config('vacuum_cost_delay', "
+                "current_setting('autovacuum_vacuum_cost_delay'), false), "
+                "set_config('vacuum_cost_limit', "
+                "CASE current_setting('autovacuum_vacuum_cost_limit') "
+                "WHEN '-1' THEN current_setting('vacuum_cost_limit') "
+                "ELSE current_setting('autovacuum_vacuum_cost_limit') END, false)"
+            )
+            while True:
+                await asyncio.sleep(self.naptime)
+                due = await (await connection.execute(self.DUE, self.thresholds)).fetchall()
+                for table, vacuum in due:
+                    command = "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
+                    await connection.execute(f'{command} "{table}"')
+                    self.runs += 1
+        finally:
+            await connection.close()
+
+
 class Sampler:
     """The backlog, read from the database every second (the /healthz queries)."""
 
@@ -878,13 +948,14 @@ class Bench:
         not_accepted = [p for p in ok if p.lead_status != "accepted"]
         capture = [p.answered - p.scheduled for p in ok]
         lag = [p.started - p.scheduled for p in posts]
-        speed, missing = [], 0
+        speed, click_to_webhook, missing = [], [], 0
         for p in ok:
             receipt = self.receipts.first.get(p.lead_id)
             if receipt is None:
                 missing += 1
             else:
                 speed.append(receipt.received - p.answered)
+                click_to_webhook.append(receipt.received - p.scheduled)
         sold, delivered = await self.breakdown(ok)
         window = [s for s in self.sampler.samples if started <= s.at <= load_end]
         tail = [s for s in window if s.at >= started + 0.75 * (load_end - started)]
@@ -909,6 +980,11 @@ class Bench:
             reasons.append(f"{missing} leads without a webhook")
         if stl_p99 is None or stl_p99 >= STL_TARGET_SECONDS:
             reasons.append("speed to lead p99 >= 500 ms")
+        # Speed to lead starts at the 201, as issue 15 defines it; a person waits from the
+        # click, so a rate whose captures queue for seconds is not sustained either.
+        click_p99 = percentile(click_to_webhook, 99)
+        if click_p99 is not None and click_p99 >= STL_TARGET_SECONDS:
+            reasons.append("click to webhook p99 >= 500 ms")
         if backlog_grew:
             reasons.append("the backlog grew")
         achieved = len(posts) / max(load_end - started, 1e-6)
@@ -928,6 +1004,7 @@ class Bench:
             "answers_done_after_s": round(answered - load_end, 1),
             "speed_to_lead_ms": {q: ms(percentile(speed, q)) for q in (50, 95, 99)},
             "speed_to_lead_max_ms": ms(max(speed, default=None)),
+            "click_to_webhook_ms": {q: ms(percentile(click_to_webhook, q)) for q in (50, 95, 99)},
             "no_webhook": missing,
             "accepted_to_sold_ms": {q: ms(percentile(sold, q)) for q in (50, 99)},
             "sold_to_webhook_ms": {q: ms(percentile(delivered, q)) for q in (50, 99)},
@@ -1004,7 +1081,8 @@ def print_header(workers: int, args) -> None:
     )
     print(
         f"{'rate/s':>6} {'sent':>6} | {'capture p50':>11} {'p95':>6} {'p99':>6} {'errors':>6} | "
-        f"{'speed to lead p50':>17} {'p95':>6} {'p99':>6} {'no webhook':>10} | sustained"
+        f"{'speed to lead p50':>17} {'p95':>6} {'p99':>6} {'no webhook':>10} | "
+        f"{'click to webhook p99':>20} | sustained"
     )
 
 
@@ -1016,6 +1094,7 @@ def print_row(r: dict) -> None:
         f"{r['capture_errors'] + r['capture_not_accepted']:>6} | "
         f"{fmt(r['speed_to_lead_ms'][50], 17)} {fmt(r['speed_to_lead_ms'][95])} "
         f"{fmt(r['speed_to_lead_ms'][99])} {r['no_webhook']:>10} | "
+        f"{fmt(r['click_to_webhook_ms'][99], 20)} | "
         f"{'yes' if r['sustained'] else 'NO: ' + ', '.join(r['why_not'])}"
         + (f" (the generator sent up to {late:.0f} ms late)" if late > 20 else ""),
         flush=True,
@@ -1202,6 +1281,15 @@ async def run_ladders(
 ):
     await sampler.open()
     sampling = asyncio.create_task(sampler.run())
+    autovacuum = Autovacuum(sampler.database_url)
+    maintaining = None
+    if not await autovacuum.server_runs_it():
+        print(
+            "PostgreSQL's autovacuum is off on this server: the bench analyzes and vacuums the "
+            f"bench database by autovacuum's rules every {autovacuum.naptime:g} s "
+            "(autovacuum_naptime), as a production server would"
+        )
+        maintaining = asyncio.create_task(autovacuum.run())
     bench = Bench(args, stack, seeded, sampler, receipts)
     ladders = {}
     try:
@@ -1224,6 +1312,9 @@ async def run_ladders(
             stack.stop_workers()
     finally:
         sampling.cancel()
+        if maintaining is not None:
+            maintaining.cancel()
+            print(f"the bench's upkeep analyzed or vacuumed a table {autovacuum.runs} times")
         await sampler.close()
     return ladders, bench
 
@@ -1300,8 +1391,8 @@ def main() -> int:
             sustained = [r["rate"] for r in rows if r["sustained"]]
             best = f"{max(sustained):g} leads/s" if sustained else "none of the rates run"
             print(
-                f"highest rate sustained for {args.duration:g} s with speed to lead p99 "
-                f"< 500 ms, {workers} worker(s): {best}"
+                f"highest rate sustained for {args.duration:g} s with speed to lead and "
+                f"click to webhook p99 < 500 ms, {workers} worker(s): {best}"
             )
         all_rows = [r for rows in ladders.values() for r in rows]
         for rate, target, label in (
