@@ -55,6 +55,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from redis import Redis
 from throwaway import create_database, drop_database, free_port
 
 HERE = Path(__file__).resolve().parent
@@ -370,8 +371,6 @@ def main() -> int:
     os.environ.update(DATABASE_URL=database_url, REDIS_URL=REDIS_URL)
     # Each fresh database gives its publishers the same ids: a run a minute earlier left
     # counts against this run's ping limit (600 a minute) that are not this run's.
-    from redis import Redis
-
     limits = Redis.from_url(REDIS_URL)
     for key in limits.scan_iter("LIMITS:LIMITER/organization:*/publisher_api.ping/*"):
         limits.delete(key)
