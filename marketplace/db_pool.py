@@ -1,4 +1,5 @@
-"""Checking pooled database connections before use, only when they sat idle.
+"""Checking pooled database connections before use, only when they sat idle; the
+driver's connection under the session's transaction, for the hot path's statements.
 
 SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout: a request or
 a job that costs three round trips would pay a fourth for it. A connection given
@@ -12,9 +13,13 @@ opened before the failure.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
+
+from marketplace.extensions import db
 
 _RETURNED_AT = "marketplace_returned_at"
 
@@ -35,3 +40,34 @@ def ping_idle_connections(engine: Engine, after_seconds: float) -> None:
             raise exc.DisconnectionError("the connection was dropped") from error
         if not alive:
             raise exc.DisconnectionError("the connection was dropped")
+
+
+def driver_connection():
+    """The psycopg connection under the session's transaction: the distribution's
+    statements go through it directly, pipelined where they can be (on the hot
+    path, SQLAlchemy's own work per statement cost more than PostgreSQL's)."""
+    return db.session.connection().connection.dbapi_connection
+
+
+@contextmanager
+def autocommit_connection() -> Iterator:
+    """A pooled psycopg connection in autocommit, for one statement atomic by itself
+    (a capture, a webhook's first attempt): one round trip in all, and none of
+    SQLAlchemy's work per statement, which on these paths cost as much CPU as
+    PostgreSQL's. The connection goes back to the pool as the pool's other users
+    expect it (not in autocommit); one the server dropped is discarded."""
+    pooled = db.engine.raw_connection()
+    connection = pooled.driver_connection
+    try:
+        connection.autocommit = True
+        try:
+            yield connection
+        finally:
+            if not connection.broken:
+                connection.autocommit = False
+    except Exception:
+        if connection.broken or connection.closed:
+            pooled.invalidate()
+        raise
+    finally:
+        pooled.close()

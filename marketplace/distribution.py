@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from marketplace import delivery, jobs, representations, snapshots
+from marketplace.db_pool import driver_connection
 from marketplace.extensions import db
 from marketplace.governance.organizations import publisher_hold
 from marketplace.matching import (
@@ -56,7 +57,7 @@ from marketplace.models import (
 )
 from marketplace.quality.sources import earning_share_bps
 from marketplace.scoring import score_lead
-from marketplace.selling import LeadSale, Offer, driver_connection, sale_label, sell_offers
+from marketplace.selling import LeadSale, Offer, sale_label, sell_offers
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +277,18 @@ def _claim_statement(skipped: set[int]):
 
 
 _CLAIM = _claim_statement(set())  # built once: the statement of nearly every claim
+# PostgreSQL's claim goes to the driver as text: through the session, the ORM's work
+# for this one-column read cost a worker a seventh of its CPU (py-spy, 30 leads/s).
+_CLAIM_SQL = str(
+    _CLAIM.compile(dialect=postgresql.psycopg.dialect(), compile_kwargs={"literal_binds": True})
+)
+
+
+def _claim(skipped: set[int]) -> int | None:
+    if skipped or db.session.get_bind().dialect.name != "postgresql":
+        return db.session.scalar(_claim_statement(skipped) if skipped else _CLAIM)
+    row = driver_connection().execute(_CLAIM_SQL).fetchone()
+    return None if row is None else row[0]
 
 
 def _back_off(lead_id: int) -> None:
@@ -305,7 +318,7 @@ def distribute_pending(limit: int = PENDING_RUN_LIMIT) -> int:
     skipped: set[int] = set()
     taken = 0
     while taken < limit and time.monotonic() < ends_at:
-        lead_id = db.session.scalar(_claim_statement(skipped) if skipped else _CLAIM)
+        lead_id = _claim(skipped)
         if lead_id is None:
             db.session.rollback()
             if jobs.await_nudge(distribute_pending, until=ends_at):

@@ -42,6 +42,7 @@ from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace import snapshots
+from marketplace.db_pool import driver_connection
 from marketplace.extensions import db
 from marketplace.models import (
     BillingStatus,
@@ -567,10 +568,3 @@ def _round_in_one_statement(
                 _release_usage(campaign.id, UsagePeriod.MONTH, month, offer.price_cents)
             results.append((None, NO_PLACE_LEFT))
     return results, bool(rows) and rows[0][5]
-
-
-def driver_connection():
-    """The psycopg connection under the session's transaction: the distribution's
-    statements go through it directly, pipelined where they can be (on the hot
-    path, SQLAlchemy's own work per statement cost more than PostgreSQL's)."""
-    return db.session.connection().connection.dbapi_connection

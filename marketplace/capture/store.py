@@ -19,6 +19,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
     DateTime,
@@ -38,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.db_pool import autocommit_connection
 from marketplace.extensions import db
 from marketplace.models import (
     ConsentRecord,
@@ -253,9 +255,12 @@ def _in_one_statement(lead, consent, windows: PersonWindows, idempotency) -> tup
             params[f"{prefix}_{name}"] = _driver_value(value)
     # The SQL is compiled once per shape (below); only the values travel each time. One
     # statement is atomic by itself: it runs in autocommit, one round trip in all.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        row = connection.exec_driver_sql(sql, params).one()
-    return row.id, LeadStatus(row.status)
+    with autocommit_connection() as connection:
+        try:
+            lead_id, status = connection.execute(sql, params).fetchone()
+        except psycopg.IntegrityError as taken:  # the key (or the form's token) was used
+            raise IntegrityError(sql, None, taken) from taken
+    return lead_id, LeadStatus(status)
 
 
 def _driver_value(value):

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from marketplace.db_pool import _RETURNED_AT
+from marketplace.db_pool import _RETURNED_AT, autocommit_connection
 from marketplace.extensions import db
 
 
@@ -60,3 +60,33 @@ def test_an_idle_connection_the_server_dropped_is_replaced(app):
     _age_pooled_connections(app.config["DB_PING_AFTER_SECONDS"] + 1)
 
     assert db.session.execute(text("SELECT pg_backend_pid()")).scalar_one() != backend
+
+
+@pytest.mark.services
+def test_an_autocommit_connection_goes_back_to_the_pool_in_transactions(app):
+    with autocommit_connection() as connection:
+        backend = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+        connection.execute("CREATE TEMPORARY TABLE kept (n integer)")
+        connection.execute("INSERT INTO kept VALUES (1)")  # committed at once
+
+    # The same pooled connection, through the session: a rollback takes back its write.
+    assert db.session.execute(text("SELECT pg_backend_pid()")).scalar_one() == backend
+    db.session.execute(text("INSERT INTO kept VALUES (2)"))
+    db.session.rollback()
+    assert db.session.execute(text("SELECT n FROM kept")).scalars().all() == [1]
+    db.session.execute(text("DROP TABLE kept"))
+    db.session.commit()
+
+
+@pytest.mark.services
+def test_an_autocommit_connection_the_server_dropped_is_discarded(app):
+    with autocommit_connection() as connection:
+        backend = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with psycopg.connect(app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", (backend,))
+
+    with pytest.raises(psycopg.OperationalError), autocommit_connection() as connection:
+        connection.execute("SELECT 1")
+
+    with autocommit_connection() as connection:
+        assert connection.execute("SELECT pg_backend_pid()").fetchone()[0] != backend
