@@ -717,6 +717,16 @@ class Autovacuum:
         finally:
             await connection.close()
 
+    async def settle(self) -> None:
+        """Analyze every table now, as autovacuum has long done on a database in service:
+        the plans PostgreSQL cached for the prepared statements during the warm-up, on
+        tables of a few rows (a sequential scan of the sales, say), are made again on
+        the tables' statistics."""
+        async with await psycopg.AsyncConnection.connect(
+            self.database_url, autocommit=True
+        ) as connection:
+            await connection.execute("ANALYZE")
+
 
 class Sampler:
     """The backlog, read from the database every second (the /healthz queries)."""
@@ -1276,6 +1286,9 @@ def write_raw(run_dir: Path, bench: Bench, sampler: Sampler) -> None:
             out.write("\t".join(str(getattr(sample, n)) for n in names) + "\n")
 
 
+WARM_UP_RATE, WARM_UP_SECONDS = 20, 10
+
+
 async def run_ladders(
     args, stack: Stack, seeded: Seeded, sampler: Sampler, receipts: Receipts, redis
 ):
@@ -1295,7 +1308,10 @@ async def run_ladders(
     try:
         for workers in args.workers:
             stack.start_workers(workers, redis)
-            await bench.step(5, 2, measured=False)  # warm-up: snapshots, rules, connections
+            # Warm-up: snapshots, rules, connections, prepared statements; then the
+            # database analyzed, as one in service is (Autovacuum.settle).
+            await bench.step(WARM_UP_RATE, WARM_UP_SECONDS, measured=False)
+            await autovacuum.settle()
             print_header(workers, args)
             rows = []
             for rate in args.rates:

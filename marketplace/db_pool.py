@@ -12,11 +12,13 @@ opened before the failure.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event, exc
+from flask import current_app
+from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine
 
 from marketplace.extensions import db
@@ -49,25 +51,48 @@ def driver_connection():
     return db.session.connection().connection.dbapi_connection
 
 
+_AUTOCOMMIT_ENGINES: dict[str, Engine] = {}
+_autocommit_engines_lock = threading.Lock()
+
+
+def _autocommit_engine() -> Engine:
+    """The pool of the one-statement paths, apart from the sessions': in autocommit, its
+    connections never see a ROLLBACK. psycopg forgets all of a connection's prepared
+    statements at each rollback, and a session's read ends with one (a buyer's page, a
+    job's teardown): PostgreSQL then planned the capture's statement again, 1.2 to 1.6
+    ms each time, at a third of the captures (docs/benchmarks.md, "Planning")."""
+    url = db.engine.url
+    key = url.render_as_string(hide_password=False)
+    engine = _AUTOCOMMIT_ENGINES.get(key)
+    if engine is None:
+        with _autocommit_engines_lock:
+            engine = _AUTOCOMMIT_ENGINES.get(key)
+            if engine is None:
+                # One connection per thread that may use it at once (a worker's sending
+                # threads), so that none is opened and closed per statement.
+                threads = current_app.config["DELIVERY_THREADS"] + 1
+                engine = create_engine(
+                    url, isolation_level="AUTOCOMMIT", pool_size=threads, max_overflow=threads
+                )
+                ping_idle_connections(engine, current_app.config["DB_PING_AFTER_SECONDS"])
+                _AUTOCOMMIT_ENGINES[key] = engine
+    return engine
+
+
 @contextmanager
 def autocommit_connection() -> Iterator:
-    """A pooled psycopg connection in autocommit, for one statement atomic by itself
-    (a capture, a webhook's first attempt): one round trip in all, and none of
+    """A psycopg connection in autocommit, for one statement atomic by itself (a
+    capture, a webhook's first attempt): one round trip in all, and none of
     SQLAlchemy's work per statement, which on these paths cost as much CPU as
-    PostgreSQL's. The connection goes back to the pool as the pool's other users
-    expect it (not in autocommit); one the server dropped is discarded."""
-    pooled = db.engine.raw_connection()
+    PostgreSQL's. Its statements stay prepared (``_autocommit_engine``); a connection
+    the server dropped is discarded."""
+    pooled = _autocommit_engine().raw_connection()
     connection = pooled.driver_connection
     try:
-        connection.autocommit = True
-        try:
-            yield connection
-        finally:
-            if not connection.broken:
-                connection.autocommit = False
+        yield connection
     except Exception:
         if connection.broken or connection.closed:
             pooled.invalidate()
         raise
     finally:
-        pooled.close()
+        pooled.close()  # back to the pool

@@ -320,7 +320,10 @@ def distribute_pending(limit: int = PENDING_RUN_LIMIT) -> int:
     while taken < limit and time.monotonic() < ends_at:
         lead_id = _claim(skipped)
         if lead_id is None:
-            db.session.rollback()
+            # A read ends with COMMIT, not ROLLBACK: psycopg forgets its connection's
+            # prepared statements at every rollback, and PostgreSQL then planned the
+            # next leads' statements again (docs/benchmarks.md, "Planning").
+            db.session.commit()
             if jobs.await_nudge(distribute_pending, until=ends_at):
                 continue
             return taken

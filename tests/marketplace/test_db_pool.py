@@ -6,6 +6,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
+from marketplace import db_pool
 from marketplace.db_pool import _RETURNED_AT, autocommit_connection
 from marketplace.extensions import db
 
@@ -63,19 +64,28 @@ def test_an_idle_connection_the_server_dropped_is_replaced(app):
 
 
 @pytest.mark.services
-def test_an_autocommit_connection_goes_back_to_the_pool_in_transactions(app):
+def test_the_autocommit_statements_stay_prepared_whatever_the_sessions_roll_back(app):
+    def statement(connection) -> int:
+        return connection.execute("SELECT count(*) FROM leads /* kept prepared */").fetchone()[0]
+
+    db_pool._autocommit_engine().dispose()  # one connection from here on: the next checkout's
     with autocommit_connection() as connection:
-        backend = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
         connection.execute("CREATE TEMPORARY TABLE kept (n integer)")
         connection.execute("INSERT INTO kept VALUES (1)")  # committed at once
+        for _ in range(connection.prepare_threshold + 1):
+            statement(connection)
+        backend = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+    # The sessions' reads end with ROLLBACK, on connections of their own.
+    for _ in range(3):
+        assert db.session.execute(text("SELECT pg_backend_pid()")).scalar_one() != backend
+        db.session.rollback()
 
-    # The same pooled connection, through the session: a rollback takes back its write.
-    assert db.session.execute(text("SELECT pg_backend_pid()")).scalar_one() == backend
-    db.session.execute(text("INSERT INTO kept VALUES (2)"))
-    db.session.rollback()
-    assert db.session.execute(text("SELECT n FROM kept")).scalars().all() == [1]
-    db.session.execute(text("DROP TABLE kept"))
-    db.session.commit()
+    with autocommit_connection() as connection:
+        assert connection.execute("SELECT pg_backend_pid()").fetchone()[0] == backend
+        assert connection.execute("SELECT n FROM kept").fetchall() == [(1,)]
+        prepared = connection.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+        assert any("kept prepared" in text_ for (text_,) in prepared)
+        connection.execute("DROP TABLE kept")
 
 
 @pytest.mark.services
