@@ -51,7 +51,7 @@ def driver_connection():
     return db.session.connection().connection.dbapi_connection
 
 
-_AUTOCOMMIT_ENGINES: dict[str, Engine] = {}
+_AUTOCOMMIT_ENGINES: dict[Engine, Engine] = {}  # by the sessions' engine
 _autocommit_engines_lock = threading.Lock()
 
 
@@ -61,21 +61,23 @@ def _autocommit_engine() -> Engine:
     statements at each rollback, and a session's read ends with one (a buyer's page, a
     job's teardown): PostgreSQL then planned the capture's statement again, 1.2 to 1.6
     ms each time, at a third of the captures (docs/benchmarks.md, "Planning")."""
-    url = db.engine.url
-    key = url.render_as_string(hide_password=False)
-    engine = _AUTOCOMMIT_ENGINES.get(key)
+    sessions_engine = db.engine
+    engine = _AUTOCOMMIT_ENGINES.get(sessions_engine)
     if engine is None:
         with _autocommit_engines_lock:
-            engine = _AUTOCOMMIT_ENGINES.get(key)
+            engine = _AUTOCOMMIT_ENGINES.get(sessions_engine)
             if engine is None:
                 # One connection per thread that may use it at once (a worker's sending
                 # threads), so that none is opened and closed per statement.
                 threads = current_app.config["DELIVERY_THREADS"] + 1
                 engine = create_engine(
-                    url, isolation_level="AUTOCOMMIT", pool_size=threads, max_overflow=threads
+                    sessions_engine.url,
+                    isolation_level="AUTOCOMMIT",
+                    pool_size=threads,
+                    max_overflow=threads,
                 )
                 ping_idle_connections(engine, current_app.config["DB_PING_AFTER_SECONDS"])
-                _AUTOCOMMIT_ENGINES[key] = engine
+                _AUTOCOMMIT_ENGINES[sessions_engine] = engine
     return engine
 
 
