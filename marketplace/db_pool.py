@@ -1,5 +1,6 @@
 """Checking pooled database connections before use, only when they sat idle; the
-driver's connection under the session's transaction, for the hot path's statements.
+driver's connections of the hot path's statements: the one under the session's
+transaction, and a pool of their own in autocommit for statements atomic by themselves.
 
 SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout: a request or
 a job that costs three round trips would pay a fourth for it. A connection given
