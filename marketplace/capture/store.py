@@ -35,6 +35,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import IntegrityError
@@ -146,19 +147,35 @@ def _recycled_lead(email_hash, phone_hash, sector_id, dedupe_since, visits_since
     """The person's latest lead in the sector between the two windows' starts (e-mail or
     phone), if it went unsold (disqualified included) or a buyer returned it (an accepted
     dispute): the lead a new one recycles. None when it sold and stayed sold."""
-    same_person = leads.c.email_hash == email_hash
-    if phone_hash is not None:
-        same_person = or_(same_person, leads.c.phone_hash == phone_hash)
-    latest = (
-        select(leads.c.id, leads.c.status)
-        .where(
-            same_person,
-            leads.c.sector_id == sector_id,
-            leads.c.created_at < dedupe_since,
-            leads.c.created_at >= visits_since,
-            leads.c.status.notin_(_constants(NOT_RECYCLABLE)),
+
+    def latest_by(person_column, value):
+        return (
+            select(leads.c.id, leads.c.status, leads.c.created_at)
+            .where(
+                person_column == value,
+                leads.c.sector_id == sector_id,
+                leads.c.created_at < dedupe_since,
+                leads.c.created_at >= visits_since,
+                leads.c.status.notin_(_constants(NOT_RECYCLABLE)),
+            )
+            .order_by(leads.c.created_at.desc(), leads.c.id.desc())
+            .limit(literal_column("1"))
+            .subquery()
         )
-        .order_by(leads.c.created_at.desc(), leads.c.id.desc())
+
+    # One look-up per index, the later of the two kept, not one scan under an OR:
+    # PostgreSQL keeps the plan it made for the first captures, and on a table it had
+    # no statistics of yet it read every lead under the OR (docs/benchmarks.md,
+    # "Capture": a sequential scan per capture for as long as the plan lasted).
+    by_email = latest_by(leads.c.email_hash, email_hash)
+    if phone_hash is None:
+        candidates = by_email
+    else:
+        by_phone = latest_by(leads.c.phone_hash, phone_hash)
+        candidates = union_all(select(by_email), select(by_phone)).subquery("candidates")
+    latest = (
+        select(candidates.c.id, candidates.c.status)
+        .order_by(candidates.c.created_at.desc(), candidates.c.id.desc())
         .limit(literal_column("1"))
         .subquery("latest")
     )

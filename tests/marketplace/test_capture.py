@@ -191,3 +191,39 @@ def test_the_hosted_page_may_be_framed_but_the_portals_may_not(client):
     landing = client.get("/")
     assert "frame-ancestors 'none'" in landing.headers["Content-Security-Policy"]
     assert landing.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.services
+def test_postgresql_looks_up_the_returning_person_by_index_whatever_its_statistics(monkeypatch):
+    """The capture's statement is prepared once per connection and its generic plan kept:
+    made on a table without statistics (a new deployment, autovacuum late or off), it
+    must still read the person's leads through their indexes, not every lead."""
+    from marketplace.capture import store
+
+    shapes = []
+    compile_once = store._one_statement_sql
+
+    def recording(*columns):
+        shapes.append(columns)
+        return compile_once(*columns)
+
+    monkeypatch.setattr(store, "_one_statement_sql", recording)
+    factories.lead(factories.magnet(), phone="06 12 34 56 78")
+    names: list[str] = []
+
+    def numbered(match: re.Match) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    statement = re.sub(r"%\((\w+)\)s", numbered, compile_once(*shapes[-1]))
+    with db.engine.connect() as connection:
+        driver = connection.connection.dbapi_connection
+        driver.execute("SET plan_cache_mode = force_generic_plan")
+        driver.execute(f"PREPARE capture AS {statement}")
+        nulls = ", ".join(["NULL"] * len(names))
+        plan = "\n".join(row[0] for row in driver.execute(f"EXPLAIN EXECUTE capture({nulls})"))
+        driver.execute("DEALLOCATE capture")
+        connection.rollback()
+    assert "Seq Scan on leads" not in plan, plan
+    assert "ix_leads_phone_hash_sector" in plan, plan
