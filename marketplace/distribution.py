@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from marketplace import delivery, jobs, representations, snapshots
-from marketplace.db_pool import driver_connection
+from marketplace.db_pool import driver_connection, on_postgresql
 from marketplace.extensions import db
 from marketplace.governance.organizations import publisher_hold
 from marketplace.matching import (
@@ -206,7 +206,7 @@ def open_lead(lead_id: int, now: datetime) -> tuple[SimpleNamespace, LeadFacts, 
     bought its person within the dedupe window. None: no such lead. The buyers that
     returned the lead it recycles, if any, are on ``lead.returned_by``."""
     window_start = now - timedelta(days=current_app.config["DEDUPE_WINDOW_DAYS"])
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         connection = driver_connection()
         params = {"lead_id": lead_id, "window_start": window_start}
         with connection.pipeline():
@@ -285,7 +285,7 @@ _CLAIM_SQL = str(
 
 
 def _claim(skipped: set[int]) -> int | None:
-    if skipped or db.session.get_bind().dialect.name != "postgresql":
+    if skipped or not on_postgresql():
         return db.session.scalar(_claim_statement(skipped) if skipped else _CLAIM)
     row = driver_connection().execute(_CLAIM_SQL).fetchone()
     return None if row is None else row[0]

@@ -28,6 +28,7 @@ from sqlalchemy import Text, bindparam, cast, func, or_, select, text
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import snapshots
+from marketplace.db_pool import on_postgresql
 from marketplace.extensions import db
 from marketplace.models import (
     BillingStatus,
@@ -85,7 +86,7 @@ def lock_person(lead: Lead) -> None:
     held to the end of the transaction, makes the second wait for the first. The
     distribution job takes the same keys (distribution._LOCK_PERSON_SQL).
     """
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return  # SQLite runs one writer at a time
     keys = sorted({int(value[:15], 16) for value in (lead.email_hash, lead.phone_hash) if value})
     # One round trip; the locks are taken in key order, so two jobs cannot deadlock.

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, func, literal_column, text
 
+from marketplace.db_pool import on_postgresql
 from marketplace.extensions import db
 
 
@@ -62,7 +63,7 @@ def for_large_reads(*, in_memory: bool = False) -> None:
     dashboards' groups, the export's order), which the default 4 MB spilled to disk for
     64,000 purchases. Not for the inbox's counts: with more memory the planner hashed all
     the platform's deliveries (125 MB) for a delivery filter."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         db.session.execute(text("SET LOCAL jit = off"))
         if in_memory:
             db.session.execute(text("SET LOCAL work_mem = '64MB'"))

@@ -42,7 +42,7 @@ from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace import snapshots
-from marketplace.db_pool import driver_connection
+from marketplace.db_pool import driver_connection, on_postgresql
 from marketplace.extensions import db
 from marketplace.models import (
     BillingStatus,
@@ -91,7 +91,7 @@ def write_sale(sale: SaleAttempt, now: datetime) -> tuple[int | None, str | None
     campaign's sale is step by step (SQLite's distribution rounds): on PostgreSQL
     distribution sells through ``sell_offers``.
     """
-    if sale.campaign is None and db.session.get_bind().dialect.name == "postgresql":
+    if sale.campaign is None and on_postgresql():
         return _catalogue_sale(sale, now)
     return _step_by_step(sale, now)
 
@@ -300,7 +300,7 @@ def _consume(campaign, limits: tuple, price_cents: int, now: datetime) -> str | 
         (UsagePeriod.MONTH, month, monthly_cap, monthly_budget),
     )
     table = CampaignUsage.__table__
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if on_postgresql() else sqlite
     for period, start, cap, budget in limits:
         room = []
         if cap is not None:
@@ -406,7 +406,7 @@ def sell_offers(
     (the lead's final columns, as they are if every offer sells) with the places
     taken; elsewhere the offers are sold one by one and the caller writes the lead.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         results = [write_sale(_attempt(sale, offer), now) for offer in offers]
         return results, False
     return _round_in_one_statement(sale, offers, now, lead_changes or {})

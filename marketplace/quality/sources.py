@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from marketplace import jobs, snapshots
+from marketplace.db_pool import on_postgresql
 from marketplace.extensions import db
 from marketplace.models import (
     Dispute,
@@ -246,9 +247,7 @@ def week_start(moment: datetime) -> date:
 
 
 def _upsert(rows: list[dict], now: datetime) -> None:
-    insert = (
-        postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    )
+    insert = postgresql_insert if on_postgresql() else sqlite_insert
     statement = insert(SourceQuality)
     db.session.execute(
         statement.on_conflict_do_update(

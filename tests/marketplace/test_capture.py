@@ -209,14 +209,7 @@ def test_postgresql_looks_up_the_returning_person_by_index_whatever_its_statisti
 
     monkeypatch.setattr(store, "_one_statement_sql", recording)
     factories.lead(factories.magnet(), phone="06 12 34 56 78")
-    names: list[str] = []
-
-    def numbered(match: re.Match) -> str:
-        if match[1] not in names:
-            names.append(match[1])
-        return f"${names.index(match[1]) + 1}"
-
-    statement = re.sub(r"%\((\w+)\)s", numbered, compile_once(*shapes[-1]))
+    statement, names = compile_once(*shapes[-1])
     with db.engine.connect() as connection:
         driver = connection.connection.dbapi_connection
         driver.execute("SET plan_cache_mode = force_generic_plan")
