@@ -21,6 +21,7 @@ from buyers.blueprint import blueprint
 from buyers.forms import InboxFilterForm
 from marketplace.auth.decorators import buyer_required
 from marketplace.csv_files import cents_cell, csv_format, header_line, text_cell
+from marketplace.db_pool import on_postgresql
 from marketplace.extensions import db
 from marketplace.labels import (
     DELIVERY_STATUS_LABELS,
@@ -165,7 +166,7 @@ def export_inbox():
 
 def written_by_the_database() -> bool:
     """Whether the database writes the CSV (PostgreSQL's COPY) rather than Python."""
-    return db.session.get_bind().dialect.name == "postgresql"
+    return on_postgresql()
 
 
 # A typed text as a cell (buyers/inbox._typed_cell is the same rule in SQL).

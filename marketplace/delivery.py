@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from marketplace import delivery_threads, jobs, mail, representations, webhook_sender
-from marketplace.db_pool import autocommit_connection, driver_connection
+from marketplace.db_pool import autocommit_connection, driver_connection, on_postgresql
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import (
@@ -83,7 +83,7 @@ def _insert_deliveries(
 ) -> list[_Created]:
     if not sale_ids:
         return []
-    postgres = db.session.get_bind().dialect.name == "postgresql"
+    postgres = on_postgresql()
     if postgres:  # the driver's own statements: see _TARGETS_SQL
         targets = driver_connection().execute(_TARGETS_SQL, {"sale_ids": sale_ids}).fetchall()
     else:

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from marketplace.consent import ensure_consent_text
+from marketplace.db_pool import on_postgresql
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.models import (
@@ -209,7 +210,7 @@ def record_view(magnet_id: int, variant: str, now: datetime | None = None) -> No
     column = LeadMagnet.views_b if variant == "b" else LeadMagnet.views_a
     counter = update(LeadMagnet).where(LeadMagnet.id == magnet_id).values({column: column + 1})
     hour = (now or utcnow()).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    is_postgresql = db.session.get_bind().dialect.name == "postgresql"
+    is_postgresql = on_postgresql()
     insert = postgresql_insert if is_postgresql else sqlite_insert
     upsert = (
         insert(MagnetViews)

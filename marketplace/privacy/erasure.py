@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace import delivery
+from marketplace.db_pool import on_postgresql
 from marketplace.extensions import db
 from marketplace.models import (
     ConsentRecord,
@@ -52,7 +53,7 @@ PERSONAL_LEAD_FIELDS = (
 def _insert_ignoring_duplicates(model, rows: list[dict]):
     if not rows:
         return None
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if on_postgresql() else sqlite
     return db.session.execute(dialect.insert(model).values(rows).on_conflict_do_nothing())
 
 
