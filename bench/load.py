@@ -259,7 +259,9 @@ class Stack:
         )
         wait_for_port(self.receiver_port, self.receiver, "the webhook receiver")
 
-    def start_web(self, processes: int) -> None:
+    def start_web(self, processes: int, threads: int) -> None:
+        # One thread: gunicorn's sync worker, one request at a time per process; more:
+        # its gthread worker, whose threads overlap one request's waits with another's.
         self.web = self._start(
             "gunicorn",
             [
@@ -268,6 +270,8 @@ class Stack:
                 "gunicorn",
                 "-w",
                 str(processes),
+                "--threads",
+                str(threads),
                 "-b",
                 f"{HOST}:{self.web_port}",
                 "wsgi:app",
@@ -1086,7 +1090,8 @@ def fmt(value, width: int = 6) -> str:
 
 def print_header(workers: int, args) -> None:
     print(
-        f"\n{workers} worker(s), gunicorn -w {args.web}, {args.duration:g} s per rate, "
+        f"\n{workers} worker(s), gunicorn -w {args.web} --threads {args.web_threads}, "
+        f"{args.duration:g} s per rate, "
         f"buyers {args.buyer_rate:g} calls/s; milliseconds"
     )
     print(
@@ -1346,6 +1351,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, help="seconds per rate (60)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="one ladder each")
     parser.add_argument("--web", type=int, default=2, help="gunicorn processes")
+    parser.add_argument(
+        "--web-threads", type=int, default=1, help="threads per gunicorn process (gthread if > 1)"
+    )
     parser.add_argument("--campaigns", type=int, default=0, help="extra campaigns, no webhooks")
     parser.add_argument("--buyer-rate", type=float, default=2.0, help="buyer API calls/s in all")
     parser.add_argument("--buy-share", type=float, default=0.3, help="catalogue reads that buy")
@@ -1382,7 +1390,7 @@ def main() -> int:
         secrets_file.write_text(json.dumps({s.path: s.secret for s in seeded.seats}))
         receipts = Receipts(run_dir / "receipts.tsv")
         stack.start_receiver(secrets_file, receipts.path)
-        stack.start_web(args.web)
+        stack.start_web(args.web, args.web_threads)
         sampler = Sampler(database_url, redis, queue)
         print(
             f"bench/load.py on {os.cpu_count()} cores, load average "
