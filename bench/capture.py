@@ -100,7 +100,7 @@ def body_template(magnet_key: str) -> str:
     return json.dumps(body).replace("REPLACE", "%s")
 
 
-def serve(app_path: str, port: int, workers: int, env: dict) -> subprocess.Popen:
+def serve(app_path: str, port: int, workers: int, threads: int, env: dict) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -108,6 +108,8 @@ def serve(app_path: str, port: int, workers: int, env: dict) -> subprocess.Popen
             "gunicorn",
             "-w",
             str(workers),
+            "--threads",
+            str(threads),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -191,7 +193,13 @@ def main() -> int:
     results = {}
     try:
         floor_port = free_port()
-        floor = serve("bench.floor_app:app", floor_port, args.workers, {"FLOOR_DSN": database_url})
+        floor = serve(
+            "bench.floor_app:app",
+            floor_port,
+            args.workers,
+            args.threads,
+            {"FLOOR_DSN": database_url},
+        )
         try:
             results["floor"] = load(floor_port, template, "unused", "floor", args)
         finally:
@@ -201,6 +209,7 @@ def main() -> int:
             "wsgi:app",
             app_port,
             args.workers,
+            args.threads,
             {
                 "DATABASE_URL": database_url,
                 "REDIS_URL": REDIS_URL,

@@ -3,18 +3,29 @@ against its schema with field-level messages, and the error format of the contra
 
 from __future__ import annotations
 
+import functools
+import logging
+import math
+import time
 from typing import TypeVar
 
 from apiflask import APIFlask, HTTPTokenAuth
 from apiflask.exceptions import HTTPError
 from apiflask.schema_adapters import registry
 from apiflask.schema_adapters.pydantic import PydanticAdapter
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import TooManyRequests
 
 from marketplace import api_keys, guards
 from marketplace.errors import ERROR_CODES, json_error
+from marketplace.extensions import limiter
+
+log = logging.getLogger(__name__)
 
 token_auth = HTTPTokenAuth(scheme="Bearer", description="An API key created in the portal.")
 
@@ -46,6 +57,50 @@ def api_organization(kind: str) -> int:
     if g.get("api_organization_kind") != kind:
         raise HTTPError(403, message=str(_l("This key is not a %(kind)s key.", kind=kind)))
     return g.api_organization_id
+
+
+# After the limiter's storage (Redis) failed, this process counts the calls itself for
+# this long before it asks Redis again: a call costs no connection timeout meanwhile.
+LIMITS_RETRY_AFTER_SECONDS = 5.0
+_limits_down_until = 0.0
+_counted_in_process = FixedWindowRateLimiter(MemoryStorage())
+
+
+def count_call(limit: str, scope: str) -> None:
+    """Count this call against ``limit`` (``"1200 per minute"``, several separated by
+    ``;``) for the calling organization, whatever its keys, and answer 429 with a
+    Retry-After past it.
+
+    The count is flask-limiter's own (its storage, Redis shared by the processes, and
+    its fixed window), made here in one round trip: its decorator resolved every limit
+    of the app at each request, which cost a sixth of a capture's CPU
+    (docs/benchmarks.md, "Capture"). Limits off (``RATELIMIT_ENABLED``): nothing is
+    counted. Redis unreachable: the calls are counted in this process, as flask-limiter
+    counts the pages' limits, until Redis answers again; nobody is turned away for it.
+    """
+    global _limits_down_until
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    key = f"organization:{g.api_organization_id}"
+    counter = limiter.limiter
+    if time.monotonic() < _limits_down_until:
+        counter = _counted_in_process
+    for item in _parsed_limits(limit):
+        try:
+            allowed = counter.hit(item, key, scope)
+        except limiter.storage.base_exceptions as error:
+            log.warning("rate limit storage unreachable, counting in this process: %s", error)
+            _limits_down_until = time.monotonic() + LIMITS_RETRY_AFTER_SECONDS
+            counter = _counted_in_process
+            allowed = counter.hit(item, key, scope)
+        if not allowed:
+            reset_at = counter.get_window_stats(item, key, scope).reset_time
+            raise TooManyRequests(retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_limits(limit: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(limit))
 
 
 PYDANTIC_MESSAGES = {
@@ -161,6 +216,10 @@ COMMON_ERRORS = {
     "403": "This key may not do this: a key of the other role",
     "429": "Too many requests for this key or address: wait and retry",
 }
+RETRY_AFTER_HEADER = {
+    "description": "Seconds until the window of the limit reached ends",
+    "schema": {"type": "integer", "minimum": 1},
+}
 BODY_ERRORS = {"413": "The body is over 64 KB, whatever its transfer encoding"}
 
 
@@ -180,6 +239,8 @@ def _complete_description(spec: dict) -> dict:
             errors = {**COMMON_ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
             for status, description in errors.items():
                 responses.setdefault(status, answer(description))
+            if "429" in responses:
+                responses["429"].setdefault("headers", {"Retry-After": RETRY_AFTER_HEADER})
             if "requestBody" in operation:
                 operation["requestBody"]["required"] = True
             for parameter in operation.get("parameters", []):

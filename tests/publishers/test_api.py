@@ -261,15 +261,55 @@ def test_a_body_that_is_not_a_plain_json_object_is_a_400(client, key, raw):
 
 def test_a_publisher_posting_too_fast_is_told_to_slow_down(app, client, key, magnet, monkeypatch):
     monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    other_key = issue_api_key(magnet.publisher_id, "second server")[1]
+    db.session.commit()
+    answers = [
+        client.post(
+            "/api/v1/leads",
+            json=lead_body(magnet, **{"contact.email": f"{i}@x.fr"}),
+            headers=headers(key if i % 2 else other_key),
+        )
+        for i in range(4)
+    ]
+    # Counted per organization, whatever its keys.
+    assert [answer.status_code for answer in answers] == [201, 201, 201, 429]
+    refused = answers[-1]
+    assert refused.get_json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # Another publisher has its own count.
+    stranger = factories.magnet(factories.publisher_user().organization, language="en")
+    stranger_key = issue_api_key(stranger.publisher_id, "server")[1]
+    db.session.commit()
+    answer = client.post("/api/v1/leads", json=lead_body(stranger), headers=headers(stranger_key))
+    assert answer.status_code == 201
+
+
+def test_the_limits_count_in_the_process_while_their_storage_is_unreachable(
+    app, client, key, magnet, monkeypatch
+):
+    from limits.storage import MemoryStorage
+
+    from marketplace import api
+    from marketplace.extensions import limiter
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("storage down")
+
+    monkeypatch.setattr(MemoryStorage, "base_exceptions", ConnectionError, raising=False)
+    monkeypatch.setattr(limiter.limiter, "hit", unreachable)
+    monkeypatch.setattr(api, "_counted_in_process", api.FixedWindowRateLimiter(MemoryStorage()))
+    monkeypatch.setattr(api, "_limits_down_until", 0.0)
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "2 per minute")
     answers = [
         client.post(
             "/api/v1/leads",
             json=lead_body(magnet, **{"contact.email": f"{i}@x.fr"}),
             headers=headers(key),
         ).status_code
-        for i in range(4)
+        for i in range(3)
     ]
-    assert answers == [201, 201, 201, 429]
+    assert answers == [201, 201, 429]
+    assert api._limits_down_until > 0
 
 
 def test_duplicates_and_suppressed_people_are_answered_as_such(client, key, magnet):
