@@ -554,3 +554,47 @@ def test_a_publisher_awaiting_approval_is_told_no_buyer_would_take_its_leads(
         "/api/v1/leads/ping", json={"magnet": magnet.key}, headers=headers(key)
     ).get_json()
     assert (answer["eligible_buyers"], answer["estimated_payout_cents"]) == (0, 0)
+
+
+@pytest.mark.services
+def test_the_rate_limit_is_counted_in_redis_for_every_process(
+    app, database_uri, tmp_path, magnet, own_limiter
+):
+    """Two web processes (two apps here, each with its own connections to Redis) share
+    one count."""
+    from marketplace import create_app
+    from marketplace.extensions import limiter
+    from tests.conftest import test_config
+
+    key = issue_api_key(magnet.publisher_id, "server")[1]
+    db.session.commit()
+    config = {
+        **test_config(database_uri, tmp_path),
+        "REDIS_URL": app.config["REDIS_URL"],
+        "RATELIMIT_STORAGE_URI": app.config["REDIS_URL"],
+        "RQ_QUEUE": app.config["RQ_QUEUE"],
+        "API_RATE_LIMIT": "3 per minute",
+    }
+    processes = [create_app(config), create_app(config)]
+    answers = []
+    try:
+        for n in range(4):
+            web = processes[n % 2]
+            limiter.init_app(web)  # the one limiter object counts for the app bound last
+            if n == 0:
+                limiter.reset()  # this run's count starts at nothing
+            with web.app_context():
+                answers.append(
+                    english_client(web).post(
+                        "/api/v1/leads",
+                        json=lead_body(magnet, **{"contact.email": f"redis{n}@x.fr"}),
+                        headers=headers(key),
+                    )
+                )
+                db.session.remove()
+    finally:
+        for web in processes:
+            with web.app_context():
+                db.engine.dispose()
+    assert [answer.status_code for answer in answers] == [201, 201, 201, 429]
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
