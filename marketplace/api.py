@@ -73,8 +73,8 @@ def count_call(limit: str, scope: str) -> None:
 
     The count is flask-limiter's own (its storage, Redis shared by the processes, and
     its fixed window), made here in one round trip: its decorator resolved every limit
-    of the app at each request, which cost a sixth of a capture's CPU
-    (docs/benchmarks.md, "Capture"). Limits off (``RATELIMIT_ENABLED``): nothing is
+    of the app at each request, which cost about a tenth of a capture's CPU beyond the
+    count itself (docs/benchmarks.md, "Capture"). Limits off (``RATELIMIT_ENABLED``): nothing is
     counted. Redis unreachable: the calls are counted in this process, as flask-limiter
     counts the pages' limits, until Redis answers again; nobody is turned away for it.
     """
@@ -94,8 +94,16 @@ def count_call(limit: str, scope: str) -> None:
             counter = _counted_in_process
             allowed = counter.hit(item, key, scope)
         if not allowed:
-            reset_at = counter.get_window_stats(item, key, scope).reset_time
-            raise TooManyRequests(retry_after=max(1, math.ceil(reset_at - time.time())))
+            raise TooManyRequests(retry_after=_seconds_left(counter, item, key, scope))
+
+
+def _seconds_left(counter, item: RateLimitItem, *identifiers: str) -> int:
+    """Until the window of ``item`` ends; its whole length if the storage fails now."""
+    try:
+        reset_at = counter.get_window_stats(item, *identifiers).reset_time
+    except limiter.storage.base_exceptions:
+        return item.get_expiry()
+    return max(1, math.ceil(reset_at - time.time()))
 
 
 @functools.lru_cache(maxsize=64)
