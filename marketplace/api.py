@@ -71,12 +71,13 @@ def count_call(limit: str, scope: str) -> None:
     ``;``) for the calling organization, whatever its keys, and answer 429 with a
     Retry-After past it.
 
-    The count is flask-limiter's own (its storage, Redis shared by the processes, and
+    The count is Flask-Limiter's own (its storage, Redis shared by the processes, and
     its fixed window), made here in one round trip: its decorator resolved every limit
     of the app at each request, which cost about a tenth of a capture's CPU beyond the
-    count itself (docs/benchmarks.md, "Capture"). Limits off (``RATELIMIT_ENABLED``): nothing is
-    counted. Redis unreachable: the calls are counted in this process, as flask-limiter
-    counts the pages' limits, until Redis answers again; nobody is turned away for it.
+    count itself (docs/benchmarks.md, "Capture"). Limits off (``RATELIMIT_ENABLED``):
+    nothing is counted. Redis unreachable: the calls are counted in this process, as
+    Flask-Limiter counts the pages' limits, and Redis is asked again after
+    ``LIMITS_RETRY_AFTER_SECONDS``; nobody is turned away for it.
     """
     global _limits_down_until
     if not current_app.config["RATELIMIT_ENABLED"]:
