@@ -21,7 +21,7 @@ from limits.strategies import FixedWindowRateLimiter
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import TooManyRequests
 
-from marketplace import api_keys, guards
+from marketplace import api_keys, guards, jobs
 from marketplace.errors import ERROR_CODES, json_error
 from marketplace.extensions import limiter
 
@@ -60,8 +60,8 @@ def api_organization(kind: str) -> int:
 
 
 # After the limiter's storage (Redis) failed, this process counts the calls itself for
-# this long before it asks Redis again: a call costs no connection timeout meanwhile.
-LIMITS_RETRY_AFTER_SECONDS = 5.0
+# as long as it stops asking Redis for jobs (jobs.REDIS_RETRY_AFTER_SECONDS): a call
+# costs no connection timeout meanwhile.
 _limits_down_until = 0.0
 _counted_in_process = FixedWindowRateLimiter(MemoryStorage())
 
@@ -77,7 +77,7 @@ def count_call(limit: str, scope: str) -> None:
     count itself (docs/benchmarks.md, "Capture"). Limits off (``RATELIMIT_ENABLED``):
     nothing is counted. Redis unreachable: the calls are counted in this process, as
     Flask-Limiter counts the pages' limits, and Redis is asked again after
-    ``LIMITS_RETRY_AFTER_SECONDS``; nobody is turned away for it.
+    ``jobs.REDIS_RETRY_AFTER_SECONDS``; nobody is turned away for it.
     """
     global _limits_down_until
     if not current_app.config["RATELIMIT_ENABLED"]:
@@ -91,7 +91,7 @@ def count_call(limit: str, scope: str) -> None:
             allowed = counter.hit(item, key, scope)
         except limiter.storage.base_exceptions as error:
             log.warning("rate limit storage unreachable, counting in this process: %s", error)
-            _limits_down_until = time.monotonic() + LIMITS_RETRY_AFTER_SECONDS
+            _limits_down_until = time.monotonic() + jobs.REDIS_RETRY_AFTER_SECONDS
             counter = _counted_in_process
             allowed = counter.hit(item, key, scope)
         if not allowed:
