@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 
 from marketplace.extensions import db
+from marketplace.process import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +315,9 @@ def run_worker(burst: bool = False) -> bool:
     job: what a process keeps between jobs (the campaigns' rules, the caps seen
     reached, the pooled database connections) is what makes a distribution cost a
     few milliseconds; a forked job would reconnect and reload every campaign. The job
-    timeout still applies (SIGALRM in this process's main thread).
+    timeout still applies (SIGALRM in this process's main thread). A long-running
+    worker freezes the heap of its start, as the web processes do
+    (``process.freeze_startup_heap``).
     """
     from rq import SimpleWorker
 
@@ -332,6 +335,8 @@ def run_worker(burst: bool = False) -> bool:
     if not burst:
         threading.Thread(target=_cron_loop, args=(app, stop), daemon=True).start()
     worker = AppWorker([queue()], connection=redis_connection())
+    if not burst:
+        freeze_startup_heap()
     try:
         return worker.work(with_scheduler=True, burst=burst)
     finally:
