@@ -7,9 +7,11 @@ idempotent: RQ delivers at least once (field-notes.md).
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -185,6 +187,108 @@ def wake(func: Callable | str) -> None:
     except EnqueueFailed:
         _forget_wake(name)
         raise
+
+
+# The web process's wake-ups, sent by a thread of its own after the answer rather than
+# by the request: a capture's answer waits for its insert alone, and the captures that
+# commit while a wake-up is on its way share the next one (docs/benchmarks.md,
+# "Capture"). At most one wake-up per WAKE_GAP_SECONDS and process: under load the
+# worker's run takes the leads in larger batches; at a lead every few milliseconds or
+# slower, each is woken at once.
+WAKE_GAP_SECONDS = 0.005
+SETTLE_SECONDS = 5.0
+
+
+class _Waker:
+    """One thread per process that sends the wake-ups asked by ``wake_soon``. Made on the
+    first call in each process, so that a process forked from a parent that had one
+    (gunicorn's workers) starts its own."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.asked = threading.Event()
+        self.idle = threading.Condition(self.lock)
+        self.pending: dict[tuple[int, str], Flask] = {}
+        self.sending = False
+        self.thread = threading.Thread(target=self.run, name="marketplace-waker", daemon=True)
+        self.thread.start()
+
+    def ask(self, app: Flask, name: str) -> None:
+        with self.lock:
+            self.pending[(id(app), name)] = app
+        self.asked.set()
+
+    def run(self) -> None:
+        last_sent = 0.0
+        while True:
+            self.asked.wait()
+            gap = last_sent + WAKE_GAP_SECONDS - time.monotonic()
+            if gap > 0:
+                time.sleep(gap)
+            # Cleared before taking the work: a capture that commits after this line
+            # sets it again, so its lead is never left behind by the batch below.
+            self.asked.clear()
+            with self.lock:
+                batch, self.pending = self.pending, {}
+                self.sending = True
+            try:
+                for (_, name), app in batch.items():
+                    with app.app_context():
+                        try:
+                            wake(name)
+                        except EnqueueFailed:
+                            log.warning("pending leads left for the sweep: could not wake %s", name)
+                        except Exception:
+                            log.exception("the wake-up of %s failed", name)
+            finally:
+                last_sent = time.monotonic()
+                with self.lock:
+                    self.sending = False
+                    self.idle.notify_all()
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until every wake-up asked so far is sent; False if ``timeout`` passed."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while self.pending or self.sending:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.thread.is_alive():
+                    return False
+                self.idle.wait(min(left, 0.05))
+        return True
+
+
+_waker: _Waker | None = None
+_waker_lock = threading.Lock()
+
+
+def wake_soon(func: Callable | str) -> None:
+    """``wake(func)`` from this process's waker thread, within ``WAKE_GAP_SECONDS``:
+    for a request that committed work and should not wait for the queue to answer.
+    Without Redis, ``func()`` runs now, as ``wake`` runs it. If Redis refuses, the work
+    stays where it was committed for the sweep, as with ``wake``."""
+    global _waker
+    if not current_app.config["REDIS_URL"]:
+        wake(func)
+        return
+    waker = _waker
+    if waker is None or waker.pid != os.getpid():
+        with _waker_lock:
+            if _waker is None or _waker.pid != os.getpid():
+                _waker = _Waker()
+                atexit.register(_waker.settle, SETTLE_SECONDS)
+            waker = _waker
+    waker.ask(current_app._get_current_object(), job_name(func))
+
+
+def settle_wakes(timeout: float = SETTLE_SECONDS) -> bool:
+    """Wait until this process's waker has sent every wake-up asked of it (tests, and a
+    process about to end); True at once when it has none."""
+    waker = _waker
+    if waker is None or waker.pid != os.getpid():
+        return True
+    return waker.settle(timeout)
 
 
 def await_nudge(func: Callable | str, until: float) -> bool:

@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from marketplace import create_app
+from marketplace import api, create_app
 from marketplace.extensions import db
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -168,6 +168,7 @@ def app_context(app):
     from marketplace.extensions import limiter
 
     limiter.reset()
+    api.forget_leases()
     snapshots.forget_all()
     with app.app_context():
         yield
@@ -183,6 +184,7 @@ def _empty_redis(app):
 
     from marketplace import jobs
 
+    jobs.settle_wakes()  # a wake-up still on its way would queue a run for the next test
     queue = jobs.queue()
     queue.empty()
     for registry in (FailedJobRegistry(queue=queue), ScheduledJobRegistry(queue=queue)):
@@ -242,6 +244,7 @@ def run_jobs(app):
 
         from marketplace import jobs
 
+        assert jobs.settle_wakes(), "the waker did not send its wake-ups"
         queue = jobs.queue()
         SimpleWorker([queue], connection=jobs.redis_connection()).work(burst=True)
         failed = FailedJobRegistry(queue=queue)

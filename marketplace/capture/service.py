@@ -185,11 +185,12 @@ def capture_lead(
 
 def start_distribution(lead_id: int) -> None:
     """Have the new lead distributed: with a queue, wake the workers' run over every
-    pending lead (coalesced: not a job per lead); without one, distribute it now. If
-    the queue is down the lead waits, pending, for the sweep."""
+    pending lead (coalesced: not a job per lead), from this process's waker thread so
+    that the answer does not wait for Redis; without one, distribute it now. If the
+    queue is down the lead waits, pending, for the sweep."""
     try:
         if current_app.config["REDIS_URL"]:
-            jobs.wake("marketplace.distribution:distribute_pending")
+            jobs.wake_soon("marketplace.distribution:distribute_pending")
         else:
             jobs.enqueue("marketplace.distribution:distribute_lead", lead_id)
     except jobs.EnqueueFailed:

@@ -28,12 +28,14 @@ def test_many_captures_wake_one_run_that_distributes_them_all(app, run_jobs):
     lead_ids = [factories.lead(magnet, distribute=False).lead_id for _ in range(5)]
     for lead_id in lead_ids:
         start_distribution(lead_id)
+    assert jobs.settle_wakes()  # sent by the process's waker thread, after the answers
     assert jobs.queue().count == 1  # coalesced: one run for five leads
     run_jobs()
     db.session.expire_all()
     statuses = {db.session.get(Lead, lead_id).status for lead_id in lead_ids}
     assert statuses == {LeadStatus.DISTRIBUTED}
     start_distribution(lead_ids[0])  # the run cleared its wake-up: a new one queues again
+    assert jobs.settle_wakes()
     assert jobs.queue().count == 1
     run_jobs()
 

@@ -296,7 +296,7 @@ def test_the_limits_count_in_the_process_while_their_storage_is_unreachable(
         raise ConnectionError("storage down")
 
     monkeypatch.setattr(MemoryStorage, "base_exceptions", ConnectionError, raising=False)
-    monkeypatch.setattr(limiter.limiter, "hit", unreachable)
+    monkeypatch.setattr(limiter.limiter.storage, "incr", unreachable)
     monkeypatch.setattr(api, "_counted_in_process", api.FixedWindowRateLimiter(MemoryStorage()))
     monkeypatch.setattr(api, "_limits_down_until", 0.0)
     monkeypatch.setitem(app.config, "API_RATE_LIMIT", "2 per minute")
@@ -598,3 +598,67 @@ def test_the_rate_limit_is_counted_in_redis_for_every_process(
                 db.engine.dispose()
     assert [answer.status_code for answer in answers] == [201, 201, 201, 429]
     assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
+
+
+class _CountingStorage:
+    """A MemoryStorage that counts its round trips, as Redis would see them."""
+
+    def __init__(self):
+        from limits.storage import MemoryStorage
+
+        self.storage = MemoryStorage()
+        self.increments = 0
+
+    def incr(self, *args, **kwargs):
+        self.increments += 1
+        return self.storage.incr(*args, **kwargs)
+
+
+def _leased_counter():
+    from types import SimpleNamespace
+
+    return SimpleNamespace(storage=_CountingStorage())
+
+
+def test_a_process_calling_fast_counts_its_calls_by_leases_and_never_past_the_limit():
+    from limits import parse
+
+    from marketplace import api
+
+    counter = _leased_counter()
+    item = parse("300 per minute")  # leases of at most 3 calls: a hundredth
+    allowed = [api._hit_leased(counter, item, "organization:1", "leads") for _ in range(298)]
+    assert allowed == [True] * 298
+    assert counter.storage.increments < 110  # a round trip for about three calls
+    allowed += [api._hit_leased(counter, item, "organization:1", "leads") for _ in range(102)]
+    assert sum(allowed) <= 300  # at most 2 left unspent
+    assert allowed[-50:] == [False] * 50
+
+
+def test_processes_leasing_at_once_let_through_no_more_than_the_limit(monkeypatch):
+    from limits import parse
+
+    from marketplace import api
+
+    counter = _leased_counter()
+    item = parse("1000 per minute")
+    processes = [{}, {}, {}]  # each its own leases, one count in the storage
+    allowed = 0
+    for call in range(1500):
+        monkeypatch.setattr(api, "_leases", processes[call % 3])
+        allowed += api._hit_leased(counter, item, "organization:1", "leads")
+    assert 1000 - 3 * 9 <= allowed <= 1000
+
+
+def test_calls_spaced_out_are_counted_one_by_one(monkeypatch):
+    from limits import parse
+
+    from marketplace import api
+
+    clock = iter(range(0, 10_000, 2))  # a call every two seconds: no lease outlives it
+    monkeypatch.setattr(api.time, "monotonic", lambda: next(clock))
+    counter = _leased_counter()
+    item = parse("100000 per day")
+    assert all(api._hit_leased(counter, item, "organization:1", "leads") for _ in range(20))
+    assert counter.storage.increments == 20
+    assert counter.storage.storage.get(item.key_for("organization:1", "leads")) == 20
