@@ -69,10 +69,11 @@ _counted_in_process = FixedWindowRateLimiter(MemoryStorage())
 
 # A process that calls fast for one organization counts its next calls in Redis at once,
 # a lease it then spends without a round trip (docs/capture.md, "Limits"). The lease
-# doubles while each is spent within LEASE_SECONDS, up to a hundredth of the limit
-# (at most LEASE_MOST calls), and starts again at one call when calls slow down: a
-# limit under 200 calls is counted call by call. A lease is spent within LEASE_SECONDS
-# or dropped, so a call is made at most that long after the window it was counted in.
+# doubles while each is spent within LEASE_SECONDS of its count, up to a hundredth of
+# the limit (at most LEASE_MOST calls), and starts again at one call when calls slow
+# down: a limit under 200 calls is counted call by call. A lease is spent within the
+# window it was counted in, or dropped when the window ends: what a process leaves
+# unspent is at most one lease a window.
 LEASE_SECONDS = 1.0
 LEASE_MOST = 100
 
@@ -81,7 +82,8 @@ LEASE_MOST = 100
 class _Lease:
     left: int
     size: int
-    taken_at: float
+    taken_at: float  # time.monotonic(): how fast this process spends its leases
+    window_ends: float  # time.time(), as the storage gives it
 
 
 _leases: dict[str, _Lease] = {}
@@ -132,15 +134,16 @@ def count_call(limit: str, scope: str) -> None:
 
 def _hit_leased(counter, item: RateLimitItem, *identifiers: str) -> bool:
     """One call of ``item`` for ``identifiers``, from this process's lease if one is
-    left, else counted in the storage with the next lease in one increment. The calls
-    let through never exceed the limit: a lease is only what the count left under it.
-    What a lease leaves unspent is not given back, so near its limit an organization
-    may be refused up to a hundredth of it early per web process."""
+    left in the window, else counted in the storage with the next lease in one
+    increment. The calls let through never exceed the limit: a lease is only what the
+    count left under it. What a lease leaves unspent at the window's end is not given
+    back, so near its limit an organization may be refused up to a hundredth of it
+    early per web process and window."""
     name = item.key_for(*identifiers)
     now = time.monotonic()
     with _leases_lock:
         lease = _leases.get(name)
-        if lease is not None and lease.left > 0 and now - lease.taken_at < LEASE_SECONDS:
+        if lease is not None and lease.left > 0 and time.time() < lease.window_ends:
             lease.left -= 1
             return True
         size = 1
@@ -148,8 +151,29 @@ def _hit_leased(counter, item: RateLimitItem, *identifiers: str) -> bool:
             size = min(lease.size * 2, max(1, min(LEASE_MOST, item.amount // 100)))
     counted = counter.storage.incr(name, item.get_expiry(), amount=size)
     granted = max(0, min(size, item.amount - (counted - size)))
+    # Only a lease with calls left needs its window's end: one more round trip for them
+    # all. Redis gives it to the second, so a lease's last call may come up to a second
+    # after its window ends; it was counted in that window.
+    window_ends = counter.storage.get_expiry(name) if granted > 1 else 0.0
     with _leases_lock:
-        _leases[name] = _Lease(left=max(0, granted - 1), size=size if granted else 1, taken_at=now)
+        current = _leases.get(name)
+        if (
+            current is not lease
+            and current is not None
+            and current.left > 0
+            and time.time() < current.window_ends
+        ):
+            # Another thread of this process took a lease meanwhile: one lease of both.
+            current.left += max(0, granted - 1)
+            if granted > 1:
+                current.window_ends = min(current.window_ends, window_ends)
+        else:
+            _leases[name] = _Lease(
+                left=max(0, granted - 1),
+                size=size if granted else 1,
+                taken_at=now,
+                window_ends=window_ends,
+            )
     return granted > 0
 
 

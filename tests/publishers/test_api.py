@@ -607,11 +607,15 @@ class _CountingStorage:
         from limits.storage import MemoryStorage
 
         self.storage = MemoryStorage()
-        self.increments = 0
+        self.increments = 0  # round trips
 
     def incr(self, *args, **kwargs):
         self.increments += 1
         return self.storage.incr(*args, **kwargs)
+
+    def get_expiry(self, key):
+        self.increments += 1  # a round trip too
+        return self.storage.get_expiry(key)
 
 
 def _leased_counter():
@@ -626,12 +630,12 @@ def test_a_process_calling_fast_counts_its_calls_by_leases_and_never_past_the_li
     from marketplace import api
 
     counter = _leased_counter()
-    item = parse("300 per minute")  # leases of at most 3 calls: a hundredth
-    allowed = [api._hit_leased(counter, item, "organization:1", "leads") for _ in range(298)]
-    assert allowed == [True] * 298
-    assert counter.storage.increments < 110  # a round trip for about three calls
-    allowed += [api._hit_leased(counter, item, "organization:1", "leads") for _ in range(102)]
-    assert sum(allowed) <= 300  # at most 2 left unspent
+    item = parse("1000 per minute")  # leases of at most 10 calls: a hundredth
+    allowed = [api._hit_leased(counter, item, "organization:1", "leads") for _ in range(991)]
+    assert allowed == [True] * 991
+    assert counter.storage.increments < 250  # two round trips for about ten calls
+    allowed += [api._hit_leased(counter, item, "organization:1", "leads") for _ in range(109)]
+    assert sum(allowed) <= 1000  # at most 9 left unspent
     assert allowed[-50:] == [False] * 50
 
 
@@ -662,3 +666,21 @@ def test_calls_spaced_out_are_counted_one_by_one(monkeypatch):
     assert all(api._hit_leased(counter, item, "organization:1", "leads") for _ in range(20))
     assert counter.storage.increments == 20
     assert counter.storage.storage.get(item.key_for("organization:1", "leads")) == 20
+
+
+def test_a_lease_left_unspent_is_dropped_at_its_windows_end_not_before(monkeypatch):
+    """Bursts of four calls a little over a second apart: each burst takes leases, and
+    what they leave is spent by the next bursts of the same window, not lost."""
+    from limits import parse
+
+    from marketplace import api
+
+    clock = [0.0]
+    monkeypatch.setattr(api.time, "monotonic", lambda: clock[0])
+    counter = _leased_counter()
+    item = parse("1000 per minute")  # leases of at most 10 calls
+    for _ in range(20):
+        assert all(api._hit_leased(counter, item, "organization:1", "leads") for _ in range(4))
+        clock[0] += 1.1
+    counted = counter.storage.storage.get(item.key_for("organization:1", "leads"))
+    assert 80 <= counted <= 80 + 9  # at most one lease unspent in the window
