@@ -85,6 +85,9 @@ class _Lease:
     taken_at: float  # time.monotonic(): how fast this process spends its leases
     window_ends: float  # time.time(), as the storage gives it
 
+    def spendable(self) -> bool:
+        return self.left > 0 and time.time() < self.window_ends
+
 
 _leases: dict[str, _Lease] = {}
 _leases_lock = threading.Lock()
@@ -143,7 +146,7 @@ def _hit_leased(counter, item: RateLimitItem, *identifiers: str) -> bool:
     now = time.monotonic()
     with _leases_lock:
         lease = _leases.get(name)
-        if lease is not None and lease.left > 0 and time.time() < lease.window_ends:
+        if lease is not None and lease.spendable():
             lease.left -= 1
             return True
         size = 1
@@ -157,12 +160,7 @@ def _hit_leased(counter, item: RateLimitItem, *identifiers: str) -> bool:
     window_ends = counter.storage.get_expiry(name) if granted > 1 else 0.0
     with _leases_lock:
         current = _leases.get(name)
-        if (
-            current is not lease
-            and current is not None
-            and current.left > 0
-            and time.time() < current.window_ends
-        ):
+        if current is not lease and current is not None and current.spendable():
             # Another thread of this process took a lease meanwhile: one lease of both.
             current.left += max(0, granted - 1)
             if granted > 1:
