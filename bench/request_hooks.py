@@ -14,10 +14,6 @@ import argparse
 import os
 import sys
 import timeit
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:

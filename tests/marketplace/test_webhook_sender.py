@@ -3,6 +3,8 @@ kept-alive connections that carry nothing from one buyer to another."""
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -110,3 +112,70 @@ def test_a_slow_dripping_answer_is_cut_and_a_dead_port_fails_fast(app, endpoint,
     assert result.status_code == 500 and time.monotonic() - started < 2.5
     dead = webhook_sender.post("http://127.0.0.1:9/", "s", {"type": "ping"})
     assert dead.status_code is None and dead.error
+
+
+def test_a_connection_its_endpoint_closed_while_idle_is_not_used_again(app, endpoint):
+    def answer_then_close(handler):
+        answer_with(200, b"ok")(handler)
+        handler.close_connection = True  # no "Connection: close" said: closed while idle
+
+    crm = endpoint(answer_then_close)
+    first = webhook_sender.post(f"{crm.url}/a", "s", {"type": "ping"})
+    time.sleep(0.1)  # the endpoint's close reaches us
+    second = webhook_sender.post(f"{crm.url}/a", "s", {"type": "ping"})
+    assert first.ok and second.ok
+    assert crm.calls[0][0] != crm.calls[1][0]  # a new connection for the second
+
+
+def test_endpoints_beyond_those_kept_have_their_connections_closed(app, endpoint, monkeypatch):
+    monkeypatch.setattr(webhook_sender, "ENDPOINTS_KEPT", 1)
+    one, two = endpoint(answer_with(204)), endpoint(answer_with(204))
+    webhook_sender.post(f"{one.url}/a", "s", {"type": "ping"})
+    webhook_sender.post(f"{two.url}/a", "s", {"type": "ping"})  # one's connection closed
+    webhook_sender.post(f"{two.url}/a", "s", {"type": "ping"})
+    webhook_sender.post(f"{one.url}/a", "s", {"type": "ping"})
+    assert one.calls[0][0] != one.calls[1][0]
+    assert two.calls[0][0] == two.calls[1][0]
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://crm.example/hook", "http:///hook", "http://crm.example:99999/", "hook"]
+)
+def test_an_address_that_is_not_a_web_address_is_an_error_not_an_exception(app, url):
+    result = webhook_sender.post(url, "s", {"type": "ping"})
+    assert result.status_code is None and result.error
+
+
+def test_an_https_endpoint_whose_certificate_is_not_trusted_is_not_posted_to(
+    app, tmp_path, endpoint
+):
+    key, certificate = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(certificate)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    crm = endpoint(answer_with(204))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    crm.server.socket = context.wrap_socket(crm.server.socket, server_side=True)
+    result = webhook_sender.post(crm.url.replace("http:", "https:") + "/a", "s", {"type": "ping"})
+    assert result.status_code is None and "CERTIFICATE_VERIFY_FAILED" in result.error
+    assert crm.calls == []
+
+
+def test_non_ascii_addresses_are_encoded_as_a_browser_encodes_them(app, endpoint):
+    paths = []
+
+    def note_path(handler):
+        paths.append(handler.path)
+        answer_with(204)(handler)
+
+    crm = endpoint(note_path)
+    assert webhook_sender.post(f"{crm.url}/crm/é ü?source=café", "s", {"type": "ping"}).ok
+    assert paths == ["/crm/%C3%A9%20%C3%BC?source=caf%C3%A9"]
+    unknown = webhook_sender.post("http://crm.café.invalid/hook", "s", {"type": "ping"})
+    assert unknown.status_code is None and unknown.error
