@@ -8,6 +8,7 @@ URL must not make us call into our own network.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import http.client
@@ -34,8 +35,13 @@ KEPT_ANSWER_BYTES = 2048
 # Kept-alive connections: at most this many idle per endpoint, for this many endpoints.
 IDLE_PER_ENDPOINT = 8
 ENDPOINTS_KEPT = 256
-# The system's trusted certificates, the host name checked: as a browser would.
-_TLS = ssl.create_default_context()
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The system's trusted certificates, the host name checked: as a browser would.
+    Loaded at a process's first https post, not at each start."""
+    return ssl.create_default_context()
 
 
 class _Connections:
@@ -61,7 +67,7 @@ class _Connections:
                 scheme, host, port = endpoint
                 if scheme == "https":
                     return http.client.HTTPSConnection(
-                        host, port, timeout=TIMEOUT_SECONDS[0], context=_TLS
+                        host, port, timeout=TIMEOUT_SECONDS[0], context=_tls()
                     )
                 return http.client.HTTPConnection(host, port, timeout=TIMEOUT_SECONDS[0])
             if not _closed_by_peer(connection):
