@@ -152,13 +152,13 @@ def encode(payload: dict) -> bytes:
 def post(url: str, secret: str, payload: dict) -> WebhookResult:
     """POST the signed event once; never raises for the endpoint's failures."""
     started = time.monotonic()
-    refused = _refused_target(url)
-    if refused:
-        return WebhookResult(None, 0, refused)
     try:
         endpoint, target = _endpoint(url)
     except ValueError as error:
         return WebhookResult(None, 0, f"not a web address: {error}"[:500])
+    refused = _refused_target(endpoint[1])
+    if refused:
+        return WebhookResult(None, 0, refused)
     body = encode(payload)
     headers = {
         "Content-Type": "application/json",
@@ -198,6 +198,10 @@ def post(url: str, secret: str, payload: dict) -> WebhookResult:
     return WebhookResult(response.status, elapsed, None if ok else text[:200])
 
 
+# Kept as written in a request's target: the reserved characters and escapes already made.
+_TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
 def _endpoint(url: str) -> tuple[tuple[str, str, int], str]:
     """(scheme, host, port) and the request's target (path and query) of ``url``;
     ValueError for anything but an http or https address with a host."""
@@ -212,14 +216,9 @@ def _endpoint(url: str) -> tuple[tuple[str, str, int], str]:
     return (scheme, host, port), target
 
 
-# Kept as written in a request's target: the reserved characters and escapes already made.
-_TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
-
-
-def _refused_target(url: str) -> str | None:
+def _refused_target(host: str) -> str | None:
     if current_app.config.get("WEBHOOK_ALLOW_PRIVATE_TARGETS"):
         return None
-    host = urlsplit(url).hostname or ""
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except OSError as error:
