@@ -262,7 +262,7 @@ def plain_indexes(connection) -> list[tuple[str, str]]:
 
 def fill_kept_facts(connection) -> None:
     """What the database keeps by triggers (migrations 0020 and 0027: balances, purchase
-    counts, the sales' lead facts and delivery counts, the purchases per week, the
+    counts, the sales' lead facts and delivered and failed counts, the purchases per week, the
     searched words), added up once from the loaded rows by the migrations' own
     statements: the load ran without triggers (``session_replication_role``)."""
     import importlib.util
@@ -281,7 +281,13 @@ def fill_kept_facts(connection) -> None:
         connection.execute(statement)
     kept = migration("0027")
     kept.op = SimpleNamespace(execute=connection.execute)
+    # 0027's statement also sets the sales' pending count, which 0032 dropped (the
+    # pending deliveries are read from the deliveries): a column for its time alone.
+    connection.execute(
+        "ALTER TABLE sales ADD COLUMN deliveries_pending smallint NOT NULL DEFAULT 0"
+    )
     kept._backfill(postgresql=True)
+    connection.execute("ALTER TABLE sales DROP COLUMN deliveries_pending")
 
 
 def check_references(connection) -> list[str]:

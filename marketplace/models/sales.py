@@ -75,7 +75,6 @@ INBOX_FILTERED_COLUMNS = (
     "temperature",
     "rating_stars",
     "outcome",
-    "deliveries_pending",
     "deliveries_delivered",
     "deliveries_failed",
 )
@@ -113,7 +112,6 @@ class Sale(db.Model):
                 "outcome_amount_cents",
                 "lead_score",
                 "temperature",
-                "deliveries_pending",
                 "deliveries_delivered",
                 "deliveries_failed",
             ],
@@ -163,10 +161,11 @@ class Sale(db.Model):
             values_callable=lambda members: [member.value for member in members],
         )
     )
-    # How many of the sale's deliveries are pending, delivered and failed, kept by the
-    # database at each delivery's insert and change of state (migration 0027): the
-    # inbox's delivery filter reads them instead of the deliveries. Read-only here.
-    deliveries_pending: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    # How many of the sale's deliveries are delivered and failed, kept by the database at
+    # each delivery's insert and change of state (migrations 0027, 0032): the inbox's
+    # delivery filters read them instead of the deliveries. Pending ones are not counted
+    # (a few among millions, read from the deliveries: a new delivery then leaves its
+    # sale alone). Read-only here.
     deliveries_delivered: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     deliveries_failed: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     source: Mapped[SaleSource] = mapped_column(str_enum(SaleSource, "sale_source"))

@@ -113,16 +113,22 @@ def assert_kept_facts_are_true() -> None:
         states[sale_id][status] += 1
     for sale, lead in db.session.execute(select(Sale, Lead).join(Lead, Lead.id == Sale.lead_id)):
         counted = states[sale.id]
-        assert (
-            sale.deliveries_pending,
-            sale.deliveries_delivered,
-            sale.deliveries_failed,
-        ) == (
-            counted[DeliveryStatus.PENDING],
+        assert (sale.deliveries_delivered, sale.deliveries_failed) == (
             counted[DeliveryStatus.DELIVERED],
             counted[DeliveryStatus.FAILED],
         ), sale.id
         assert (sale.lead_score, sale.temperature) == (lead.score, lead.temperature), sale.id
+    # The inbox's "pending" filter, read from the deliveries: the sales with one pending.
+    for buyer_id in set(db.session.scalars(select(Sale.buyer_id))):
+        with_one_pending = {
+            sale_id
+            for sale_id, counted in states.items()
+            if counted[DeliveryStatus.PENDING]
+            and db.session.get(Sale, sale_id).buyer_id == buyer_id
+        }
+        assert inbox.count(buyer_id, inbox.InboxFilters(delivery="pending")) == len(
+            with_one_pending
+        )
     direct = dict(
         db.session.execute(
             select(Sale.id, searched_text()).join(Lead, Lead.id == Sale.lead_id)
@@ -179,7 +185,7 @@ def test_kept_facts_equal_a_direct_computation_after_every_kind_of_change(
     assert_kept_facts_are_true()
     first_sales = [sale_of(first, captured) for captured in leads]
     second_sales = [sale_of(second, captured) for captured in leads]
-    assert first_sales[0].deliveries_delivered == 1 and first_sales[0].deliveries_pending == 1
+    assert first_sales[0].deliveries_delivered == 1 and first_sales[0].deliveries_failed == 0
     # A delivery that fails for good.
     hook = db.session.scalar(select(Delivery).where(Delivery.sale_id == second_sales[0].id))
     _fail_for_good(hook.id)
@@ -254,6 +260,53 @@ def test_a_rolled_back_change_leaves_nothing_kept_behind(app):
     db.session.rollback()
     assert kept_weeks() == before
     assert_kept_facts_are_true()
+
+
+def test_a_delivery_counts_on_its_sale_once_delivered_or_failed_in_whatever_way_written(app):
+    buyer = factories.BuyerFactory()
+    factories.campaign(buyer)
+    sale = sale_of(buyer, factories.lead(email="written@firm.fr"))
+    version = _row_version(sale.id)
+
+    def add(channel, status):
+        db.session.add(
+            Delivery(
+                sale_id=sale.id,
+                channel=channel,
+                event="purchase.created",
+                status=status,
+                target="http://127.0.0.1:9/",
+            )
+        )
+        db.session.commit()
+
+    add(DeliveryChannel.WEBHOOK, DeliveryStatus.PENDING)
+    # A new pending delivery is not written on its sale: the sale's row is the same one.
+    assert _row_version(sale.id) == version
+    assert inbox.count(buyer.id, inbox.InboxFilters(delivery="pending")) == 1
+    add(DeliveryChannel.EMAIL, DeliveryStatus.DELIVERED)
+    assert_kept_facts_are_true()
+    hook = db.session.scalar(
+        select(Delivery).where(
+            Delivery.sale_id == sale.id, Delivery.channel == DeliveryChannel.WEBHOOK
+        )
+    )
+    for status in (DeliveryStatus.FAILED, DeliveryStatus.PENDING, DeliveryStatus.DELIVERED):
+        hook.status = status
+        db.session.commit()
+        assert_kept_facts_are_true()
+    assert inbox.count(buyer.id, inbox.InboxFilters(delivery="pending")) == 0
+    assert inbox.count(buyer.id, inbox.InboxFilters(delivery="delivered")) == 1
+    assert db.session.get(Sale, sale.id).deliveries_delivered == 2
+
+
+def _row_version(sale_id: int):
+    """The sale's row version (PostgreSQL's xmin), or None where there is none."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    return db.session.scalar(
+        select(literal_column("xmin::text")).select_from(Sale).where(Sale.id == sale_id)
+    )
 
 
 def direct_dashboard(buyer_id: int, weeks: int, now: datetime, zone: ZoneInfo):
