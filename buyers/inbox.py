@@ -5,8 +5,7 @@ One query builder serves the page, the count and the CSV export, so that the thr
 always agree on what "the filtered set" is. No filter reads the leads, and only the
 "pending" delivery filter reads the deliveries, the few pending ones (what they filter
 on is kept on the sale, or beside it for the search): a count reads the buyer's own
-rows only. The export streams plain rows from a
-server-side cursor, never ORM objects.
+rows only. The export streams plain rows from a server-side cursor, never ORM objects.
 """
 
 from __future__ import annotations

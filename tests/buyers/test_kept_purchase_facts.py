@@ -1,6 +1,7 @@
-"""What the database keeps for the buyer portal (migration 0027) always equals what a
-direct computation over the sales, leads, deliveries and disputes gives, whichever way
-they were written: each sale's deliveries by state and its lead's score and
+"""What the database keeps for the buyer portal (migrations 0027, 0032) always equals
+what a direct computation over the sales, leads, deliveries and disputes gives,
+whichever way they were written: each sale's deliveries delivered and failed (its
+pending ones the inbox's filter reads from the deliveries) and its lead's score and
 temperature, the purchases per UTC week, campaign and sector, each purchase's searched
 words; and the dashboard read from them equals the dashboard added up from the sales,
 in any timezone."""
