@@ -13,11 +13,27 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, case, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    Enum,
+    Integer,
+    String,
+    TypeDecorator,
+    and_,
+    any_,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -242,11 +258,22 @@ def start_sending(delivery_ids: list[int], ready: list[ReadyWebhook] = ()) -> No
 
 def send_ready_webhook(webhook: ReadyWebhook) -> DeliveryStatus | None:
     """The first attempt of a new webhook delivery, its body already read: post it, then
-    record the attempt. Only the thread its sale's worker handed it to sends it this
-    way, within READY_WEBHOOK_SECONDS of the commit, while the sweep leaves it alone
-    (it is not due before SWEEP_GRACE_SECONDS); later, the locked path decides."""
+    record the attempt (``post_ready_webhook``, then ``record_first_attempts``)."""
+    attempt = post_ready_webhook(webhook)
+    if attempt is None:
+        return None
+    return record_first_attempts([attempt])[0]
+
+
+def post_ready_webhook(webhook: ReadyWebhook) -> FirstAttempt | None:
+    """Post a new webhook delivery, its body already read, and return its first attempt
+    for ``record_first_attempts``. Only the thread its sale's worker handed it to sends it
+    this way, within READY_WEBHOOK_SECONDS of the commit, while the sweep leaves it alone
+    (it is not due before SWEEP_GRACE_SECONDS); later, the locked path decides, and
+    records its attempt itself (None)."""
     if time.monotonic() - webhook.committed_at > READY_WEBHOOK_SECONDS:
-        return send_delivery(webhook.delivery_id)
+        send_delivery(webhook.delivery_id)
+        return None
     now = utcnow()
     result = webhook_sender.post(webhook.url, webhook.secret, webhook.payload)
     if result.ok:
@@ -254,28 +281,48 @@ def send_ready_webhook(webhook: ReadyWebhook) -> DeliveryStatus | None:
     else:
         status, delivered_at = DeliveryStatus.PENDING, None
         next_attempt_at = _retry(1, now)["next_attempt_at"]
-    params = {
-        "delivery_id": webhook.delivery_id,
-        "attempted_at": now,
-        "status_code": result.status_code,
-        "duration_ms": result.duration_ms,
-        "error": result.error,
-        "new_status": status,
-        "delivered": delivered_at,
-        "next_attempt": next_attempt_at,
-    }
-    if db.engine.dialect.name == "postgresql":
-        now_status = DeliveryStatus(_record_first_attempt(params))
-    else:
-        db.session.execute(_FIRST_ATTEMPT_RECORD, params)
-        now_status = db.session.execute(_FIRST_ATTEMPT, params).scalar_one()
-        db.session.commit()
-    log.info(
-        "delivery %s (webhook) attempt 1: %s",
-        webhook.delivery_id,
-        result.status_code or result.error,
+    return FirstAttempt(
+        delivery_id=webhook.delivery_id,
+        attempted_at=now,
+        status_code=result.status_code,
+        duration_ms=result.duration_ms,
+        error=result.error,
+        new_status=status,
+        delivered=delivered_at,
+        next_attempt=next_attempt_at,
     )
-    return now_status
+
+
+def record_first_attempts(attempts: list[FirstAttempt]) -> list[DeliveryStatus]:
+    """Record first attempts of ready webhooks, each with its delivery moved on: on
+    PostgreSQL all of them in one statement, atomic by itself (delivery_threads.py
+    gathers the attempts its threads finish within a few milliseconds); returns each
+    delivery's status after it, in order."""
+    if not attempts:
+        return []
+    if on_postgresql():
+        columns = {name: [getattr(a, name) for a in attempts] for name in _FIRST_ATTEMPT_FIELDS}
+        columns["new_status"] = [status.value for status in columns["new_status"]]
+        with autocommit_connection() as connection:
+            rows = connection.execute(
+                _FIRST_ATTEMPTS_SQL, {**_FIRST_ATTEMPTS_CONSTANTS, **columns}
+            ).fetchall()
+        status_of = {delivery_id: DeliveryStatus(status) for delivery_id, status in rows}
+    else:
+        status_of = {}
+        for attempt in attempts:
+            params = {name: getattr(attempt, name) for name in _FIRST_ATTEMPT_FIELDS}
+            db.session.execute(_FIRST_ATTEMPT_RECORD, params)
+            moved_on = db.session.execute(_FIRST_ATTEMPT, params).one()
+            status_of[moved_on.id] = moved_on.status
+        db.session.commit()
+    for attempt in attempts:
+        log.info(
+            "delivery %s (webhook) attempt 1: %s",
+            attempt.delivery_id,
+            attempt.status_code or attempt.error,
+        )
+    return [status_of[attempt.delivery_id] for attempt in attempts]
 
 
 def deliver_sale(sale_id: int, event_type: str = PURCHASE_CREATED) -> list[int]:
@@ -314,58 +361,98 @@ _LOCK_DELIVERY = _DELIVERIES_WITH_PURCHASES.where(
     _deliveries.c.id == bindparam("delivery_id")
 ).with_for_update(of=_deliveries)
 _RECORD_ATTEMPT = insert(DeliveryAttempt.__table__)
+
+
+@dataclass(frozen=True)
+class FirstAttempt:
+    """A ready webhook's first attempt, posted and not recorded yet."""
+
+    delivery_id: int
+    attempted_at: datetime
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+    new_status: DeliveryStatus
+    delivered: datetime | None
+    next_attempt: datetime | None
+
+
+_FIRST_ATTEMPT_FIELDS = tuple(FirstAttempt.__dataclass_fields__)
 # A first attempt moves a pending delivery on; one that another attempt already moved
 # (a buyer's redelivery, say) keeps what that attempt wrote, and counts this one.
 _FIRST = and_(_deliveries.c.attempts == 0, _deliveries.c.status == DeliveryStatus.PENDING)
-_FIRST_ATTEMPT = (
-    update(_deliveries)
-    .where(_deliveries.c.id == bindparam("delivery_id"))
-    .values(
+
+
+def _first_attempt_statements(attempt):
+    """The rule of a first attempt's record, from ``attempt``'s columns (one attempt's
+    bound parameters, or the rows of a batch): the delivery's update returning its
+    status, and the attempt's insert (a select of ``attempt``'s columns)."""
+    moved_on = update(_deliveries).values(
         attempts=_deliveries.c.attempts + 1,
-        status=case(
-            (_FIRST, bindparam("new_status", type_=_deliveries.c.status.type)),
-            else_=_deliveries.c.status,
-        ),
-        delivered_at=case(
-            (_FIRST, bindparam("delivered", type_=_deliveries.c.delivered_at.type)),
-            else_=_deliveries.c.delivered_at,
-        ),
-        next_attempt_at=case(
-            (_FIRST, bindparam("next_attempt", type_=_deliveries.c.next_attempt_at.type)),
-            else_=_deliveries.c.next_attempt_at,
-        ),
+        status=case((_FIRST, attempt.new_status), else_=_deliveries.c.status),
+        delivered_at=case((_FIRST, attempt.delivered), else_=_deliveries.c.delivered_at),
+        next_attempt_at=case((_FIRST, attempt.next_attempt), else_=_deliveries.c.next_attempt_at),
     )
-    .returning(_deliveries.c.status)
+    moved_on = moved_on.where(_deliveries.c.id == attempt.delivery_id)
+    moved_on = moved_on.returning(_deliveries.c.id, _deliveries.c.status)
+    columns = ["delivery_id", "attempted_at", "status_code", "duration_ms", "error"]
+    recorded = insert(DeliveryAttempt.__table__).from_select(
+        [*columns, "manual"], select(*(getattr(attempt, name) for name in columns), false())
+    )
+    return moved_on, recorded
+
+
+def _array_element(type_):
+    """A column's type as an array's element on PostgreSQL."""
+    if isinstance(type_, Enum):
+        return String()
+    return type_.impl if isinstance(type_, TypeDecorator) else type_
+
+
+# Each field's type: the column it goes to.
+_FIRST_ATTEMPT_TYPES = {
+    "delivery_id": _deliveries.c.id.type,
+    "attempted_at": DeliveryAttempt.__table__.c.attempted_at.type,
+    "status_code": DeliveryAttempt.__table__.c.status_code.type,
+    "duration_ms": DeliveryAttempt.__table__.c.duration_ms.type,
+    "error": DeliveryAttempt.__table__.c.error.type,
+    "new_status": _deliveries.c.status.type,
+    "delivered": _deliveries.c.delivered_at.type,
+    "next_attempt": _deliveries.c.next_attempt_at.type,
+}
+# One attempt (SQLite): two statements of bound parameters, in one transaction.
+_FIRST_ATTEMPT, _FIRST_ATTEMPT_RECORD = _first_attempt_statements(
+    SimpleNamespace(
+        **{name: bindparam(name, type_=type_) for name, type_ in _FIRST_ATTEMPT_TYPES.items()}
+    )
 )
-_FIRST_ATTEMPT_RECORD = insert(DeliveryAttempt.__table__).values(
-    delivery_id=bindparam("delivery_id"),
-    attempted_at=bindparam("attempted_at"),
-    status_code=bindparam("status_code"),
-    duration_ms=bindparam("duration_ms"),
-    error=bindparam("error"),
-    manual=False,
-)
-# PostgreSQL: the attempt's record and the delivery's update in one statement, atomic by
-# itself: autocommit, one round trip in all. It goes to the driver as text, compiled once
-# from the statements above: through SQLAlchemy's connection (its checkout, the isolation
-# level set and reset, the compiled statement's execution) the record cost a worker a
+# PostgreSQL: a batch of attempts as one array per field, their rows unnested; the
+# attempts' records and the deliveries' updates in one statement, atomic by itself:
+# autocommit, one round trip and one commit for the batch. It goes to the driver as
+# text, compiled once: through SQLAlchemy's connection (its checkout, the isolation
+# level set and reset, the compiled statement's execution) a record cost a worker a
 # ninth of its CPU per lead (py-spy at 30 leads/s).
-_FIRST_ATTEMPT_COMPILED = _FIRST_ATTEMPT.add_cte(_FIRST_ATTEMPT_RECORD.cte("attempt")).compile(
-    dialect=postgresql.psycopg.dialect()
+_FIRST_ATTEMPT_ROWS = (
+    func.unnest(
+        *(
+            bindparam(name, type_=postgresql.ARRAY(_array_element(type_)))
+            for name, type_ in _FIRST_ATTEMPT_TYPES.items()
+        )
+    )
+    .table_valued(*_FIRST_ATTEMPT_TYPES)
+    .render_derived(name="attempt_row")
 )
-_FIRST_ATTEMPT_SQL = str(_FIRST_ATTEMPT_COMPILED)
-# The values the statements hold themselves (the first attempt's condition, manual=False).
-_FIRST_ATTEMPT_CONSTANTS = {
+_FIRST_ATTEMPTS_UPDATE, _FIRST_ATTEMPTS_RECORD = _first_attempt_statements(_FIRST_ATTEMPT_ROWS.c)
+_FIRST_ATTEMPTS_COMPILED = _FIRST_ATTEMPTS_UPDATE.add_cte(
+    _FIRST_ATTEMPTS_RECORD.cte("attempt")
+).compile(dialect=postgresql.psycopg.dialect())
+_FIRST_ATTEMPTS_SQL = str(_FIRST_ATTEMPTS_COMPILED)
+# The values the statements hold themselves (the first attempt's condition).
+_FIRST_ATTEMPTS_CONSTANTS = {
     name: value.value if isinstance(value, enum.Enum) else value
-    for name, value in _FIRST_ATTEMPT_COMPILED.params.items()
+    for name, value in _FIRST_ATTEMPTS_COMPILED.params.items()
     if value is not None
 }
-
-
-def _record_first_attempt(params: dict) -> str:
-    values = {**_FIRST_ATTEMPT_CONSTANTS, **params, "new_status": params["new_status"].value}
-    with autocommit_connection() as connection:
-        return connection.execute(_FIRST_ATTEMPT_SQL, values).fetchone()[0]
 
 
 def send_delivery(delivery_id: int, manual: bool = False) -> DeliveryStatus | None:

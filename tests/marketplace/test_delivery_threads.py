@@ -9,11 +9,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from marketplace import delivery, delivery_threads, jobs
 from marketplace.extensions import db
-from marketplace.models import Delivery, DeliveryStatus, Sale
+from marketplace.models import Delivery, DeliveryAttempt, DeliveryStatus, Sale
 from tests import factories
 
 
@@ -195,3 +195,61 @@ def test_a_ready_webhook_recorded_after_a_redelivery_only_counts_its_attempt(
     hook = db.session.get(Delivery, hook.id)
     assert (hook.status, hook.attempts, hook.next_attempt_at) == (DeliveryStatus.DELIVERED, 1, None)
     assert [attempt.status_code for attempt in hook.attempt_log][-1] == 503
+
+
+def test_a_leads_first_attempts_are_recorded_together(in_a_worker, endpoints, monkeypatch):
+    monkeypatch.setattr(delivery_threads, "RECORD_GATHER_SECONDS", 0.5)
+    batches = []
+    record = delivery.record_first_attempts
+
+    def noted(attempts):
+        batches.append(sorted(attempt.delivery_id for attempt in attempts))
+        return record(attempts)
+
+    monkeypatch.setattr(delivery, "record_first_attempts", noted)
+    refused = endpoints(status=503)
+    for endpoint, price in ((endpoints(), 9000), (endpoints(), 8000), (refused, 7000)):
+        factories.campaign(webhook_url=endpoint.url, price_cents=price)
+    factories.lead()
+    assert delivery_threads.wait_until_idle(15)
+    db.session.expire_all()
+    hooks = db.session.scalars(select(Delivery).order_by(Delivery.id)).all()
+    assert batches == [[hook.id for hook in hooks]]  # three posts, one record
+    assert [(hook.status, hook.attempts) for hook in hooks] == [
+        (DeliveryStatus.DELIVERED, 1),
+        (DeliveryStatus.DELIVERED, 1),
+        (DeliveryStatus.PENDING, 1),
+    ]
+    assert [[a.status_code for a in hook.attempt_log] for hook in hooks] == [[200], [200], [503]]
+    assert hooks[2].next_attempt_at is not None and hooks[0].delivered_at is not None
+
+
+def test_a_batch_that_fails_is_recorded_attempt_by_attempt(app, endpoints, run_jobs):
+    """One delivery gone before its record (its sale erased, say) fails the batch's
+    statement; the others are still recorded, each alone."""
+    import time as clock
+
+    endpoint = endpoints()
+    for price in (9000, 8000):
+        factories.campaign(webhook_url=endpoints().url, price_cents=price)
+    factories.lead()
+    run_jobs()
+    kept, gone = db.session.scalars(select(Delivery).order_by(Delivery.id)).all()
+    kept.attempts, kept.status, kept.delivered_at = 0, DeliveryStatus.PENDING, None
+    gone_id = gone.id
+    db.session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id == gone_id))
+    db.session.execute(delete(Delivery).where(Delivery.id == gone_id))
+    db.session.commit()
+    attempts = [
+        delivery.post_ready_webhook(
+            delivery.ReadyWebhook(hook_id, endpoint.url, "secret", {"t": 1}, clock.monotonic())
+        )
+        for hook_id in (kept.id, gone_id)
+    ]
+    delivery_threads._waiting += 2  # as handed to the threads
+    delivery_threads._record_batch(attempts)
+    assert delivery_threads.wait_until_idle(1)
+    db.session.expire_all()
+    kept = db.session.get(Delivery, kept.id)
+    assert (kept.status, kept.attempts) == (DeliveryStatus.DELIVERED, 1)
+    assert [attempt.status_code for attempt in kept.attempt_log][-1] == 200
