@@ -779,6 +779,18 @@ class Sampler:
             self.samples.append(await self.sample())
             await asyncio.sleep(1.0)
 
+    async def commits_and_flushes(self) -> tuple[int, int]:
+        """The bench database's transactions committed and the server's WAL flushes so
+        far (PostgreSQL's statistics, which its backends report at most once a second)."""
+        row = await (
+            await self.connection.execute(
+                """SELECT (SELECT xact_commit FROM pg_stat_database
+                            WHERE datname = current_database()),
+                          (SELECT wal_sync FROM pg_stat_wal)"""
+            )
+        ).fetchone()
+        return row[0], row[1]
+
     async def postgres_pids(self) -> list[int]:
         rows = await (
             await self.connection.execute(
@@ -919,6 +931,7 @@ class Bench:
         calls: list[BuyerCall] = []
         profilers = self.stack.profile(rate, duration) if measured and self.args.profile else []
         first = cpu_snapshot(self.stack, await self.sampler.postgres_pids())
+        counted_first = await self.sampler.commits_and_flushes()
         started = time.monotonic()
         buyers = (
             asyncio.create_task(self.buyers_at_work(started + duration, calls))
@@ -928,6 +941,7 @@ class Bench:
         in_flight = await self.arrivals(rate, duration, posts)
         load_end = time.monotonic()
         last = cpu_snapshot(self.stack, await self.sampler.postgres_pids())
+        counted_last = await self.sampler.commits_and_flushes()
         if in_flight:
             await asyncio.gather(*in_flight)
         if buyers is not None:
@@ -952,10 +966,22 @@ class Bench:
             drained,
             drain_seconds,
             cpu_used(first, last),
+            [b - a for a, b in zip(counted_first, counted_last, strict=True)],
         )
 
     async def summarise(
-        self, rate, duration, posts, calls, started, load_end, answered, drained, drain_seconds, cpu
+        self,
+        rate,
+        duration,
+        posts,
+        calls,
+        started,
+        load_end,
+        answered,
+        drained,
+        drain_seconds,
+        cpu,
+        commits_and_flushes,
     ) -> dict:
         ok = [p for p in posts if p.status == 201 and p.lead_id is not None]
         errors = [p for p in posts if p.status != 201 or p.lead_id is None]
@@ -1043,6 +1069,10 @@ class Bench:
             "buyer_errors": len(buyer_errors),
             "buyer_ms": {q: ms(percentile([c.latency for c in calls], q)) for q in (50, 99)},
             "cpu_cores": cpu,
+            # Per lead sent during the load: the leads' work, the buyers' calls and the
+            # bench's own reads alike.
+            "commits_per_lead": round(commits_and_flushes[0] / max(len(posts), 1), 2),
+            "wal_flushes_per_lead": round(commits_and_flushes[1] / max(len(posts), 1), 2),
             "load_average": os.getloadavg()[0],
             "sustained": not reasons,
             "why_not": reasons,
@@ -1159,12 +1189,17 @@ def print_details(rows: list[dict]) -> None:
         )
     names = ["web", "workers", "postgres", "redis", "receiver", "bench", "others", "machine"]
     print(f"  {'rate/s':>6} | cores used during the load (of {os.cpu_count()})")
-    print(f"  {'':>6} | " + " ".join(f"{n:>8}" for n in names) + "  load avg")
+    print(
+        f"  {'':>6} | "
+        + " ".join(f"{n:>8}" for n in names)
+        + "  load avg | commits  WAL flushes per lead"
+    )
     for r in rows:
         print(
             f"  {r['rate']:>6g} | "
             + " ".join(f"{r['cpu_cores'].get(n, 0):>8.2f}" for n in names)
-            + f"  {r['load_average']:>8.1f}"
+            + f"  {r['load_average']:>8.1f} | {r['commits_per_lead']:>7.2f} "
+            + f"{r['wal_flushes_per_lead']:>12.2f}"
         )
 
 
