@@ -3,16 +3,16 @@ one (marketplace/delivery_threads.py gathers the attempts its threads finish wit
 RECORD_GATHER_SECONDS).
 
     python bench/load.py --rates 60 --duration 15 --keep-db    # prints the kept URL
-    python bench/first_attempts.py --database URL [--leads 300] [--rounds 3]
+    python bench/first_attempts.py --database URL [--leads 300] [--rounds 3] [--sizes 3 1]
 
 On a database ``bench/load.py --keep-db`` left (its deliveries, sales and triggers as a
 run made them), sets ``--leads`` x 3 deliveries back to pending, then records their
 first attempts through ``delivery.record_first_attempts``' statement, three at a time
-(one lead's) or one at a time, alternated over ``--rounds``, each after a checkpoint so
-that both pay the same full-page writes. Prints, per lead: the wall time, the
-PostgreSQL backend's CPU (its ``/proc`` times: the server must be on this machine) and
-this process's CPU. The kept database is left as it was found, but for those
-deliveries' attempts.
+(one lead's) or one at a time (``--sizes``), alternated over ``--rounds``, each after
+a checkpoint so that each pays the same full-page writes. Prints, per lead: the wall
+time, the PostgreSQL backend's CPU (its ``/proc`` times: the server must be on this
+machine) and this process's CPU. The deliveries are put back as they were found; their
+attempts' records stay.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ def main() -> None:
     parser.add_argument("--database", required=True, help="a database bench/load.py kept")
     parser.add_argument("--leads", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[3, 1], help="attempts a statement, each"
+    )
     args = parser.parse_args()
     url = args.database.replace("+psycopg", "")
     with psycopg.connect(url, autocommit=True) as connection:
@@ -67,7 +70,7 @@ def main() -> None:
         ids = [row[0] for row in rows]
         try:
             for _ in range(args.rounds):
-                for per_statement in (3, 1):
+                for per_statement in args.sizes:
                     connection.execute(
                         "UPDATE deliveries SET status = 'pending', attempts = 0,"
                         " delivered_at = NULL, next_attempt_at = now() WHERE id = ANY(%s)",

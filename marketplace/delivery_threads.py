@@ -42,10 +42,12 @@ _waiting = 0  # deliveries handed to the pool and not finished (recorded) yet
 # First attempts posted and not recorded yet, and whether a thread is recording them.
 _unrecorded: list = []
 _recording = False
-# How long the recording thread waits for more attempts to finish before it records:
-# at 150 leads/s a worker finishes a post every 4 ms or so, a lead's three within a
-# millisecond or two of each other.
-RECORD_GATHER_SECONDS = 0.005
+# How long the recording thread waits for more attempts to finish before it records. A
+# lead's webhooks finish within a millisecond or two of each other; at 150 leads/s a
+# worker of two sells a lead every 13 ms or so, and this gathers about two leads'
+# attempts (bench/first_attempts.py: a lead's record cost 3.2 ms of CPU one attempt a
+# statement, 1.4 three, 1.0 six).
+RECORD_GATHER_SECONDS = 0.015
 
 
 def _executor(threads: int) -> ThreadPoolExecutor:
