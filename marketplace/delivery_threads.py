@@ -19,8 +19,8 @@ on while more arrive; the others hand theirs over and take the next delivery. A 
 three webhooks, posted in parallel, are recorded in one commit instead of three. The
 wait only delays the record: the buyer has its webhook already. A worker killed in it
 leaves those deliveries pending, and the sweep sends them again, as a worker killed
-between a post and its record always did; the gathering makes that window a few
-milliseconds longer.
+between a post and its record always did; the gathering makes that window
+RECORD_GATHER_SECONDS longer at most.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ _recording = False
 # How long the recording thread waits for more attempts to finish before it records. A
 # lead's webhooks finish within a millisecond or two of each other; at 150 leads/s a
 # worker of two sells a lead every 13 ms or so, and this gathers about two leads'
-# attempts (bench/first_attempts.py: a lead's record cost 3.2 ms of CPU one attempt a
-# statement, 1.4 three, 1.0 six).
+# attempts (bench/first_attempts.py, PostgreSQL's and the worker's CPU per lead: 2.7 to
+# 3.0 ms one attempt a statement, 1.3 to 1.5 three at a time, 0.9 to 1.1 six).
 RECORD_GATHER_SECONDS = 0.015
 
 
@@ -162,9 +162,8 @@ def _recorded(attempts: list) -> bool:
 
 
 def wait_until_idle(timeout: float = 10.0) -> bool:
-    """Block until every handed delivery was attempted (tests, a worker's shutdown)."""
-    import time
-
+    """Block until every handed delivery was attempted and its attempt recorded (tests,
+    a worker's shutdown)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with _lock:
