@@ -1071,6 +1071,7 @@ class Bench:
             "cpu_cores": cpu,
             # Per lead sent during the load: the leads' work, the buyers' calls and the
             # bench's own reads alike.
+            "cpu_ms_per_lead": round(cpu.get("machine", 0) * 1000 / max(achieved, 1e-6), 1),
             "commits_per_lead": round(commits_and_flushes[0] / max(len(posts), 1), 2),
             "wal_flushes_per_lead": round(commits_and_flushes[1] / max(len(posts), 1), 2),
             "load_average": os.getloadavg()[0],
@@ -1192,14 +1193,14 @@ def print_details(rows: list[dict]) -> None:
     print(
         f"  {'':>6} | "
         + " ".join(f"{n:>8}" for n in names)
-        + "  load avg | commits  WAL flushes per lead"
+        + "  load avg | per lead: CPU ms  commits  WAL flushes"
     )
     for r in rows:
         print(
             f"  {r['rate']:>6g} | "
             + " ".join(f"{r['cpu_cores'].get(n, 0):>8.2f}" for n in names)
-            + f"  {r['load_average']:>8.1f} | {r['commits_per_lead']:>7.2f} "
-            + f"{r['wal_flushes_per_lead']:>12.2f}"
+            + f"  {r['load_average']:>8.1f} | {r['cpu_ms_per_lead']:>15.1f} "
+            + f"{r['commits_per_lead']:>8.2f} {r['wal_flushes_per_lead']:>12.2f}"
         )
 
 

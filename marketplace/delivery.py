@@ -296,8 +296,8 @@ def post_ready_webhook(webhook: ReadyWebhook) -> FirstAttempt | None:
 def record_first_attempts(attempts: list[FirstAttempt]) -> list[DeliveryStatus]:
     """Record first attempts of ready webhooks, each with its delivery moved on: on
     PostgreSQL all of them in one statement, atomic by itself (delivery_threads.py
-    gathers the attempts its threads finish within a few milliseconds); returns each
-    delivery's status after it, in order."""
+    gathers the attempts its threads finish within RECORD_GATHER_SECONDS); returns
+    each delivery's status after it, in order."""
     if not attempts:
         return []
     if on_postgresql():

@@ -134,7 +134,7 @@ def _record(attempt) -> None:
 
 def _record_batch(batch: list) -> None:
     """Record ``batch`` in one statement; if that fails, each attempt alone, so that one
-    delivery's failure (deleted since, say) stays its own."""
+    delivery's failure (deleted by hand since, say) stays its own."""
     global _waiting
     try:
         if not _recorded(batch) and len(batch) > 1:

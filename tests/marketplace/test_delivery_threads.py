@@ -225,7 +225,7 @@ def test_a_leads_first_attempts_are_recorded_together(in_a_worker, endpoints, mo
 
 
 def test_a_batch_that_fails_is_recorded_attempt_by_attempt(app, endpoints, run_jobs):
-    """One delivery gone before its record (its sale erased, say) fails the batch's
+    """One delivery gone before its record (deleted by hand, say) fails the batch's
     statement; the others are still recorded, each alone."""
     import time as clock
 
