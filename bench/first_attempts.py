@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from marketplace import delivery
+from marketplace.models import DeliveryStatus
 
 
 def backend_cpu(pid: int) -> float:
@@ -33,19 +34,20 @@ def backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def arrays(delivery_ids: list[int], now: datetime) -> dict:
-    n = len(delivery_ids)
-    return {
-        **delivery._FIRST_ATTEMPTS_CONSTANTS,
-        "delivery_id": delivery_ids,
-        "attempted_at": [now] * n,
-        "status_code": [200] * n,
-        "duration_ms": [3] * n,
-        "error": [None] * n,
-        "new_status": ["delivered"] * n,
-        "delivered": [now] * n,
-        "next_attempt": [None] * n,
-    }
+def delivered(delivery_ids: list[int], now: datetime) -> list[delivery.FirstAttempt]:
+    return [
+        delivery.FirstAttempt(
+            delivery_id=delivery_id,
+            attempted_at=now,
+            status_code=200,
+            duration_ms=3,
+            error=None,
+            new_status=DeliveryStatus.DELIVERED,
+            delivered=now,
+            next_attempt=None,
+        )
+        for delivery_id in delivery_ids
+    ]
 
 
 def main() -> None:
@@ -81,9 +83,8 @@ def main() -> None:
                     started, cpu, own = time.perf_counter(), backend_cpu(pid), time.process_time()
                     for first in range(0, len(ids), per_statement):
                         batch = ids[first : first + per_statement]
-                        connection.execute(
-                            delivery._FIRST_ATTEMPTS_SQL, arrays(batch, now)
-                        ).fetchall()
+                        params = delivery.first_attempts_arrays(delivered(batch, now))
+                        connection.execute(delivery._FIRST_ATTEMPTS_SQL, params).fetchall()
                     wall = time.perf_counter() - started
                     cpu = backend_cpu(pid) - cpu
                     own = time.process_time() - own

@@ -256,13 +256,12 @@ def start_sending(delivery_ids: list[int], ready: list[ReadyWebhook] = ()) -> No
             log.warning("delivery %s not enqueued: the sweep will send it", delivery_id)
 
 
-def send_ready_webhook(webhook: ReadyWebhook) -> DeliveryStatus | None:
-    """The first attempt of a new webhook delivery, its body already read: post it, then
-    record the attempt (``post_ready_webhook``, then ``record_first_attempts``)."""
-    attempt = post_ready_webhook(webhook)
-    if attempt is None:
-        return None
-    return record_first_attempts([attempt])[0]
+def first_attempts_arrays(attempts: list[FirstAttempt]) -> dict:
+    """The parameters of ``_FIRST_ATTEMPTS_SQL`` (PostgreSQL) for ``attempts``: one
+    array per field."""
+    columns = {name: [getattr(a, name) for a in attempts] for name in _FIRST_ATTEMPT_FIELDS}
+    columns["new_status"] = [status.value for status in columns["new_status"]]
+    return {**_FIRST_ATTEMPTS_CONSTANTS, **columns}
 
 
 def post_ready_webhook(webhook: ReadyWebhook) -> FirstAttempt | None:
@@ -301,11 +300,9 @@ def record_first_attempts(attempts: list[FirstAttempt]) -> list[DeliveryStatus]:
     if not attempts:
         return []
     if on_postgresql():
-        columns = {name: [getattr(a, name) for a in attempts] for name in _FIRST_ATTEMPT_FIELDS}
-        columns["new_status"] = [status.value for status in columns["new_status"]]
         with autocommit_connection() as connection:
             rows = connection.execute(
-                _FIRST_ATTEMPTS_SQL, {**_FIRST_ATTEMPTS_CONSTANTS, **columns}
+                _FIRST_ATTEMPTS_SQL, first_attempts_arrays(attempts)
             ).fetchall()
         status_of = {delivery_id: DeliveryStatus(status) for delivery_id, status in rows}
     else:

@@ -190,7 +190,8 @@ def test_a_ready_webhook_recorded_after_a_redelivery_only_counts_its_attempt(
     hook.next_attempt_at = None
     db.session.commit()
     ready = delivery.ReadyWebhook(hook.id, endpoint.url, "secret", {"type": "t"}, clock.monotonic())
-    assert delivery.send_ready_webhook(ready) is DeliveryStatus.DELIVERED
+    attempt = delivery.post_ready_webhook(ready)
+    assert delivery.record_first_attempts([attempt]) == [DeliveryStatus.DELIVERED]
     db.session.expire_all()
     hook = db.session.get(Delivery, hook.id)
     assert (hook.status, hook.attempts, hook.next_attempt_at) == (DeliveryStatus.DELIVERED, 1, None)
