@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from cpu import TICKS, cpu_seconds, descendants, machine_ticks, postgres_pids
 from redis import Redis
 from throwaway import create_database, drop_database, free_port
 
@@ -188,22 +189,49 @@ def summed(rounds: list[dict]) -> dict:
     }
 
 
-def measure(ports: dict[str, int], keys: dict[str, str], template: str, args) -> dict:
+def cpu_now(server: subprocess.Popen) -> dict[str, float]:
+    """CPU seconds so far: the server's processes (gunicorn's and its workers'), all of
+    PostgreSQL's, and the machine's busy time in all."""
+    busy, _ = machine_ticks()
+    return {
+        "web": sum(cpu_seconds(pid) for pid in [server.pid, *descendants(server.pid)]),
+        "postgres": sum(cpu_seconds(pid) for pid in postgres_pids()),
+        "machine": busy / TICKS,
+    }
+
+
+def measure(
+    servers: dict[str, subprocess.Popen],
+    ports: dict[str, int],
+    keys: dict[str, str],
+    template: str,
+    args,
+) -> dict:
     """Warm each server up, then load them in turns, ``args.rounds`` rounds of
     ``args.duration / args.rounds`` seconds each, the order flipped every round (floor
     then ours, ours then floor...): both are measured over the same stretch of time, so
-    that the machine's drift (its neighbours, its CPU's frequency) weighs on both alike."""
+    that the machine's drift (its neighbours, its CPU's frequency) weighs on both alike.
+    Each server's CPU is read around its own rounds, the other one idle meanwhile."""
     for name, port in ports.items():
         wrk(port, template, keys[name], f"{name}w", 3, args)
     seconds = args.duration / args.rounds
     rounds: dict[str, list[dict]] = {name: [] for name in ports}
+    cpu: dict[str, dict[str, float]] = {name: {} for name in ports}
     order = list(ports)
     for number in range(args.rounds):
         for name in order if number % 2 == 0 else reversed(order):
+            before = cpu_now(servers[name])
             rounds[name].append(
                 wrk(ports[name], template, keys[name], f"{name}{number}", seconds, args)
             )
-    return {name: summed(runs) for name, runs in rounds.items()}
+            after = cpu_now(servers[name])
+            for part in after:
+                cpu[name][part] = cpu[name].get(part, 0.0) + after[part] - before[part]
+    results = {name: summed(runs) for name, runs in rounds.items()}
+    for name, result in results.items():
+        ok = result["requests"] - result["non2xx"]
+        result["cpu_ms"] = {part: 1000 * value / max(ok, 1) for part, value in cpu[name].items()}
+    return results
 
 
 def main() -> int:
@@ -226,37 +254,35 @@ def main() -> int:
     seeded = prepare(database_url, queue)
     template = body_template(seeded["magnet"])
     redis = Redis.from_url(REDIS_URL)
-    servers = []
+    servers: dict[str, subprocess.Popen] = {}
     try:
         ports = {"floor": free_port(), "marketplace": free_port()}
-        servers.append(
-            serve(
-                "bench.floor_app:app",
-                ports["floor"],
-                args.workers,
-                args.threads,
-                {"FLOOR_DSN": database_url},
-            )
+        servers["floor"] = serve(
+            "bench.floor_app:app",
+            ports["floor"],
+            args.workers,
+            args.threads,
+            {"FLOOR_DSN": database_url},
         )
-        servers.append(
-            serve(
-                "wsgi:app",
-                ports["marketplace"],
-                args.workers,
-                args.threads,
-                {
-                    "DATABASE_URL": database_url,
-                    "REDIS_URL": REDIS_URL,
-                    "MARKETPLACE_QUEUE": queue,
-                    "MARKETPLACE_API_RATE_LIMIT": "1000000 per minute",
-                    "SECRET_KEY": "bench",
-                },
-            )
+        servers["marketplace"] = serve(
+            "wsgi:app",
+            ports["marketplace"],
+            args.workers,
+            args.threads,
+            {
+                "DATABASE_URL": database_url,
+                "REDIS_URL": REDIS_URL,
+                "MARKETPLACE_QUEUE": queue,
+                "MARKETPLACE_API_RATE_LIMIT": "1000000 per minute",
+                "SECRET_KEY": "bench",
+            },
         )
-        results = measure(ports, {"floor": "unused", "marketplace": seeded["key"]}, template, args)
-        for server in servers:
+        results = measure(
+            servers, ports, {"floor": "unused", "marketplace": seeded["key"]}, template, args
+        )
+        for server in servers.values():
             stop(server)
-        servers = []
+        servers = {}
         with psycopg.connect(database_url) as connection:
             leads = connection.execute("SELECT count(*) FROM leads").fetchone()[0]
             consents = connection.execute("SELECT count(*) FROM consent_records").fetchone()[0]
@@ -265,7 +291,7 @@ def main() -> int:
             )
         queued = redis.llen(f"rq:queue:{queue}")
     finally:
-        for server in servers:
+        for server in servers.values():
             stop(server)
         for name in redis.scan_iter(f"rq:*{queue}*"):
             redis.delete(name)
@@ -288,6 +314,10 @@ def main() -> int:
             f"{row['p99_ms']:8.1f} {row['worst_p99_ms']:10.1f} {row['non2xx']:8d}   {per_round}"
         )
     print(f"marketplace / floor throughput: {ratio:.2f}")
+    print("CPU per request, ms:   web processes   PostgreSQL   whole machine")
+    for name, row in results.items():
+        cpu = row["cpu_ms"]
+        print(f"{name:20} {cpu['web']:14.2f} {cpu['postgres']:12.2f} {cpu['machine']:15.2f}")
     print(
         f"leads stored: {leads} {statuses}, consent records: {consents}, "
         f"distribution runs queued: {queued} (coalesced: one wakes a worker for every lead "
