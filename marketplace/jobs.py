@@ -132,13 +132,16 @@ WAKE_SECONDS = 10
 NUDGE_SECONDS = 60
 # The wake-up in one round trip: the flag that stands for a queued run (set only if no
 # run is queued, with the answer whether this call set it), and the nudge that a
-# running run waits for, kept to one element however many captures push it.
+# running run waits for, kept to one element however many captures push it. The
+# answer: 1 to queue a run; else 2 when the last nudge was still there (no run has
+# waited since it was pushed: the runs are busy), 0 when not.
 _WAKE_SCRIPT = """
 local queue_a_run = redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1])
-redis.call('LPUSH', KEYS[2], '1')
+local nudges = redis.call('LPUSH', KEYS[2], '1')
 redis.call('LTRIM', KEYS[2], 0, 0)
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 if queue_a_run then return 1 end
+if nudges > 1 then return 2 end
 return 0
 """
 
@@ -159,34 +162,38 @@ def _wake_script():
     return script
 
 
-def wake(func: Callable | str) -> None:
+def wake(func: Callable | str) -> bool:
     """Have a worker run ``func()`` soon, coalesced: while one run waits in the queue,
     more calls queue nothing, and a run already running that waits for more work
     (``await_nudge``) goes on at once. One Redis round trip in all. The run calls
     ``woken`` as it starts, so that work committed after that wakes another run.
-    Without Redis, runs ``func()`` now, as ``enqueue`` does."""
+    Without Redis, runs ``func()`` now, as ``enqueue`` does.
+
+    Returns True when the runs were busy: the previous wake-up's nudge was still
+    waiting, no run having come back for more work since it was sent."""
     name = job_name(func)
     if not current_app.config["REDIS_URL"]:
         enqueue(name)
-        return
+        return False
     url = current_app.config["REDIS_URL"]
     if time.monotonic() < _redis_down_until.get(url, 0.0):
         raise EnqueueFailed("Redis was unreachable a moment ago")
     try:
-        queue_a_run = _wake_script()(
+        answer = _wake_script()(
             keys=[_wake_key(name), _nudge_key(name)], args=[WAKE_SECONDS, NUDGE_SECONDS]
         )
     except RedisError as error:
         _redis_down_until[url] = time.monotonic() + REDIS_RETRY_AFTER_SECONDS
         log.warning("Redis refused the wake-up of %s: %s", name, error)
         raise EnqueueFailed(str(error)) from error
-    if not queue_a_run:
-        return  # a run is already on its way
+    if answer != 1:
+        return answer == 2  # a run is already on its way
     try:
         enqueue(name, retry=None, keep_result=False)
     except EnqueueFailed:
         _forget_wake(name)
         raise
+    return False
 
 
 # The web process's wake-ups, sent by a thread of its own after the answer rather than
@@ -194,8 +201,13 @@ def wake(func: Callable | str) -> None:
 # commit while a wake-up is on its way share the next one (docs/benchmarks.md,
 # "Capture"). At most one wake-up per WAKE_GAP_SECONDS and process: under load the
 # worker's run takes the leads in larger batches; at a lead every few milliseconds or
-# slower, each is woken at once.
+# slower, each is woken at once. While the runs are busy (the last wake-up found its
+# predecessor's nudge unread), BUSY_WAKE_GAP_SECONDS: a busy run takes every pending
+# lead before it waits, so a wake-up then only costs the process a Redis round trip
+# and its thread's turns at the GIL (9 % of the capture's throughput under
+# bench/capture.py's load, docs/benchmarks.md "Session 19").
 WAKE_GAP_SECONDS = 0.005
+BUSY_WAKE_GAP_SECONDS = 0.02
 SETTLE_SECONDS = 5.0
 
 
@@ -220,23 +232,25 @@ class _Waker:
         self.asked.set()
 
     def run(self) -> None:
-        last_sent = 0.0
+        last_sent, busy = 0.0, False
         while True:
             self.asked.wait()
-            gap = last_sent + WAKE_GAP_SECONDS - time.monotonic()
-            if gap > 0:
-                time.sleep(gap)
+            gap = BUSY_WAKE_GAP_SECONDS if busy else WAKE_GAP_SECONDS
+            wait = last_sent + gap - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             # Cleared before taking the work: a capture that commits after this line
             # sets it again, so its lead is never left behind by the batch below.
             self.asked.clear()
             with self.lock:
                 batch, self.pending = self.pending, {}
                 self.sending = True
+            busy = False
             try:
                 for (_, name), app in batch.items():
                     with app.app_context():
                         try:
-                            wake(name)
+                            busy = wake(name) or busy
                         except EnqueueFailed:
                             log.warning("pending leads left for the sweep: could not wake %s", name)
                         except Exception:

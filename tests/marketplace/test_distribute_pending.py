@@ -114,6 +114,16 @@ def test_many_wake_ups_queue_one_run_and_leave_one_nudge(app):
 
 
 @pytest.mark.services
+def test_a_wake_up_says_the_runs_are_busy_while_the_last_nudge_is_unread(app):
+    nudge = jobs._nudge_key(jobs.job_name(distribute_pending))
+    assert jobs.wake(distribute_pending) is False  # it queued a run
+    assert jobs.wake(distribute_pending) is True  # the first one's nudge is still there
+    jobs.redis_connection().blpop([nudge], timeout=1)  # a run came back for more work
+    assert jobs.wake(distribute_pending) is False
+    assert jobs.wake(distribute_pending) is True
+
+
+@pytest.mark.services
 def test_a_workers_run_out_of_leads_waits_for_the_next_capture_then_ends(app, monkeypatch):
     """A steady stream of leads is one run, not a queued job per lead: the run that finds
     nothing waits for the next wake-up's nudge (the linger), takes that lead, and ends

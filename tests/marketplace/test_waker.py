@@ -1,9 +1,11 @@
 """A capture's wake-up is sent by its process's waker thread after the answer, the
 captures of a few milliseconds sharing one, and none committed before the last wake-up
-began left without one (issue 15, docs/benchmarks.md "Capture")."""
+began left without one, and sent further apart while the runs are busy (issue 15,
+docs/benchmarks.md "Capture")."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -47,6 +49,26 @@ def test_wake_ups_asked_together_are_sent_together_and_the_last_one_is_never_mis
     assert 1 <= len(sent) <= 10  # about 60 ms of asks, one wake-up per 20 ms at most
     # Work committed before an ask is seen by a wake-up that began after that ask.
     assert max(began for _, began, _ in sent) >= asked_at[-1]
+
+
+def test_while_the_runs_are_busy_the_wake_ups_are_sent_further_apart(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # never reached
+    monkeypatch.setattr(jobs, "WAKE_GAP_SECONDS", 0.01)
+    monkeypatch.setattr(jobs, "BUSY_WAKE_GAP_SECONDS", 0.2)
+    busy = iter([False, False, True, False])
+    sent_at = []
+
+    def record(func):
+        sent_at.append(time.monotonic())
+        return next(busy)
+
+    monkeypatch.setattr(jobs, "wake", record)
+    for _ in range(4):
+        jobs.wake_soon("marketplace.distribution:distribute_pending")
+        assert jobs.settle_wakes()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent_at)]
+    assert gaps[0] < 0.15 and gaps[1] < 0.15  # the runs were not busy: the short gap
+    assert gaps[2] >= 0.2  # the third found them busy: the next waited the longer gap
 
 
 def test_a_failed_wake_up_is_logged_and_the_next_one_is_still_sent(app, monkeypatch, caplog):
