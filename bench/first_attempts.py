@@ -83,7 +83,7 @@ def main() -> None:
                     started, cpu, own = time.perf_counter(), backend_cpu(pid), time.process_time()
                     for first in range(0, len(ids), per_statement):
                         batch = ids[first : first + per_statement]
-                        params = delivery.first_attempts_arrays(delivered(batch, now))
+                        params = delivery.first_attempts_params(delivered(batch, now))
                         connection.execute(delivery._FIRST_ATTEMPTS_SQL, params).fetchall()
                     wall = time.perf_counter() - started
                     cpu = backend_cpu(pid) - cpu

@@ -9,6 +9,7 @@ RQ, survive a worker restart, and the buyer sees exactly when the next one comes
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -28,6 +29,8 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    cast,
+    column,
     false,
     func,
     insert,
@@ -132,9 +135,18 @@ def _insert_deliveries(
         created = driver_connection().execute(
             _INSERT_DELIVERIES_SQL,
             {
-                "sale_ids": [row["sale_id"] for row in rows],
-                "channels": [row["channel"].value for row in rows],
-                "targets": [row["target"] for row in rows],
+                # One JSON array of the rows, not an array per field: see
+                # first_attempts_params.
+                "wanted": json.dumps(
+                    [
+                        {
+                            "sale_id": row["sale_id"],
+                            "channel": row["channel"],
+                            "target": row["target"],
+                        }
+                        for row in rows
+                    ]
+                ),
                 "event": event_type,
                 "occasion": occasion,
                 "next_attempt_at": now + timedelta(seconds=SWEEP_GRACE_SECONDS),
@@ -206,7 +218,8 @@ INSERT INTO deliveries (sale_id, channel, event, occasion, target, status, attem
                         next_attempt_at, created_at)
 SELECT sale_id, channel, %(event)s, %(occasion)s, target, 'pending', 0, %(next_attempt_at)s,
        %(now)s
-FROM unnest(%(sale_ids)s::integer[], %(channels)s::varchar[], %(targets)s::varchar[])
+FROM ROWS FROM (json_to_recordset(%(wanted)s::json)
+                AS (sale_id integer, channel varchar, target varchar))
      WITH ORDINALITY AS wanted (sale_id, channel, target, n)
 ORDER BY n
 ON CONFLICT DO NOTHING
@@ -256,12 +269,21 @@ def start_sending(delivery_ids: list[int], ready: list[ReadyWebhook] = ()) -> No
             log.warning("delivery %s not enqueued: the sweep will send it", delivery_id)
 
 
-def first_attempts_arrays(attempts: list[FirstAttempt]) -> dict:
-    """The parameters of ``_FIRST_ATTEMPTS_SQL`` (PostgreSQL) for ``attempts``: one
-    array per field."""
-    columns = {name: [getattr(a, name) for a in attempts] for name in _FIRST_ATTEMPT_FIELDS}
-    columns["new_status"] = [status.value for status in columns["new_status"]]
-    return {**_FIRST_ATTEMPTS_CONSTANTS, **columns}
+def first_attempts_params(attempts: list[FirstAttempt]) -> dict:
+    """The parameters of ``_FIRST_ATTEMPTS_SQL`` (PostgreSQL) for ``attempts``: their
+    rows as one JSON array, written by the json module's C encoder. An array per field
+    went through psycopg's list dumper in Python, element by element: 58 µs for a
+    lead's three attempts against 14 (docs/benchmarks.md, "One JSON parameter")."""
+    rows = [
+        {name: _json_value(getattr(attempt, name)) for name in _FIRST_ATTEMPT_FIELDS}
+        for attempt in attempts
+    ]
+    return {**_FIRST_ATTEMPTS_CONSTANTS, "attempt_rows": json.dumps(rows)}
+
+
+def _json_value(value):
+    """A field as JSON holds it and PostgreSQL reads it back into its column's type."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def post_ready_webhook(webhook: ReadyWebhook) -> FirstAttempt | None:
@@ -302,7 +324,7 @@ def record_first_attempts(attempts: list[FirstAttempt]) -> list[DeliveryStatus]:
     if on_postgresql():
         with autocommit_connection() as connection:
             rows = connection.execute(
-                _FIRST_ATTEMPTS_SQL, first_attempts_arrays(attempts)
+                _FIRST_ATTEMPTS_SQL, first_attempts_params(attempts)
             ).fetchall()
         status_of = {delivery_id: DeliveryStatus(status) for delivery_id, status in rows}
     else:
@@ -399,8 +421,9 @@ def _first_attempt_statements(attempt):
     return moved_on, recorded
 
 
-def _array_element(type_):
-    """A column's type as an array's element on PostgreSQL."""
+def _row_type(type_):
+    """A column's type as a field of a JSON row read by ``json_to_recordset``: an enum's
+    as its text (the column holds the value's text), a decorated type as its own."""
     if isinstance(type_, Enum):
         return String()
     return type_.impl if isinstance(type_, TypeDecorator) else type_
@@ -423,21 +446,17 @@ _FIRST_ATTEMPT, _FIRST_ATTEMPT_RECORD = _first_attempt_statements(
         **{name: bindparam(name, type_=type_) for name, type_ in _FIRST_ATTEMPT_TYPES.items()}
     )
 )
-# PostgreSQL: a batch of attempts as one array per field, their rows unnested; the
-# attempts' records and the deliveries' updates in one statement, atomic by itself:
-# autocommit, one round trip and one commit for the batch. It goes to the driver as
-# text, compiled once: through SQLAlchemy's connection (its checkout, the isolation
-# level set and reset, the compiled statement's execution) a record cost a worker a
-# ninth of its CPU per lead (py-spy at 30 leads/s).
+# PostgreSQL: a batch of attempts as one JSON array of rows, read back by
+# json_to_recordset into their columns' types; the attempts' records and the
+# deliveries' updates in one statement, atomic by itself: autocommit, one round trip
+# and one commit for the batch. It goes to the driver as text, compiled once: through
+# SQLAlchemy's connection (its checkout, the isolation level set and reset, the
+# compiled statement's execution) a record cost a worker a ninth of its CPU per lead
+# (py-spy at 30 leads/s).
 _FIRST_ATTEMPT_ROWS = (
-    func.unnest(
-        *(
-            bindparam(name, type_=postgresql.ARRAY(_array_element(type_)))
-            for name, type_ in _FIRST_ATTEMPT_TYPES.items()
-        )
-    )
-    .table_valued(*_FIRST_ATTEMPT_TYPES)
-    .render_derived(name="attempt_row")
+    func.json_to_recordset(cast(bindparam("attempt_rows", type_=String), postgresql.JSON))
+    .table_valued(*(column(name, _row_type(type_)) for name, type_ in _FIRST_ATTEMPT_TYPES.items()))
+    .render_derived(name="attempt_row", with_types=True)
 )
 _FIRST_ATTEMPTS_UPDATE, _FIRST_ATTEMPTS_RECORD = _first_attempt_statements(_FIRST_ATTEMPT_ROWS.c)
 _FIRST_ATTEMPTS_COMPILED = _FIRST_ATTEMPTS_UPDATE.add_cte(

@@ -31,6 +31,7 @@ that delay), so later leads skip the campaign without asking the database.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -434,10 +435,10 @@ def _attempt(sale: LeadSale, offer: Offer) -> SaleAttempt:
 # workers selling to the same capped campaigns cannot deadlock.
 _ROUND = """
 WITH offer AS (
-    SELECT * FROM unnest(
-        %(campaign_ids)s::integer[], %(prices)s::integer[], %(earnings)s::integer[],
-        %(currencies)s::varchar[], %(day_starts)s::date[], %(month_starts)s::date[]
-    ) WITH ORDINALITY AS o (campaign_id, price, earning, currency, day_start, month_start, n)
+    SELECT * FROM ROWS FROM (json_to_recordset(%(offers)s::json) AS (
+        campaign_id integer, price integer, earning integer, currency varchar,
+        day_start date, month_start date
+    )) WITH ORDINALITY AS o (campaign_id, price, earning, currency, day_start, month_start, n)
 ), gate AS (
     SELECT o.*, c.buyer_id, c.daily_cap, c.monthly_cap, c.monthly_budget_cents AS budget,
            c.daily_cap IS NOT NULL OR c.monthly_cap IS NOT NULL
@@ -532,13 +533,22 @@ def _round_in_one_statement(
     sale: LeadSale, offers: list[Offer], now: datetime, lead_changes: dict
 ) -> tuple[list[tuple[int | None, str | None]], bool]:
     periods_of = [periods(offer.campaign, now) for offer in offers]
+    # The offers as one JSON array, written by the json module's C encoder: an array
+    # per field went through psycopg's list dumper, in Python element by element
+    # (docs/benchmarks.md, "One JSON parameter").
+    offer_rows = [
+        {
+            "campaign_id": offer.campaign.id,
+            "price": offer.price_cents,
+            "earning": offer.price_cents * sale.share_bps // 10_000,
+            "currency": offer.campaign.currency,
+            "day_start": day.isoformat(),
+            "month_start": month.isoformat(),
+        }
+        for offer, (day, month) in zip(offers, periods_of, strict=True)
+    ]
     params = {
-        "campaign_ids": [offer.campaign.id for offer in offers],
-        "prices": [offer.price_cents for offer in offers],
-        "earnings": [offer.price_cents * sale.share_bps // 10_000 for offer in offers],
-        "currencies": [offer.campaign.currency for offer in offers],
-        "day_starts": [day for day, _month in periods_of],
-        "month_starts": [month for _day, month in periods_of],
+        "offers": json.dumps(offer_rows),
         "exclusive": sale.exclusive,
         "now": now,
         "lead_id": sale.lead_id,
