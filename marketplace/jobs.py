@@ -204,8 +204,9 @@ def wake(func: Callable | str) -> bool:
 # slower, each is woken at once. While the runs are busy (the last wake-up found its
 # predecessor's nudge unread), BUSY_WAKE_GAP_SECONDS: a busy run takes every pending
 # lead before it waits, so a wake-up then only costs the process a Redis round trip
-# and its thread's turns at the GIL (9 % of the capture's throughput under
-# bench/capture.py's load, docs/benchmarks.md "Session 19").
+# and its thread's turns at the GIL: about a tenth of the web's CPU under
+# bench/capture.py's load (docs/benchmarks.md, "the waker's wake-ups while the runs
+# are busy").
 WAKE_GAP_SECONDS = 0.005
 BUSY_WAKE_GAP_SECONDS = 0.02
 SETTLE_SECONDS = 5.0
