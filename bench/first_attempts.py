@@ -18,20 +18,14 @@ attempts' records stay.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from datetime import UTC, datetime
 
 import psycopg
+from cpu import cpu_seconds
 
 from marketplace import delivery
 from marketplace.models import DeliveryStatus
-
-
-def backend_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def delivered(delivery_ids: list[int], now: datetime) -> list[delivery.FirstAttempt]:
@@ -80,13 +74,13 @@ def main() -> None:
                     )
                     connection.execute("CHECKPOINT")
                     now = datetime.now(UTC)
-                    started, cpu, own = time.perf_counter(), backend_cpu(pid), time.process_time()
+                    started, cpu, own = time.perf_counter(), cpu_seconds(pid), time.process_time()
                     for first in range(0, len(ids), per_statement):
                         batch = ids[first : first + per_statement]
                         params = delivery.first_attempts_params(delivered(batch, now))
                         connection.execute(delivery._FIRST_ATTEMPTS_SQL, params).fetchall()
                     wall = time.perf_counter() - started
-                    cpu = backend_cpu(pid) - cpu
+                    cpu = cpu_seconds(pid) - cpu
                     own = time.process_time() - own
                     print(
                         f"{per_statement} a statement: per lead (3 attempts) wall "

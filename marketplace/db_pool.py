@@ -13,10 +13,12 @@ opened before the failure.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import create_engine, event, exc
@@ -105,3 +107,18 @@ def autocommit_connection() -> Iterator:
         raise
     finally:
         pooled.close()  # back to the pool
+
+
+def json_rows(rows: list[dict]) -> str:
+    """Rows for one statement's ``json_to_recordset`` parameter, as one JSON array
+    written by the json module's C encoder, dates and times in ISO 8601 (PostgreSQL
+    reads them back into the columns' types). One array per field went through
+    psycopg's list dumper, in Python element by element (docs/benchmarks.md, "One JSON
+    parameter")."""
+    return json.dumps(rows, default=_iso_date)
+
+
+def _iso_date(value):
+    if isinstance(value, date):  # a datetime is a date too
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a JSON row's value")

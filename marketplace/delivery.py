@@ -9,7 +9,6 @@ RQ, survive a worker restart, and the buyer sees exactly when the next one comes
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -41,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from marketplace import delivery_threads, jobs, mail, representations, webhook_sender
-from marketplace.db_pool import autocommit_connection, driver_connection, on_postgresql
+from marketplace.db_pool import autocommit_connection, driver_connection, json_rows, on_postgresql
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import (
@@ -135,9 +134,7 @@ def _insert_deliveries(
         created = driver_connection().execute(
             _INSERT_DELIVERIES_SQL,
             {
-                # One JSON array of the rows, not an array per field: see
-                # first_attempts_params.
-                "wanted": json.dumps(
+                "wanted": json_rows(
                     [
                         {
                             "sale_id": row["sale_id"],
@@ -271,19 +268,11 @@ def start_sending(delivery_ids: list[int], ready: list[ReadyWebhook] = ()) -> No
 
 def first_attempts_params(attempts: list[FirstAttempt]) -> dict:
     """The parameters of ``_FIRST_ATTEMPTS_SQL`` (PostgreSQL) for ``attempts``: their
-    rows as one JSON array, written by the json module's C encoder. An array per field
-    went through psycopg's list dumper in Python, element by element: 58 µs for a
-    lead's three attempts against 14 (docs/benchmarks.md, "One JSON parameter")."""
+    rows as one JSON array (``json_rows``)."""
     rows = [
-        {name: _json_value(getattr(attempt, name)) for name in _FIRST_ATTEMPT_FIELDS}
-        for attempt in attempts
+        {name: getattr(attempt, name) for name in _FIRST_ATTEMPT_FIELDS} for attempt in attempts
     ]
-    return {**_FIRST_ATTEMPTS_CONSTANTS, "attempt_rows": json.dumps(rows)}
-
-
-def _json_value(value):
-    """A field as JSON holds it and PostgreSQL reads it back into its column's type."""
-    return value.isoformat() if isinstance(value, datetime) else value
+    return {**_FIRST_ATTEMPTS_CONSTANTS, "attempt_rows": json_rows(rows)}
 
 
 def post_ready_webhook(webhook: ReadyWebhook) -> FirstAttempt | None:

@@ -31,7 +31,6 @@ that delay), so later leads skip the campaign without asking the database.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,7 +42,7 @@ from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace import snapshots
-from marketplace.db_pool import driver_connection, on_postgresql
+from marketplace.db_pool import driver_connection, json_rows, on_postgresql
 from marketplace.extensions import db
 from marketplace.models import (
     BillingStatus,
@@ -533,22 +532,19 @@ def _round_in_one_statement(
     sale: LeadSale, offers: list[Offer], now: datetime, lead_changes: dict
 ) -> tuple[list[tuple[int | None, str | None]], bool]:
     periods_of = [periods(offer.campaign, now) for offer in offers]
-    # The offers as one JSON array, written by the json module's C encoder: an array
-    # per field went through psycopg's list dumper, in Python element by element
-    # (docs/benchmarks.md, "One JSON parameter").
     offer_rows = [
         {
             "campaign_id": offer.campaign.id,
             "price": offer.price_cents,
             "earning": offer.price_cents * sale.share_bps // 10_000,
             "currency": offer.campaign.currency,
-            "day_start": day.isoformat(),
-            "month_start": month.isoformat(),
+            "day_start": day,
+            "month_start": month,
         }
         for offer, (day, month) in zip(offers, periods_of, strict=True)
     ]
     params = {
-        "offers": json.dumps(offer_rows),
+        "offers": json_rows(offer_rows),
         "exclusive": sale.exclusive,
         "now": now,
         "lead_id": sale.lead_id,
