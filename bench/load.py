@@ -638,6 +638,7 @@ class Autovacuum:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         self.runs = 0  # tables analyzed or vacuumed
+        self.log: list[tuple[float, float, str]] = []  # (began, ended, command), monotonic
 
     async def server_runs_it(self) -> bool:
         async with await psycopg.AsyncConnection.connect(self.database_url) as connection:
@@ -669,8 +670,10 @@ class Autovacuum:
                 await asyncio.sleep(self.naptime)
                 due = await (await connection.execute(self.DUE, self.thresholds)).fetchall()
                 for table, vacuum in due:
-                    command = "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
-                    await connection.execute(f'{command} "{table}"')
+                    command = f'{"VACUUM (ANALYZE)" if vacuum else "ANALYZE"} "{table}"'
+                    began = time.monotonic()
+                    await connection.execute(command)
+                    self.log.append((began, time.monotonic(), command))
                     self.runs += 1
         finally:
             await connection.close()
@@ -1269,8 +1272,9 @@ def invariants(
 # ---------------------------------------------------------------- main
 
 
-def write_raw(run_dir: Path, bench: Bench, sampler: Sampler) -> None:
-    """Every lead and every backlog sample, for a closer look (monotonic seconds)."""
+def write_raw(run_dir: Path, bench: Bench, sampler: Sampler, autovacuum: Autovacuum) -> None:
+    """Every lead, every backlog sample and the bench's upkeep, for a closer look
+    (monotonic seconds)."""
     with open(run_dir / "leads.tsv", "w") as out:
         out.write("n\tscheduled\tstarted\tanswered\tstatus\tlead_id\tfirst_webhook\terror\n")
         for p in bench.posts:
@@ -1285,6 +1289,10 @@ def write_raw(run_dir: Path, bench: Bench, sampler: Sampler) -> None:
         out.write("\t".join(names) + "\n")
         for sample in sampler.samples:
             out.write("\t".join(str(getattr(sample, n)) for n in names) + "\n")
+    with open(run_dir / "upkeep.tsv", "w") as out:
+        out.write("began\tended\tcommand\n")
+        for began, ended, command in autovacuum.log:
+            out.write(f"{began:.6f}\t{ended:.6f}\t{command}\n")
 
 
 WARM_UP_RATE, WARM_UP_SECONDS = 20, 10
@@ -1333,7 +1341,7 @@ async def run_ladders(
             maintaining.cancel()
             print(f"the bench's upkeep analyzed or vacuumed a table {autovacuum.runs} times")
         await sampler.close()
-    return ladders, bench
+    return ladders, bench, autovacuum
 
 
 def interrupted(signum, frame) -> None:
@@ -1403,7 +1411,9 @@ def main() -> int:
             "time.monotonic) - the capture's 201 read by the generator (same clock); "
             "capture = 201 - the lead's scheduled send time"
         )
-        ladders, bench = asyncio.run(run_ladders(args, stack, seeded, sampler, receipts, redis))
+        ladders, bench, autovacuum = asyncio.run(
+            run_ladders(args, stack, seeded, sampler, receipts, redis)
+        )
         if args.profile:
             print_profiles(run_dir)
         print()
@@ -1446,7 +1456,7 @@ def main() -> int:
             "invariants": [{"name": n, "pass": ok, "detail": d} for n, ok, d in checks],
             "posted": len(bench.posts),
         }
-        write_raw(run_dir, bench, sampler)
+        write_raw(run_dir, bench, sampler, autovacuum)
         path = HERE / "results" / f"load-{stamp}.json"
         path.write_text(json.dumps(result, indent=2, default=str))
         print(f"\n{path.relative_to(ROOT)}, {result['seconds']} s in all")

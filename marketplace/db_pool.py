@@ -109,6 +109,13 @@ def autocommit_connection() -> Iterator:
         pooled.close()  # back to the pool
 
 
+def one_line(sql: str) -> str:
+    """The statement with its layout collapsed (it has no quoted spaces nor comments):
+    psycopg keeps its parsing of statements up to 4 KB, and parses longer ones at each
+    execution."""
+    return " ".join(sql.split())
+
+
 def json_rows(rows: list[dict]) -> str:
     """Rows for one statement's ``json_to_recordset`` parameter, as one JSON array
     written by the json module's C encoder, dates and times in ISO 8601 (PostgreSQL

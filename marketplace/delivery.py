@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -19,13 +20,10 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import (
-    ARRAY,
     Enum,
-    Integer,
     String,
     TypeDecorator,
     and_,
-    any_,
     bindparam,
     case,
     cast,
@@ -40,7 +38,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from marketplace import delivery_threads, jobs, mail, representations, webhook_sender
-from marketplace.db_pool import autocommit_connection, driver_connection, json_rows, on_postgresql
+from marketplace.db_pool import (
+    autocommit_connection,
+    driver_connection,
+    json_rows,
+    on_postgresql,
+    one_line,
+)
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.models import (
@@ -88,26 +92,32 @@ def create_deliveries(
 
 
 @dataclass(frozen=True)
-class _Created:
+class CreatedDelivery:
     id: int
     sale_id: int
     channel: DeliveryChannel
     target: str
-    secret: str | None
+    secret: str | None  # the campaign's webhook secret
 
 
 def _insert_deliveries(
     sale_ids: list[int], event_type: str, now: datetime, occasion: str
-) -> list[_Created]:
+) -> list[CreatedDelivery]:
     if not sale_ids:
         return []
-    postgres = on_postgresql()
-    if postgres:  # the driver's own statements: see _TARGETS_SQL
-        targets = driver_connection().execute(_TARGETS_SQL, {"sale_ids": sale_ids}).fetchall()
-    else:
-        targets = db.session.execute(_CAMPAIGN_TARGETS, {"sale_ids": sale_ids})
+    if on_postgresql():  # the driver's own statement: see _INSERT_DELIVERIES_SQL
+        created = driver_connection().execute(
+            _INSERT_DELIVERIES_SQL,
+            {"sale_ids": sale_ids, **sales_deliveries_params(event_type, occasion, now)},
+        )
+        return [
+            CreatedDelivery(id_, sale_id, DeliveryChannel(channel), target, secret)
+            for id_, sale_id, channel, target, secret in created.fetchall()
+        ]
     rows, secrets = [], {}
-    for sale_id, email_recipients, webhook_url, webhook_secret in targets:
+    for sale_id, email_recipients, webhook_url, webhook_secret in db.session.execute(
+        _CAMPAIGN_TARGETS, {"sale_ids": sale_ids}
+    ):
         secrets[sale_id] = webhook_secret
         wanted = []
         if email_recipients and event_type == PURCHASE_CREATED:
@@ -130,59 +140,51 @@ def _insert_deliveries(
         )
     if not rows:
         return []
-    if postgres:
-        created = driver_connection().execute(
-            _INSERT_DELIVERIES_SQL,
-            {
-                "wanted": json_rows(
-                    [
-                        {
-                            "sale_id": row["sale_id"],
-                            "channel": row["channel"],
-                            "target": row["target"],
-                        }
-                        for row in rows
-                    ]
-                ),
-                "event": event_type,
-                "occasion": occasion,
-                "next_attempt_at": now + timedelta(seconds=SWEEP_GRACE_SECONDS),
-                "now": now,
-            },
-        )
-        return [
-            _Created(id_, sale_id, DeliveryChannel(channel), target, secrets[sale_id])
-            for id_, sale_id, channel, target in created.fetchall()
-        ]
     # One statement whatever the rows' count (insertmanyvalues), compiled once.
     return [
-        _Created(row.id, row.sale_id, row.channel, row.target, secrets[row.sale_id])
+        CreatedDelivery(row.id, row.sale_id, row.channel, row.target, secrets[row.sale_id])
         for row in db.session.execute(_INSERT_SQLITE_DELIVERIES, rows)
     ]
 
 
-def create_sale_deliveries(
-    purchases: dict[int, dict], now: datetime
-) -> tuple[list[int], list[ReadyWebhook]]:
-    """The ``purchase.created`` deliveries of sales just made, in their transaction; and
-    their webhooks ready to post, the bodies written from ``purchases`` (sale id → the
-    purchase, ``representations.new_purchase``): the sending threads read nothing."""
-    created = _insert_deliveries(list(purchases), PURCHASE_CREATED, now, "")
-    ready = [
+def create_sale_deliveries(sale_ids: list[int], now: datetime) -> list[CreatedDelivery]:
+    """The ``purchase.created`` deliveries of sales just made, in their transaction
+    (SQLite's distribution rounds; PostgreSQL's write them in their own statement)."""
+    return _insert_deliveries(sale_ids, PURCHASE_CREATED, now, "")
+
+
+def created_in_statement(rows: list) -> list[CreatedDelivery]:
+    """The deliveries a statement wrote with ``SALES_DELIVERIES``, from its rows of
+    ``[id, channel, target]`` arrays (JSON) and the campaign's webhook secret, each
+    with its sale's id: ``(sale id, deliveries, secret)``."""
+    return [
+        CreatedDelivery(id_, sale_id, DeliveryChannel(channel), target, secret)
+        for sale_id, deliveries, secret in rows
+        for id_, channel, target in deliveries or ()
+    ]
+
+
+def new_purchase_webhooks(
+    created: list[CreatedDelivery], purchase_of: Callable[[int], dict], now: datetime
+) -> list[ReadyWebhook]:
+    """The webhooks of new purchases, ready to post, their bodies written from
+    ``purchase_of(sale id)`` (``representations.new_purchase``): the sending threads
+    read nothing. Made after the commit, so that the rows the sales locked are not
+    held meanwhile."""
+    return [
         ReadyWebhook(
             one.id,
             one.target,
             one.secret,
-            _event(one.id, PURCHASE_CREATED, purchases[one.sale_id], now),
+            _event(one.id, PURCHASE_CREATED, purchase_of(one.sale_id), now),
             0,
         )
         for one in created
         if one.channel is DeliveryChannel.WEBHOOK and one.secret is not None
     ]
-    return [one.id for one in created], ready
 
 
-_SALES_CAMPAIGN_TARGETS = (
+_CAMPAIGN_TARGETS = (
     select(
         Sale.__table__.c.id,
         Campaign.__table__.c.email_recipients,
@@ -192,36 +194,65 @@ _SALES_CAMPAIGN_TARGETS = (
     .join_from(
         Sale.__table__, Campaign.__table__, Campaign.__table__.c.id == Sale.__table__.c.campaign_id
     )
+    .where(Sale.__table__.c.id.in_(bindparam("sale_ids", expanding=True)))
     .order_by(Sale.__table__.c.id)
-)
-_CAMPAIGN_TARGETS = _SALES_CAMPAIGN_TARGETS.where(
-    Sale.__table__.c.id.in_(bindparam("sale_ids", expanding=True))
 )
 _INSERT_SQLITE_DELIVERIES = (
     sqlite.insert(_deliveries)
     .on_conflict_do_nothing()
     .returning(_deliveries.c.id, _deliveries.c.sale_id, _deliveries.c.channel, _deliveries.c.target)
 )
-# On PostgreSQL both statements go to the driver as text, the rows as arrays: through
-# the session, the ORM's work for them (an expanding IN, insertmanyvalues) cost a
-# worker a sixth of its CPU per lead (py-spy at 30 leads/s), PostgreSQL's a tenth of it.
-_TARGETS_SQL = str(
-    _SALES_CAMPAIGN_TARGETS.where(
-        Sale.__table__.c.id == any_(bindparam("sale_ids", type_=ARRAY(Integer)))
-    ).compile(dialect=postgresql.psycopg.dialect())
+
+# PostgreSQL: the deliveries of the sales of a CTE ``sale (id, campaign_id)``, written by
+# one more CTE, ``delivery``: an e-mail to the campaign's recipients (for a new purchase
+# only), then a webhook to its URL, for each sale in order; SQLite's rule is
+# _insert_deliveries's loop. A distribution round writes its sales' deliveries in its
+# own statement with it (selling._ROUND), so that the rows its sales locked (the
+# buyers' and the publisher's balances, the purchases' counts) are held until the
+# commit only, not through two more statements; _INSERT_DELIVERIES_SQL, the others.
+SALES_DELIVERIES = """
+delivery AS (
+    INSERT INTO deliveries (sale_id, channel, event, occasion, target, status, attempts,
+                            next_attempt_at, created_at)
+    SELECT s.id, w.channel, %(delivery_event)s, %(delivery_occasion)s, w.target, 'pending',
+           0, %(delivery_due_at)s, %(now)s
+    FROM sale s JOIN campaigns c ON c.id = s.campaign_id,
+         LATERAL (VALUES
+             (1, 'email', CASE WHEN %(delivery_event)s = 'purchase.created'
+                                AND jsonb_typeof(c.email_recipients) = 'array'
+                          THEN (SELECT string_agg(r, ', ' ORDER BY i)
+                                FROM jsonb_array_elements_text(c.email_recipients)
+                                     WITH ORDINALITY AS e (r, i)) END),
+             (2, 'webhook', c.webhook_url)) AS w (n, channel, target)
+    WHERE w.target <> ''
+    ORDER BY s.id, w.n
+    ON CONFLICT DO NOTHING
+    RETURNING id, sale_id, channel, target
+)"""
+
+
+def sales_deliveries_params(event_type: str, occasion: str, now: datetime) -> dict:
+    """The parameters of ``SALES_DELIVERIES``."""
+    return {
+        "delivery_event": event_type,
+        "delivery_occasion": occasion,
+        "delivery_due_at": now + timedelta(seconds=SWEEP_GRACE_SECONDS),
+        "now": now,
+    }
+
+
+# Goes to the driver as text: through the session, the ORM's work for it (an expanding
+# IN, insertmanyvalues) cost a worker a sixth of its CPU per lead (py-spy at 30
+# leads/s), PostgreSQL's a tenth of it.
+_INSERT_DELIVERIES_SQL = one_line(
+    f"""
+WITH sale AS (SELECT id, campaign_id FROM sales WHERE id = ANY(%(sale_ids)s::integer[])),
+{SALES_DELIVERIES}
+SELECT d.id, d.sale_id, d.channel, d.target, c.webhook_secret
+FROM delivery d JOIN sale s ON s.id = d.sale_id JOIN campaigns c ON c.id = s.campaign_id
+ORDER BY d.id
+"""  # noqa: S608 (constant fragments)
 )
-_INSERT_DELIVERIES_SQL = """
-INSERT INTO deliveries (sale_id, channel, event, occasion, target, status, attempts,
-                        next_attempt_at, created_at)
-SELECT sale_id, channel, %(event)s, %(occasion)s, target, 'pending', 0, %(next_attempt_at)s,
-       %(now)s
-FROM ROWS FROM (json_to_recordset(%(wanted)s::json)
-                AS (sale_id integer, channel varchar, target varchar))
-     WITH ORDINALITY AS wanted (sale_id, channel, target, n)
-ORDER BY n
-ON CONFLICT DO NOTHING
-RETURNING id, sale_id, channel, target
-"""
 
 
 def sends_at_once() -> bool:
@@ -231,7 +262,7 @@ def sends_at_once() -> bool:
 
 @dataclass(frozen=True)
 class ReadyWebhook:
-    """A new webhook delivery with its signed body's content, read in the transaction
+    """A new webhook delivery with its signed body's content, from the transaction
     that created it: its sending thread reads nothing more from the database."""
 
     delivery_id: int

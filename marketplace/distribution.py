@@ -383,16 +383,20 @@ def _distribute(lead_id: int, now: datetime) -> list[int]:
         sold = seller.sell_shared(first_offers)
     if not seller.lead_written:
         _write_lead(lead, walk, now, scored)
-    # The deliveries commit with the sales (an outbox): nothing sold goes untold.
-    deliveries, ready = delivery.create_sale_deliveries(
-        {one.sale_id: _purchase(lead, facts, one, now) for one in sold if one.campaign.pushes},
-        now,
-    )
+    # The rounds wrote the sales' deliveries with them (an outbox): nothing sold goes
+    # untold. The webhooks' bodies are made after the commit.
     db.session.commit()
     log.info("lead %s distributed: %d sale(s)", lead_id, len(sold))
     for one in sold:
         _SERVED[one.campaign.id] = now
-    delivery.start_sending(deliveries, ready)
+    if seller.deliveries:
+        sold_by_id = {one.sale_id: one for one in sold}
+        ready = delivery.new_purchase_webhooks(
+            seller.deliveries,
+            lambda sale_id: _purchase(lead, facts, sold_by_id[sale_id], now),
+            now,
+        )
+        delivery.start_sending([one.id for one in seller.deliveries], ready)
     return [one.sale_id for one in sold]
 
 
@@ -577,6 +581,7 @@ class _Seller:
         self.scored = scored
         self.lead_written = False
         self.label = sale_label(lead.id, facts.sector_slug, now)
+        self.deliveries: list[delivery.CreatedDelivery] = []  # the rounds' sales
 
     def sell_exclusive(self) -> tuple[list, list]:
         """The lead alone to the best offer, when it beats the shared sales it would
@@ -610,7 +615,7 @@ class _Seller:
         pending = {campaign.id: verdict for campaign in campaigns}
         final = self._final_changes(self.walk.log(pending))
         offers = [Offer(c, offer_cents(c) if exclusive else c.price_cents) for c in campaigns]
-        results, written = sell_offers(
+        results, written, deliveries = sell_offers(
             LeadSale(
                 lead_id=self.lead.id,
                 publisher_id=self.lead.publisher_id,
@@ -622,6 +627,7 @@ class _Seller:
             self.now,
             final,
         )
+        self.deliveries += deliveries
         sold = []
         for offer, (sale_id, refusal) in zip(offers, results, strict=True):
             campaign = offer.campaign

@@ -13,10 +13,13 @@ the offers the one before it passed:
    and no exclusive sale; an exclusive one needs no sale at all and closes it), and
    takes its final status and decision log;
 5. the sales (with the lead's sector, which the portal reads from them), the
-   buyers' debits and the publisher's earnings are written.
+   buyers' debits and the publisher's earnings are written;
+6. the sales' deliveries (the outbox, ``delivery.SALES_DELIVERIES``).
 
 The ledger's balances and the buyers' purchase counts follow by themselves: the
-database's triggers add each statement's new rows up (migration 0020).
+database's triggers add each statement's new rows up (migration 0020). Every sale of
+a publisher, or to a buyer, writes the same rows there, locked until the commit:
+nothing runs between the round and the commit (docs/matching.md).
 
 The database decides every limit in the statement that consumes it, so concurrent
 workers cannot pass one. What a refused offer took is given back (the day's usage
@@ -41,8 +44,8 @@ from flask import current_app
 from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from marketplace import snapshots
-from marketplace.db_pool import driver_connection, json_rows, on_postgresql
+from marketplace import delivery, snapshots
+from marketplace.db_pool import driver_connection, json_rows, on_postgresql, one_line
 from marketplace.extensions import db
 from marketplace.models import (
     BillingStatus,
@@ -397,18 +400,21 @@ class LeadSale:
 
 def sell_offers(
     sale: LeadSale, offers: list[Offer], now: datetime, lead_changes: dict | None = None
-) -> tuple[list[tuple[int | None, str | None]], bool]:
+) -> tuple[list[tuple[int | None, str | None]], bool, list[delivery.CreatedDelivery]]:
     """Sell the lead to each offer that its campaign's caps, budget and the lead's
     places allow: ([(sale id, None) or (None, why not)] in the offers' order,
-    whether ``lead_changes`` were written).
+    whether ``lead_changes`` were written, the sales' deliveries written).
 
-    On PostgreSQL the round is one statement, which also writes ``lead_changes``
-    (the lead's final columns, as they are if every offer sells) with the places
-    taken; elsewhere the offers are sold one by one and the caller writes the lead.
+    The sales' ``purchase.created`` deliveries are written with them (the outbox:
+    delivery.py's rule). On PostgreSQL the round is one statement, which also writes
+    ``lead_changes`` (the lead's final columns, as they are if every offer sells) with
+    the places taken; elsewhere the offers are sold one by one and the caller writes
+    the lead.
     """
     if not on_postgresql():
         results = [write_sale(_attempt(sale, offer), now) for offer in offers]
-        return results, False
+        sold = [sale_id for sale_id, _refusal in results if sale_id is not None]
+        return results, False, delivery.create_sale_deliveries(sold, now)
     return _round_in_one_statement(sale, offers, now, lead_changes or {})
 
 
@@ -440,7 +446,7 @@ WITH offer AS (
     )) WITH ORDINALITY AS o (campaign_id, price, earning, currency, day_start, month_start, n)
 ), gate AS (
     SELECT o.*, c.buyer_id, c.daily_cap, c.monthly_cap, c.monthly_budget_cents AS budget,
-           c.daily_cap IS NOT NULL OR c.monthly_cap IS NOT NULL
+           c.webhook_secret, c.daily_cap IS NOT NULL OR c.monthly_cap IS NOT NULL
                OR c.monthly_budget_cents IS NOT NULL AS capped
     FROM offer o
     JOIN campaigns c ON c.id = o.campaign_id AND c.status = 'active'
@@ -505,8 +511,14 @@ WITH offer AS (
          AS e (suffix, organization_id, kind, amount_cents)
     WHERE e.amount_cents <> 0
 )
+"""
+# What each offer came to, in the offers' order: its sale, or which step refused it;
+# and the sale's deliveries.
+_ROUND_ANSWER = """
 SELECT s.id, g.campaign_id IS NOT NULL, coalesce(g.capped, false), d.campaign_id IS NOT NULL,
-       m.campaign_id IS NOT NULL, EXISTS (SELECT FROM place)
+       m.campaign_id IS NOT NULL, EXISTS (SELECT FROM place),
+       (SELECT json_agg(json_build_array(w.id, w.channel, w.target) ORDER BY w.id)
+        FROM delivery w WHERE w.sale_id = s.id), g.webhook_secret
 FROM offer o
 LEFT JOIN gate g ON g.campaign_id = o.campaign_id
 LEFT JOIN day d ON d.campaign_id = o.campaign_id
@@ -518,19 +530,13 @@ ORDER BY o.n
 LEAD_CHANGES = ("log", "score", "temperature", "score_explanation")
 
 
-def one_line(sql: str) -> str:
-    """The statement with its layout collapsed (it has no quoted spaces nor comments):
-    psycopg keeps its parsing of statements up to 4 KB, and parses longer ones at each
-    execution."""
-    return " ".join(sql.split())
-
-
-_ROUND = one_line(_ROUND)
+# The sales' deliveries are written by the round's statement (delivery.SALES_DELIVERIES).
+_ROUND = one_line(f"{_ROUND}, {delivery.SALES_DELIVERIES} {_ROUND_ANSWER}")
 
 
 def _round_in_one_statement(
     sale: LeadSale, offers: list[Offer], now: datetime, lead_changes: dict
-) -> tuple[list[tuple[int | None, str | None]], bool]:
+) -> tuple[list[tuple[int | None, str | None]], bool, list[delivery.CreatedDelivery]]:
     periods_of = [periods(offer.campaign, now) for offer in offers]
     offer_rows = [
         {
@@ -551,11 +557,12 @@ def _round_in_one_statement(
         "publisher_id": sale.publisher_id,
         "label": sale.label,
         **{name: lead_changes.get(name) for name in LEAD_CHANGES},
+        **delivery.sales_deliveries_params(delivery.PURCHASE_CREATED, "", now),
     }
     rows = driver_connection().execute(_ROUND, params).fetchall()
     results = []
     for offer, (day, month), row in zip(offers, periods_of, rows, strict=True):
-        sale_id, gate, capped, day_taken, month_taken, _placed = row
+        sale_id, gate, capped, day_taken, month_taken, _placed, _deliveries, _secret = row
         campaign = offer.campaign
         if sale_id is not None:
             results.append((sale_id, None))
@@ -573,4 +580,7 @@ def _round_in_one_statement(
                 _release_usage(campaign.id, UsagePeriod.DAY, day, offer.price_cents)
                 _release_usage(campaign.id, UsagePeriod.MONTH, month, offer.price_cents)
             results.append((None, NO_PLACE_LEFT))
-    return results, bool(rows) and rows[0][5]
+    deliveries = delivery.created_in_statement(
+        [(row[0], row[6], row[7]) for row in rows if row[0] is not None]
+    )
+    return results, bool(rows) and rows[0][5], deliveries

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace import delivery
+from marketplace.distribution import distribute_lead
 from marketplace.extensions import db
 from marketplace.models import (
     Delivery,
@@ -345,3 +346,32 @@ def test_the_webhook_carries_the_purchase_as_the_api_gives_it(client, receiver_o
     assert _same_instants(sent) == _same_instants(given)
     [listed] = client.get("/api/v1/purchases", headers=auth).get_json()["items"]
     assert listed == given
+
+
+def test_a_sale_s_deliveries_are_written_with_it_by_the_campaign_s_rule():
+    """An e-mail to the recipients (new purchases only), then a webhook to the URL, due
+    for the sweep after its grace; nothing for a campaign that pushes nothing. On
+    PostgreSQL the round's own statement writes them (delivery.SALES_DELIVERIES)."""
+    both = factories.campaign(
+        price_cents=9000,
+        email_recipients=["sales@acme.fr", "boss@acme.fr"],
+        webhook_url="http://127.0.0.1:9/hooks",
+    )
+    factories.campaign(price_cents=8000, webhook_url="")
+    captured = factories.lead(factories.magnet(max_buyers=2), distribute=False)
+
+    sale_ids = distribute_lead(captured.lead_id)
+
+    assert len(sale_ids) == 2
+    rows = db.session.scalars(select(Delivery).order_by(Delivery.id)).all()
+    [pushed_sale] = [s for s in sale_ids if db.session.get(Sale, s).campaign_id == both.id]
+    assert [(r.sale_id, r.channel, r.target, r.event, r.occasion) for r in rows] == [
+        (pushed_sale, DeliveryChannel.EMAIL, "sales@acme.fr, boss@acme.fr", "purchase.created", ""),
+        (pushed_sale, DeliveryChannel.WEBHOOK, "http://127.0.0.1:9/hooks", "purchase.created", ""),
+    ]
+    # Not yet attempted (sent by a worker's threads; inline, at once): due after the grace.
+    for row in (row for row in rows if row.attempts == 0):
+        grace = timedelta(seconds=delivery.SWEEP_GRACE_SECONDS)
+        assert row.next_attempt_at - row.created_at == grace
+    credited = delivery.create_deliveries([pushed_sale], delivery.PURCHASE_CREDITED)
+    assert [db.session.get(Delivery, i).channel for i in credited] == [DeliveryChannel.WEBHOOK]
