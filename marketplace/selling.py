@@ -531,6 +531,8 @@ LEAD_CHANGES = ("log", "score", "temperature", "score_explanation")
 
 
 # The sales' deliveries are written by the round's statement (delivery.SALES_DELIVERIES).
+# At 4.9 KB the statement is past what psycopg keeps parsed (4 KB): its parsing, 25 µs
+# at each execution, costs less than the statement it spared (docs/benchmarks.md).
 _ROUND = one_line(f"{_ROUND}, {delivery.SALES_DELIVERIES} {_ROUND_ANSWER}")
 
 
