@@ -214,7 +214,7 @@ def measure(
     Each server's CPU is read around its own rounds, the other one idle meanwhile."""
     for name, port in ports.items():
         wrk(port, template, keys[name], f"{name}w", 3, args)
-    seconds = args.duration / args.rounds
+    seconds = args.duration // args.rounds
     rounds: dict[str, list[dict]] = {name: [] for name in ports}
     cpu: dict[str, dict[str, float]] = {name: {} for name in ports}
     order = list(ports)
@@ -248,6 +248,8 @@ def main() -> int:
         raise SystemExit("wrk is missing: apt-get install wrk")
     if not 1 <= args.rounds <= args.duration:
         raise SystemExit("--rounds: from 1 to --duration")
+    if args.duration % args.rounds:
+        raise SystemExit("--duration: a multiple of --rounds (wrk's rounds last whole seconds)")
 
     admin, database_url = create_database("capture")
     queue = f"bench-{secrets.token_hex(3)}"
