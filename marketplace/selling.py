@@ -562,12 +562,13 @@ def _round_in_one_statement(
         **delivery.sales_deliveries_params(delivery.PURCHASE_CREATED, "", now),
     }
     rows = driver_connection().execute(_ROUND, params).fetchall()
-    results = []
+    results, deliveries_of_sales = [], []
     for offer, (day, month), row in zip(offers, periods_of, rows, strict=True):
-        sale_id, gate, capped, day_taken, month_taken, _placed, _deliveries, _secret = row
+        sale_id, gate, capped, day_taken, month_taken, _placed, deliveries, secret = row
         campaign = offer.campaign
         if sale_id is not None:
             results.append((sale_id, None))
+            deliveries_of_sales.append((sale_id, deliveries, secret))
         elif not gate:
             results.append((None, CAMPAIGN_CHANGED))
         elif capped and not day_taken:
@@ -582,7 +583,5 @@ def _round_in_one_statement(
                 _release_usage(campaign.id, UsagePeriod.DAY, day, offer.price_cents)
                 _release_usage(campaign.id, UsagePeriod.MONTH, month, offer.price_cents)
             results.append((None, NO_PLACE_LEFT))
-    deliveries = delivery.created_in_statement(
-        [(row[0], row[6], row[7]) for row in rows if row[0] is not None]
-    )
-    return results, bool(rows) and rows[0][5], deliveries
+    placed = bool(rows) and rows[0][5]
+    return results, placed, delivery.created_in_statement(deliveries_of_sales)
