@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_request_hooks(app)
+    skip_page_hooks_on_api_calls(app)  # last: the extensions' hooks are all registered
     register_commands(app)
     return app
 
@@ -150,6 +151,12 @@ def register_request_hooks(app: Flask) -> None:
     from marketplace.security import register
 
     register(app)
+
+
+def skip_page_hooks_on_api_calls(app: Flask) -> None:
+    from marketplace.api import skip_page_hooks_on_api_calls
+
+    skip_page_hooks_on_api_calls(app)
 
 
 def register_commands(app: Flask) -> None:

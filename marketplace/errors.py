@@ -51,8 +51,17 @@ class NotAllowed(DomainError):
     default_message = _l("Only an owner of your organization may do this.")
 
 
+API_PATH_PREFIX = "/api/"
+
+
+def is_api_path(path: str) -> bool:
+    """A call of the JSON API: from a program authenticated by its key, not from a
+    person's browser."""
+    return path.startswith(API_PATH_PREFIX)
+
+
 def wants_json() -> bool:
-    if request.path.startswith("/api/") or request.is_json:
+    if is_api_path(request.path) or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return (

@@ -9,23 +9,31 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 
 from marketplace import accounts
-from marketplace.errors import json_error, wants_json
+from marketplace.errors import is_api_path, json_error, wants_json
 from marketplace.extensions import db, login_manager
 from marketplace.models import User
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):
     """Flask's signed session cookie, without building its signer for a request that
-    brings no session cookie and leaves the session empty: an API call, authenticated
-    by its key, never has one, and building the signer was 8 of the 14 µs a call spent
-    on its session (bench/request_hooks.py, docs/benchmarks.md)."""
+    brings no session cookie and leaves the session empty (building the signer was 8
+    of the 14 µs a call spent on its session: bench/request_hooks.py,
+    docs/benchmarks.md).
+
+    An API call is authenticated by its key alone: a session cookie it brings (a
+    browser signed in to the portal) is not read, and it is answered none, nor a
+    ``Vary: Cookie``. Its session lasts the call (a ``?lang=`` is heard, not kept)."""
 
     def open_session(self, app, request):
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if is_api_path(request.path) or (
+            app.secret_key and not request.cookies.get(self.get_cookie_name(app))
+        ):
             return self.session_class()  # what Flask answers then, past the signer
         return super().open_session(app, request)
 
     def save_session(self, app, session, response):
+        if is_api_path(request.path):
+            return
         if not session and not session.modified:
             if session.accessed:
                 response.vary.add("Cookie")

@@ -148,3 +148,34 @@ def test_the_openapi_description_gives_every_answer_an_operation_may_give(client
                 assert {"413", "422"} <= answers, (method, path)
             if "{" in path:
                 assert "404" in answers, (method, path)
+
+
+def _read_json(app, body: bytes):
+    from marketplace import guards
+
+    with app.test_request_context(
+        "/api/v1/leads", method="POST", data=body, content_type="application/json"
+    ):
+        try:
+            return guards.read_json_object(64 * 1024)
+        except guards.JsonRefused as refused:
+            return refused.status, refused.fields
+
+
+def test_a_json_body_is_walked_for_nul_and_depth_whenever_it_could_hold_them(app):
+    from marketplace.guards import MAX_JSON_DEPTH
+
+    def nested(levels: int) -> bytes:
+        return ('{"a":' * (levels - 1) + '{"b": "x"}' + "}" * (levels - 1)).encode()
+
+    assert _read_json(app, nested(MAX_JSON_DEPTH))["a"]  # as deep as allowed
+    assert _read_json(app, nested(MAX_JSON_DEPTH + 1))[0] == 400
+    status, fields = _read_json(app, b'{"name": "Nul\\u0000Byte"}')
+    assert (status, list(fields)) == (422, ["name"])
+    # UTF-16 (which json reads): every other byte is zero, and the body is walked.
+    utf16 = '{"contact": {"name": "Nul\\u0000Byte"}}'.encode("utf-16")
+    assert _read_json(app, utf16)[1].keys() == {"contact.name"}
+    assert _read_json(app, '{"name": "Marie"}'.encode("utf-16")) == {"name": "Marie"}
+    # A bracket inside a string counts too: the walk decides, and finds nothing.
+    brackets = ('{"note": "' + "[{" * MAX_JSON_DEPTH + '"}').encode()
+    assert _read_json(app, brackets) == {"note": "[{" * MAX_JSON_DEPTH}

@@ -101,3 +101,45 @@ def test_the_posting_apis_calls_skip_flask_limiters_check_and_pages_do_not(clien
     assert limiter_checks == []
     client.get("/login")
     assert set(limiter_checks) == {"auth.login"}  # its middleware check and its decorator's
+
+
+def test_an_api_call_from_a_signed_in_browser_neither_reads_nor_answers_its_session(
+    app, login_as, signer_builds
+):
+    user = factories.publisher_user()
+    browser = login_as(user)
+    signer_builds.clear()
+    answer = browser.post("/api/v1/leads/ping", json={"magnet": "x"})
+    assert answer.status_code == 401  # the session cookie does not stand for a key
+    assert signer_builds == []  # the cookie was not even read
+    assert "Set-Cookie" not in answer.headers
+    assert "Cookie" not in answer.headers.get("Vary", "")
+    assert browser.get("/publishers/").status_code == 200  # still signed in
+
+
+def test_the_page_extensions_hooks_pass_an_api_call_by_and_serve_pages(app):
+    from marketplace.api import PAGE_EXTENSIONS
+
+    wrapped = [
+        hook
+        for hooks in (app.before_request_funcs[None], app.after_request_funcs[None])
+        for hook in hooks
+        if hasattr(hook, "__wrapped__")
+    ]
+    modules = {
+        getattr(getattr(hook.__wrapped__, "func", hook.__wrapped__), "__module__", "")
+        for hook in wrapped
+    }
+    # Flask-Login's remember cookie, Flask-WTF's CSRF check, Flask-Limiter's headers.
+    assert {module.split(".")[0] + "." for module in modules} == set(PAGE_EXTENSIONS)
+    untouched = object()
+    after = [hook for hook in app.after_request_funcs[None] if hook in wrapped]
+    before = [hook for hook in app.before_request_funcs[None] if hook in wrapped]
+    with app.test_request_context("/api/v1/leads", method="POST"):
+        assert all(hook(untouched) is untouched for hook in after)
+        assert all(hook() is None for hook in before)
+    with app.test_request_context("/login", method="POST"):
+        # A page's form without its CSRF token is still refused by Flask-WTF's hook.
+        csrf_check = next(hook for hook in before if "flask_wtf" in hook.__wrapped__.__module__)
+        with pytest.raises(Exception, match="CSRF"):
+            csrf_check()
