@@ -22,6 +22,7 @@ from datetime import datetime
 import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
+    JSON,
     DateTime,
     Integer,
     String,
@@ -259,17 +260,21 @@ def _in_steps(lead, consent, windows: PersonWindows, idempotency) -> tuple[int, 
 
 
 def _in_one_statement(lead, consent, windows: PersonWindows, idempotency) -> tuple[int, LeadStatus]:
-    sql, names = _one_statement_sql(tuple(lead), tuple(consent), tuple(idempotency or ()))
-    params = {
+    sql, reads = _one_statement_sql(tuple(lead), tuple(consent), tuple(idempotency or ()))
+    person = {
         "email_hash": lead["email_hash"],
         "phone_hash": lead.get("phone_hash"),
         "sector_id": lead["sector_id"],
         "dedupe_since": windows.dedupe_since,
         "visits_since": windows.visits_since,
     }
-    for prefix, values in (("lead", lead), ("consent", consent), ("key", idempotency or {})):
-        for name, value in values.items():
-            params[f"{prefix}_{name}"] = _driver_value(value)
+    sources = (person, lead, consent, idempotency)
+    # Each parameter read where ``reads`` says, the JSON columns' wrapped, in the
+    # statement's order: no name is built nor value inspected per capture.
+    values = [
+        _plain(sources[source][name]) if as_json is None else as_json(sources[source][name])
+        for source, name, as_json in reads
+    ]
     # The SQL is compiled once per shape (below); only the values travel each time. One
     # statement is atomic by itself: it runs in autocommit, one round trip in all.
     with autocommit_connection() as connection:
@@ -278,29 +283,25 @@ def _in_one_statement(lead, consent, windows: PersonWindows, idempotency) -> tup
                 # PostgreSQL's own placeholders: psycopg parses a statement's %(name)s
                 # at each execution when it is longer than 4 kB, as this one is (a
                 # twentieth of a capture's CPU), and a $n statement not at all.
-                psycopg.RawCursor(connection)
-                .execute(sql, [params[name] for name in names])
-                .fetchone()
+                psycopg.RawCursor(connection).execute(sql, values).fetchone()
             )
         except psycopg.IntegrityError as taken:  # the key (or the form's token) was used
             raise IntegrityError(sql, None, taken) from taken
     return lead_id, LeadStatus(status)
 
 
-def _driver_value(value):
-    if isinstance(value, dict | list):
-        return Jsonb(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
+def _plain(value):
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 @functools.cache
 def _one_statement_sql(
     lead_columns: tuple, consent_columns: tuple, key_columns: tuple
-) -> tuple[str, list[str]]:
+) -> tuple[str, list[tuple[int, str, type[Jsonb] | None]]]:
     """The chain of INSERT CTEs for these columns, compiled for psycopg with PostgreSQL's
-    own placeholders ($1, $2...), and the parameters' names in their order."""
+    own placeholders ($1, $2...), and where each parameter is read, in their order: the
+    person's look-ups (0), the lead (1), its consent (2) or its key (3), by name, with
+    ``Jsonb`` for a JSON column's value."""
 
     def params(table, prefix, columns):
         return {name: bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in columns}
@@ -393,4 +394,14 @@ def _one_statement_sql(
     unexpected = set(compiled.params) - expected
     if unexpected:
         raise ValueError(f"columns with defaults left out of the insert: {sorted(unexpected)}")
-    return str(compiled), list(compiled.positiontup)
+    tables = {"lead": (1, leads), "consent": (2, consents), "key": (3, idempotent_requests)}
+    reads = []
+    for name in compiled.positiontup:
+        prefix, _, column = name.partition("_")
+        if prefix in tables and column:
+            source, table = tables[prefix]
+            is_json = isinstance(table.c[column].type, JSON)
+            reads.append((source, column, Jsonb if is_json else None))
+        else:
+            reads.append((0, name, None))
+    return str(compiled), reads

@@ -209,12 +209,12 @@ def test_postgresql_looks_up_the_returning_person_by_index_whatever_its_statisti
 
     monkeypatch.setattr(store, "_one_statement_sql", recording)
     factories.lead(factories.magnet(), phone="06 12 34 56 78")
-    statement, names = compile_once(*shapes[-1])
+    statement, reads = compile_once(*shapes[-1])
     with db.engine.connect() as connection:
         driver = connection.connection.dbapi_connection
         driver.execute("SET plan_cache_mode = force_generic_plan")
         driver.execute(f"PREPARE capture AS {statement}")
-        nulls = ", ".join(["NULL"] * len(names))
+        nulls = ", ".join(["NULL"] * len(reads))
         plan = "\n".join(row[0] for row in driver.execute(f"EXPLAIN EXECUTE capture({nulls})"))
         driver.execute("DEALLOCATE capture")
         connection.rollback()
