@@ -14,10 +14,12 @@ opened before the failure.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
@@ -91,12 +93,20 @@ def _autocommit_engine() -> Engine:
 
 
 @contextmanager
-def autocommit_connection() -> Iterator:
+def autocommit_connection(kept: bool = False) -> Iterator:
     """A psycopg connection in autocommit, for one statement atomic by itself (a
     capture, a webhook's first attempt): one round trip in all, and none of
     SQLAlchemy's work per statement, which on these paths cost as much CPU as
     PostgreSQL's. Its statements stay prepared (``_autocommit_engine``); a connection
-    the server dropped is discarded."""
+    the server dropped is discarded.
+
+    ``kept``: the calling thread keeps the connection checked out for its next call
+    (``_KeptConnection``), instead of taking it from the pool and giving it back each
+    time; for the capture, one statement per request."""
+    if kept:
+        with _kept_connection() as connection:
+            yield connection
+        return
     pooled = _autocommit_engine().raw_connection()
     connection = pooled.driver_connection
     try:
@@ -107,6 +117,57 @@ def autocommit_connection() -> Iterator:
         raise
     finally:
         pooled.close()  # back to the pool
+
+
+@dataclass
+class _KeptConnection:
+    """A pooled connection a thread keeps checked out between its calls: the pool's
+    checkout and checkin, with their events, cost a capture about 0.05 ms of CPU in the
+    web processes (docs/benchmarks.md, "2026-12-05 (session 21)"). One per process,
+    thread and autocommit engine (a forked child opens its own and leaves its parent's
+    untouched); pinged first when unused for ``DB_PING_AFTER_SECONDS``, as the pool
+    would; invalidated when broken, and replaced at the next call."""
+
+    pooled: object
+    used_at: float
+
+
+_kept = threading.local()
+
+
+@contextmanager
+def _kept_connection() -> Iterator:
+    engine = _autocommit_engine()
+    kept_here = _kept.__dict__.setdefault("connections", {})
+    key = (os.getpid(), engine)
+    kept = kept_here.get(key)
+    if kept is not None:
+        connection = kept.pooled.driver_connection
+        idle = time.monotonic() - kept.used_at
+        stale = idle >= current_app.config["DB_PING_AFTER_SECONDS"]
+        if connection.closed or (stale and not _alive(engine, connection)):
+            del kept_here[key]
+            kept.pooled.invalidate()
+            kept = None
+    if kept is None:
+        kept = kept_here[key] = _KeptConnection(engine.raw_connection(), time.monotonic())
+    connection = kept.pooled.driver_connection
+    try:
+        yield connection
+    except Exception:
+        if connection.broken or connection.closed:
+            kept_here.pop(key, None)
+            kept.pooled.invalidate()
+        raise
+    finally:
+        kept.used_at = time.monotonic()
+
+
+def _alive(engine: Engine, connection) -> bool:
+    try:
+        return bool(engine.dialect.do_ping(connection))
+    except engine.dialect.loaded_dbapi.Error:
+        return False
 
 
 def one_line(sql: str) -> str:

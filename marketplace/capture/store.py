@@ -277,7 +277,7 @@ def _in_one_statement(lead, consent, windows: PersonWindows, idempotency) -> tup
     ]
     # The SQL is compiled once per shape (below); only the values travel each time. One
     # statement is atomic by itself: it runs in autocommit, one round trip in all.
-    with autocommit_connection() as connection:
+    with autocommit_connection(kept=True) as connection:
         try:
             lead_id, status = (
                 # PostgreSQL's own placeholders: psycopg parses a statement's %(name)s

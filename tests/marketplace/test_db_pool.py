@@ -100,3 +100,66 @@ def test_an_autocommit_connection_the_server_dropped_is_discarded(app):
 
     with autocommit_connection() as connection:
         assert connection.execute("SELECT pg_backend_pid()").fetchone()[0] != backend
+
+
+def _kept_backend() -> int:
+    with autocommit_connection(kept=True) as connection:
+        return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+
+@pytest.mark.services
+def test_a_kept_connection_stays_checked_out_between_calls_and_is_pinged_only_when_idle(
+    app, monkeypatch
+):
+    from sqlalchemy import event
+
+    engine = db_pool._autocommit_engine()
+    checkouts = []
+
+    def checked_out(*args):
+        checkouts.append(1)
+
+    event.listen(engine, "checkout", checked_out)
+    try:
+        backend = _kept_backend()
+        taken = len(checkouts)  # none if this thread kept one from an earlier test
+        pings = []
+        real_ping = engine.dialect.do_ping
+        monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(c) or real_ping(c))
+        assert [_kept_backend() for _ in range(3)] == [backend] * 3
+        assert len(checkouts) == taken and pings == []
+        # The server drops it while it sits unused: pinged, replaced, no statement fails.
+        with psycopg.connect(
+            app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")
+        ) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        for kept in db_pool._kept.connections.values():
+            kept.used_at -= app.config["DB_PING_AFTER_SECONDS"] + 1
+        assert _kept_backend() != backend
+        assert pings[0].broken  # the kept one, found dead by the ping
+        assert len(checkouts) == taken + 1
+    finally:
+        event.remove(engine, "checkout", checked_out)
+
+
+@pytest.mark.services
+def test_a_kept_connection_the_server_dropped_fails_one_statement_then_is_replaced(app):
+    backend = _kept_backend()
+    with psycopg.connect(app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    with pytest.raises(psycopg.OperationalError), autocommit_connection(kept=True) as connection:
+        connection.execute("SELECT 1")
+    assert _kept_backend() != backend
+
+
+@pytest.mark.services
+def test_a_forked_child_takes_its_own_kept_connection_and_leaves_its_parents(app, monkeypatch):
+    import os
+
+    backend = _kept_backend()
+    parent = os.getpid()
+    monkeypatch.setattr(db_pool.os, "getpid", lambda: parent + 1_000_000)
+    child_backend = _kept_backend()
+    monkeypatch.undo()
+    assert child_backend != backend
+    assert _kept_backend() == backend  # the parent's, untouched
