@@ -122,7 +122,7 @@ def autocommit_connection(kept: bool = False) -> Iterator:
 @dataclass
 class _KeptConnection:
     """A pooled connection a thread keeps checked out between its calls: the pool's
-    checkout and checkin, with their events, cost a capture about 0.05 ms of CPU in the
+    checkout and checkin, with their events, cost a capture 0.03 to 0.05 ms of CPU in the
     web processes (docs/benchmarks.md, "2026-12-05 (session 21)"). One per process,
     thread and autocommit engine (a forked child opens its own and leaves its parent's
     untouched); pinged first when unused for ``DB_PING_AFTER_SECONDS``, as the pool
