@@ -318,7 +318,7 @@ def _complete_description(spec: dict) -> dict:
         return {"description": description, "content": content}
 
     for path, operations in spec.get("paths", {}).items():
-        if not path.startswith("/api/"):
+        if not is_api_path(path):
             continue
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
