@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+import psycopg
 from flask import current_app
 from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine
@@ -104,8 +105,8 @@ def autocommit_connection(kept: bool = False) -> Iterator:
     (``_KeptConnection``), instead of taking it from the pool and giving it back each
     time; for the capture, one statement per request."""
     if kept:
-        with _kept_connection() as connection:
-            yield connection
+        with _kept_connection() as kept_connection:
+            yield kept_connection.pooled.driver_connection
         return
     pooled = _autocommit_engine().raw_connection()
     connection = pooled.driver_connection
@@ -119,6 +120,20 @@ def autocommit_connection(kept: bool = False) -> Iterator:
         pooled.close()  # back to the pool
 
 
+@contextmanager
+def kept_raw_cursor() -> Iterator[psycopg.RawCursor]:
+    """A ``psycopg.RawCursor`` (PostgreSQL's own placeholders, $1, $2...) on the calling
+    thread's kept autocommit connection, kept with it from one call to the next: a
+    cursor given the same statement object again keeps the adapters it found for its
+    parameters and columns, where a new cursor looks them all up again (0.04 to 0.06 ms
+    of a capture's CPU with the statement as bytes, docs/benchmarks.md, "2026-12-05
+    (session 22)"). Replaced with its connection."""
+    with _kept_connection() as kept:
+        if kept.cursor is None:
+            kept.cursor = psycopg.RawCursor(kept.pooled.driver_connection)
+        yield kept.cursor
+
+
 @dataclass
 class _KeptConnection:
     """A pooled connection a thread keeps checked out between its calls: the pool's
@@ -126,17 +141,18 @@ class _KeptConnection:
     web processes (docs/benchmarks.md, "2026-12-05 (session 21)"). One per process,
     thread and autocommit engine (a forked child opens its own and leaves its parent's
     untouched); pinged first when unused for ``DB_PING_AFTER_SECONDS``, as the pool
-    would; invalidated when broken, and replaced at the next call."""
+    would; invalidated when broken, and replaced at the next call, its cursor with it."""
 
     pooled: object
     used_at: float
+    cursor: psycopg.RawCursor | None = None
 
 
 _kept = threading.local()
 
 
 @contextmanager
-def _kept_connection() -> Iterator:
+def _kept_connection() -> Iterator[_KeptConnection]:
     engine = _autocommit_engine()
     kept_here = _kept.__dict__.setdefault("connections", {})
     key = (os.getpid(), engine)
@@ -153,7 +169,7 @@ def _kept_connection() -> Iterator:
         kept = kept_here[key] = _KeptConnection(engine.raw_connection(), time.monotonic())
     connection = kept.pooled.driver_connection
     try:
-        yield connection
+        yield kept
     except Exception:
         if connection.broken or connection.closed:
             kept_here.pop(key, None)

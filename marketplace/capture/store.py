@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.db_pool import autocommit_connection, on_postgresql
+from marketplace.db_pool import kept_raw_cursor, on_postgresql
 from marketplace.extensions import db
 from marketplace.models import (
     ConsentRecord,
@@ -277,16 +277,14 @@ def _in_one_statement(lead, consent, windows: PersonWindows, idempotency) -> tup
     ]
     # The SQL is compiled once per shape (below); only the values travel each time. One
     # statement is atomic by itself: it runs in autocommit, one round trip in all.
-    with autocommit_connection(kept=True) as connection:
+    with kept_raw_cursor() as cursor:
         try:
-            lead_id, status = (
-                # PostgreSQL's own placeholders: psycopg parses a statement's %(name)s
-                # at each execution when it is longer than 4 kB, as this one is (a
-                # twentieth of a capture's CPU), and a $n statement not at all.
-                psycopg.RawCursor(connection).execute(sql, values).fetchone()
-            )
+            # PostgreSQL's own placeholders: psycopg parses a statement's %(name)s at
+            # each execution when it is longer than 4 kB, as this one is (a twentieth of
+            # a capture's CPU), and a $n statement not at all.
+            lead_id, status = cursor.execute(sql, values).fetchone()
         except psycopg.IntegrityError as taken:  # the key (or the form's token) was used
-            raise IntegrityError(sql, None, taken) from taken
+            raise IntegrityError(sql.decode(), None, taken) from taken
     return lead_id, LeadStatus(status)
 
 
@@ -297,7 +295,7 @@ def _plain(value):
 @functools.cache
 def _one_statement_sql(
     lead_columns: tuple, consent_columns: tuple, key_columns: tuple
-) -> tuple[str, list[tuple[int, str, type[Jsonb] | None]]]:
+) -> tuple[bytes, list[tuple[int, str, type[Jsonb] | None]]]:
     """The chain of INSERT CTEs for these columns, compiled for psycopg with PostgreSQL's
     own placeholders ($1, $2...), and where each parameter is read, in their order: the
     person's look-ups (0), the lead (1), its consent (2) or its key (3), by name, with
@@ -404,4 +402,6 @@ def _one_statement_sql(
             reads.append((source, column, Jsonb if is_json else None))
         else:
             reads.append((0, name, None))
-    return str(compiled), reads
+    # Bytes, the one object every capture passes: psycopg encodes a str statement at
+    # each execution, and keys its prepared statements by the bytes (hashed once).
+    return str(compiled).encode(), reads

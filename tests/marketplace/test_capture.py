@@ -213,7 +213,7 @@ def test_postgresql_looks_up_the_returning_person_by_index_whatever_its_statisti
     with db.engine.connect() as connection:
         driver = connection.connection.dbapi_connection
         driver.execute("SET plan_cache_mode = force_generic_plan")
-        driver.execute(f"PREPARE capture AS {statement}")
+        driver.execute(b"PREPARE capture AS " + statement)
         nulls = ", ".join(["NULL"] * len(reads))
         plan = "\n".join(row[0] for row in driver.execute(f"EXPLAIN EXECUTE capture({nulls})"))
         driver.execute("DEALLOCATE capture")

@@ -163,3 +163,19 @@ def test_a_forked_child_takes_its_own_kept_connection_and_leaves_its_parents(app
     monkeypatch.undo()
     assert child_backend != backend
     assert _kept_backend() == backend  # the parent's, untouched
+
+
+@pytest.mark.services
+def test_a_kept_cursor_stays_with_its_connection_and_is_replaced_with_it(app):
+    with db_pool.kept_raw_cursor() as cursor:
+        backend = cursor.execute(b"SELECT pg_backend_pid()").fetchone()[0]
+    with db_pool.kept_raw_cursor() as again:
+        assert again is cursor
+        assert again.execute(b"SELECT $1::int + 1", [41]).fetchone() == (42,)
+    with psycopg.connect(app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    with pytest.raises(psycopg.OperationalError), db_pool.kept_raw_cursor() as broken:
+        broken.execute(b"SELECT 1")
+    with db_pool.kept_raw_cursor() as replaced:
+        assert replaced is not cursor
+        assert replaced.execute(b"SELECT pg_backend_pid()").fetchone()[0] != backend
