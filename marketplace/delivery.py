@@ -21,6 +21,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import (
     Enum,
+    Integer,
     String,
     TypeDecorator,
     and_,
@@ -303,7 +304,11 @@ def first_attempts_params(attempts: list[FirstAttempt]) -> dict:
     rows = [
         {name: getattr(attempt, name) for name in _FIRST_ATTEMPT_FIELDS} for attempt in attempts
     ]
-    return {**_FIRST_ATTEMPTS_CONSTANTS, "attempt_rows": json_rows(rows)}
+    return {
+        **_FIRST_ATTEMPTS_CONSTANTS,
+        "attempt_rows": json_rows(rows),
+        "attempt_count": len(rows),
+    }
 
 
 def post_ready_webhook(webhook: ReadyWebhook) -> FirstAttempt | None:
@@ -344,7 +349,7 @@ def record_first_attempts(attempts: list[FirstAttempt]) -> list[DeliveryStatus]:
     if on_postgresql():
         with autocommit_connection() as connection:
             rows = connection.execute(
-                _FIRST_ATTEMPTS_SQL, first_attempts_params(attempts)
+                _FIRST_ATTEMPTS_SQL, first_attempts_params(attempts), prepare=False
             ).fetchall()
         status_of = {delivery_id: DeliveryStatus(status) for delivery_id, status in rows}
     else:
@@ -473,10 +478,23 @@ _FIRST_ATTEMPT, _FIRST_ATTEMPT_RECORD = _first_attempt_statements(
 # SQLAlchemy's connection (its checkout, the isolation level set and reset, the
 # compiled statement's execution) a record cost a worker a ninth of its CPU per lead
 # (py-spy at 30 leads/s).
+#
+# The rows' count is given as their LIMIT, which drops none: PostgreSQL takes a
+# set-returning function for 100 rows, and for 100 attempts it joined the deliveries
+# by a sequential scan up to some 20,000 of them; for the few a batch holds it reads
+# each by its key. The statement is planned at each execution (``prepare=False``, a
+# tenth of a millisecond): a plan kept from when the table was small read every
+# delivery for as long as it lasted (docs/benchmarks.md, "2026-12-05 (session 22)").
 _FIRST_ATTEMPT_ROWS = (
-    func.json_to_recordset(cast(bindparam("attempt_rows", type_=String), postgresql.JSON))
-    .table_valued(*(column(name, _row_type(type_)) for name, type_ in _FIRST_ATTEMPT_TYPES.items()))
-    .render_derived(name="attempt_row", with_types=True)
+    select(
+        func.json_to_recordset(cast(bindparam("attempt_rows", type_=String), postgresql.JSON))
+        .table_valued(
+            *(column(name, _row_type(type_)) for name, type_ in _FIRST_ATTEMPT_TYPES.items())
+        )
+        .render_derived(name="given", with_types=True)
+    )
+    .limit(bindparam("attempt_count", type_=Integer))
+    .subquery("attempt_row")
 )
 _FIRST_ATTEMPTS_UPDATE, _FIRST_ATTEMPTS_RECORD = _first_attempt_statements(_FIRST_ATTEMPT_ROWS.c)
 _FIRST_ATTEMPTS_COMPILED = _FIRST_ATTEMPTS_UPDATE.add_cte(

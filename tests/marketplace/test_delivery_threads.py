@@ -254,3 +254,44 @@ def test_a_batch_that_fails_is_recorded_attempt_by_attempt(app, endpoints, run_j
     kept = db.session.get(Delivery, kept.id)
     assert (kept.status, kept.attempts) == (DeliveryStatus.DELIVERED, 1)
     assert [attempt.status_code for attempt in kept.attempt_log][-1] == 200
+
+
+@pytest.mark.services
+def test_postgresql_reads_a_batchs_deliveries_by_their_key_on_a_table_of_thousands(
+    app, endpoints, run_jobs
+):
+    """A set-returning function counts for 100 rows: the record joined 100 attempts by
+    a sequential scan of the deliveries up to some 20,000 of them. Told how many rows
+    the batch holds, and planned at each execution (a plan kept from a small table
+    scanned every delivery for as long as it lasted), it reads each by its key."""
+    import psycopg
+    from psycopg.rows import tuple_row
+
+    from marketplace.db_pool import autocommit_connection
+
+    factories.campaign(webhook_url=endpoints().url)
+    factories.lead()
+    run_jobs()
+    hook = db.session.scalars(select(Delivery)).one()
+    with autocommit_connection() as connection:
+        connection.execute(
+            "INSERT INTO deliveries (sale_id, channel, event, occasion, target, status, "
+            "attempts, created_at) SELECT sale_id, channel, event, occasion || n, target, "
+            "'pending', 0, created_at FROM deliveries, generate_series(1, 4000) n "
+            "WHERE id = %s",
+            (hook.id,),
+        )
+        connection.execute("ANALYZE deliveries")
+        attempt = delivery.post_ready_webhook(
+            delivery.ReadyWebhook(hook.id, endpoints().url, "secret", {"t": 1}, time.monotonic())
+        )
+        with connection.cursor(row_factory=tuple_row) as cursor:
+            plan = "\n".join(
+                row[0]
+                for row in cursor.execute(
+                    psycopg.sql.SQL("EXPLAIN ") + psycopg.sql.SQL(delivery._FIRST_ATTEMPTS_SQL),
+                    delivery.first_attempts_params([attempt]),
+                )
+            )
+    assert "Index Scan using pk_deliveries on deliveries" in plan, plan
+    assert "Seq Scan on deliveries" not in plan, plan
