@@ -434,6 +434,10 @@ def _attempt(sale: LeadSale, offer: Offer) -> SaleAttempt:
     )
 
 
+# The offers' count is their LIMIT, which drops none: PostgreSQL takes a set-returning
+# function for 100 rows, and for 100 offers it read every campaign (a hash join over a
+# sequential scan of 10,000 campaigns at each sale) where it now reads each offer's by
+# its key (docs/benchmarks.md, "2026-12-05 (session 22)").
 # The caps and budget are those of the campaigns table, not of the caller's copy:
 # a cap set a second ago applies. A campaign has usage rows only if it has a limit.
 # The usage rows are taken in campaign order, whatever the offers' order, so that two
@@ -444,6 +448,7 @@ WITH offer AS (
         campaign_id integer, price integer, earning integer, currency varchar,
         day_start date, month_start date
     )) WITH ORDINALITY AS o (campaign_id, price, earning, currency, day_start, month_start, n)
+    LIMIT %(offer_count)s
 ), gate AS (
     SELECT o.*, c.buyer_id, c.daily_cap, c.monthly_cap, c.monthly_budget_cents AS budget,
            c.webhook_secret, c.daily_cap IS NOT NULL OR c.monthly_cap IS NOT NULL
@@ -553,6 +558,7 @@ def _round_in_one_statement(
     ]
     params = {
         "offers": json_rows(offer_rows),
+        "offer_count": len(offer_rows),
         "exclusive": sale.exclusive,
         "now": now,
         "lead_id": sale.lead_id,

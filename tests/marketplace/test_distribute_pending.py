@@ -218,3 +218,63 @@ def test_the_workers_look_up_of_the_buyers_who_bought_the_person_is_the_rules(ap
     sale.created_at = now - timedelta(days=app.config["DEDUPE_WINDOW_DAYS"] + 1)
     db.session.commit()
     assert both() == ({by_phone}, {by_phone})
+
+
+@pytest.mark.services
+def test_postgresql_reads_a_sales_campaigns_by_key_among_thousands(app, monkeypatch, run_jobs):
+    """A set-returning function counts for 100 rows: the sale round joined its offers
+    to the campaigns by a sequential scan of all of them (10,000 in bench/ping.py's
+    platform) at every sale. Told how many offers it holds, it reads each offer's
+    campaign by its key."""
+    from marketplace import selling
+    from marketplace.db_pool import autocommit_connection
+    from marketplace.models import Campaign, Organization
+
+    rounds = []
+    real_connection = selling.driver_connection
+
+    class Recording:
+        def __init__(self, connection):
+            self.connection = connection
+
+        def execute(self, statement, params=None, **options):
+            if statement is selling._ROUND:
+                rounds.append(params)
+            return self.connection.execute(statement, params, **options)
+
+        def __getattr__(self, name):
+            return getattr(self.connection, name)
+
+    monkeypatch.setattr(selling, "driver_connection", lambda: Recording(real_connection()))
+    sold_by = factories.campaign()
+    # As bench/load.py's --campaigns: buyers of ten active campaigns each, in no sector.
+    buyer_columns = ", ".join(
+        column.name
+        for column in Organization.__table__.columns
+        if column.name not in ("id", "stripe_customer_id")
+    )
+    campaign_columns = ", ".join(
+        column.name
+        for column in Campaign.__table__.columns
+        if column.name not in ("id", "buyer_id")
+    )
+    with autocommit_connection() as connection:
+        connection.execute(
+            f"WITH buyers AS (INSERT INTO organizations ({buyer_columns}) "
+            f"SELECT {buyer_columns} FROM organizations, generate_series(1, 300) "
+            "WHERE id = %s RETURNING id) "
+            f"INSERT INTO campaigns (buyer_id, {campaign_columns}) "
+            f"SELECT buyers.id, {campaign_columns} FROM buyers, campaigns, "
+            "generate_series(1, 10) WHERE campaigns.id = %s",
+            (sold_by.buyer_id, sold_by.id),
+        )
+        connection.execute("ANALYZE organizations")
+        connection.execute("ANALYZE campaigns")
+    factories.lead()
+    run_jobs()
+    assert rounds, "the lead was not offered"
+    with autocommit_connection() as connection:
+        plan = "\n".join(
+            row[0] for row in connection.execute(b"EXPLAIN " + selling._ROUND.encode(), rounds[0])
+        )
+    assert "Seq Scan on campaigns" not in plan, plan
