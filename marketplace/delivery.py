@@ -482,9 +482,9 @@ _FIRST_ATTEMPT, _FIRST_ATTEMPT_RECORD = _first_attempt_statements(
 # The rows' count is given as their LIMIT, which drops none: PostgreSQL takes a
 # set-returning function for 100 rows, and for 100 attempts it joined the deliveries
 # by a sequential scan up to some 20,000 of them; for the few a batch holds it reads
-# each by its key. The statement is planned at each execution (``prepare=False``, a
-# tenth of a millisecond): a plan kept from when the table was small read every
-# delivery for as long as it lasted (docs/benchmarks.md, "2026-12-05 (session 22)").
+# each by its key. The statement is planned at each execution (``prepare=False``, 0.2
+# to 0.5 ms): a plan kept from when the table was small read every delivery for as
+# long as it lasted (docs/benchmarks.md, "2026-12-05 (session 22)").
 _FIRST_ATTEMPT_ROWS = (
     select(
         func.json_to_recordset(cast(bindparam("attempt_rows", type_=String), postgresql.JSON))
