@@ -94,20 +94,12 @@ def _autocommit_engine() -> Engine:
 
 
 @contextmanager
-def autocommit_connection(kept: bool = False) -> Iterator:
+def autocommit_connection() -> Iterator:
     """A psycopg connection in autocommit, for one statement atomic by itself (a
-    capture, a webhook's first attempt): one round trip in all, and none of
-    SQLAlchemy's work per statement, which on these paths cost as much CPU as
-    PostgreSQL's. Its statements stay prepared (``_autocommit_engine``); a connection
-    the server dropped is discarded.
-
-    ``kept``: the calling thread keeps the connection checked out for its next call
-    (``_KeptConnection``), instead of taking it from the pool and giving it back each
-    time; for the capture, one statement per request."""
-    if kept:
-        with _kept_connection() as kept_connection:
-            yield kept_connection.pooled.driver_connection
-        return
+    webhook's first attempts; the capture keeps its own, ``kept_raw_cursor``): one round
+    trip in all, and none of SQLAlchemy's work per statement, which on these paths cost
+    as much CPU as PostgreSQL's. Its statements stay prepared (``_autocommit_engine``);
+    a connection the server dropped is discarded."""
     pooled = _autocommit_engine().raw_connection()
     connection = pooled.driver_connection
     try:
@@ -122,8 +114,10 @@ def autocommit_connection(kept: bool = False) -> Iterator:
 
 @contextmanager
 def kept_raw_cursor() -> Iterator[psycopg.RawCursor]:
-    """A ``psycopg.RawCursor`` (PostgreSQL's own placeholders, $1, $2...) on the calling
-    thread's kept autocommit connection, kept with it from one call to the next: a
+    """A ``psycopg.RawCursor`` (PostgreSQL's own placeholders, $1, $2...) on an
+    autocommit connection the calling thread keeps checked out between its calls
+    (``_KeptConnection``; for the capture, one statement per request), the cursor kept
+    with it from one call to the next: a
     cursor given the same statement object again keeps the adapters it found for its
     parameters and columns, where a new cursor looks them all up again (0.04 to 0.06 ms
     of a capture's CPU with the statement as bytes, docs/benchmarks.md, "2026-12-05

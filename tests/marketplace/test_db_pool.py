@@ -103,8 +103,8 @@ def test_an_autocommit_connection_the_server_dropped_is_discarded(app):
 
 
 def _kept_backend() -> int:
-    with autocommit_connection(kept=True) as connection:
-        return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with db_pool.kept_raw_cursor() as cursor:
+        return cursor.execute(b"SELECT pg_backend_pid()").fetchone()[0]
 
 
 @pytest.mark.services
@@ -147,8 +147,8 @@ def test_a_kept_connection_the_server_dropped_fails_one_statement_then_is_replac
     backend = _kept_backend()
     with psycopg.connect(app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")) as other:
         other.execute("SELECT pg_terminate_backend(%s)", (backend,))
-    with pytest.raises(psycopg.OperationalError), autocommit_connection(kept=True) as connection:
-        connection.execute("SELECT 1")
+    with pytest.raises(psycopg.OperationalError), db_pool.kept_raw_cursor() as cursor:
+        cursor.execute(b"SELECT 1")
     assert _kept_backend() != backend
 
 
