@@ -130,3 +130,45 @@ def test_times_come_back_as_utc_and_naive_times_are_refused():
         db.session.commit()
     db.session.rollback()
     assert utcnow().tzinfo is not None
+
+
+@pytest.mark.services
+def test_analyze_skips_the_json_payloads_and_keeps_the_columns_queries_filter_on():
+    """ANALYZE sorts a sample of every column, and a JSONB document costs it the most;
+    no query filters on these payloads, so their statistics are not collected
+    (migration 0033). The columns the planner reads keep theirs."""
+    from marketplace.db_pool import autocommit_connection
+
+    factories.lead(utm={"utm_source": "newsletter"})
+    with autocommit_connection() as connection:
+        connection.execute("ANALYZE leads, consent_records, sales, idempotent_requests")
+        collected = {
+            (table, column)
+            for table, column in connection.execute(
+                "SELECT tablename, attname FROM pg_stats WHERE schemaname = 'public' "
+                "AND tablename IN ('leads', 'consent_records')"
+            )
+        }
+        targets = dict(
+            connection.execute(
+                "SELECT attrelid::regclass::text || '.' || attname, attstattarget "
+                "FROM pg_attribute WHERE attrelid IN ('leads'::regclass, "
+                "'consent_records'::regclass, 'idempotent_requests'::regclass, "
+                "'sales'::regclass, 'audit_events'::regclass) AND attnum > 0"
+            ).fetchall()
+        )
+    payloads = {
+        "leads.score_explanation",
+        "leads.distribution_log",
+        "leads.utm",
+        "consent_records.checkboxes",
+        "consent_records.utm",
+        "idempotent_requests.response",
+        "sales.rating_reasons",
+        "audit_events.details",
+    }
+    assert {name: targets[name] for name in payloads} == dict.fromkeys(payloads, 0)
+    assert not {f"{table}.{column}" for table, column in collected} & payloads
+    assert {("leads", "status"), ("leads", "email_hash"), ("consent_records", "lead_id")} <= (
+        collected
+    )
