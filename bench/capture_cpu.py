@@ -137,7 +137,7 @@ def parts(calls: dict, rounds: int, requests: int) -> dict[str, list[dict[str, f
     calls["marketplace"]("parts-sample")
     lead, consent, windows, idempotency = seen[-1]
 
-    def statement_alone(tag: str) -> None:
+    def statement_alone(_tag: str) -> None:
         lead["email_hash"] = secrets.token_hex(32)
         consent["certificate_id"] = secrets.token_urlsafe(18)
         real_statement(lead, consent, windows, idempotency)
@@ -220,15 +220,7 @@ def main() -> int:
             redis.delete(name)
         drop_database(admin, database_url)
 
-    print(f"{args.rounds} rounds of {args.requests} requests each, in turns, one process")
-    print("CPU per request, µs (median of the rounds; lowest and highest round)")
-    print(f"{'':12} {'web':>22} {'PostgreSQL':>22}")
-    for name, runs in rounds.items():
-        cells = []
-        for part in ("web", "postgres"):
-            values = [run[part] for run in runs]
-            cells.append(f"{statistics.median(values):6.0f} ({min(values):.0f}-{max(values):.0f})")
-        print(f"{name:12} {cells[0]:>22} {cells[1]:>22}")
+    _print_rounds(rounds, args)
     beyond = {
         part: statistics.median(
             ours[part] - floor[part]
@@ -243,16 +235,21 @@ def main() -> int:
     return 0
 
 
-def _print_parts(results: dict[str, list[dict[str, float]]], args) -> None:
+def _print_rounds(rounds: dict[str, list[dict[str, float]]], args) -> None:
     print(f"{args.rounds} rounds of {args.requests} requests each, in turns, one process")
     print("CPU per request, µs (median of the rounds; lowest and highest round)")
-    print(f"{'':24} {'web':>20} {'PostgreSQL':>20}")
-    for name, runs in results.items():
+    width = max(12, *(len(name) for name in rounds))
+    print(f"{'':{width}} {'web':>20} {'PostgreSQL':>20}")
+    for name, runs in rounds.items():
         cells = []
         for part in ("web", "postgres"):
             values = [run[part] for run in runs]
             cells.append(f"{statistics.median(values):6.0f} ({min(values):.0f}-{max(values):.0f})")
-        print(f"{name:24} {cells[0]:>20} {cells[1]:>20}")
+        print(f"{name:{width}} {cells[0]:>20} {cells[1]:>20}")
+
+
+def _print_parts(results: dict[str, list[dict[str, float]]], args) -> None:
+    _print_rounds(results, args)
     median = {name: statistics.median(run["web"] for run in runs) for name, runs in results.items()}
     statement = statistics.median(run["statement"] for run in results["marketplace"])
     print(
