@@ -77,10 +77,7 @@ def main() -> None:
                     started, cpu, own = time.perf_counter(), cpu_seconds(pid), time.process_time()
                     for first in range(0, len(ids), per_statement):
                         batch = ids[first : first + per_statement]
-                        params = delivery.first_attempts_params(delivered(batch, now))
-                        connection.execute(
-                            delivery._FIRST_ATTEMPTS_SQL, params, prepare=False
-                        ).fetchall()
+                        delivery.first_attempts_recorded(connection, delivered(batch, now))
                     wall = time.perf_counter() - started
                     cpu = cpu_seconds(pid) - cpu
                     own = time.process_time() - own

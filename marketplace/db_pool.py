@@ -117,11 +117,10 @@ def kept_raw_cursor() -> Iterator[psycopg.RawCursor]:
     """A ``psycopg.RawCursor`` (PostgreSQL's own placeholders, $1, $2...) on an
     autocommit connection the calling thread keeps checked out between its calls
     (``_KeptConnection``; for the capture, one statement per request), the cursor kept
-    with it from one call to the next: a
-    cursor given the same statement object again keeps the adapters it found for its
-    parameters and columns, where a new cursor looks them all up again (0.04 to 0.06 ms
-    of a capture's CPU with the statement as bytes, docs/benchmarks.md, "2026-12-05
-    (session 22)"). Replaced with its connection."""
+    with it from one call to the next: a cursor given the same statement object again
+    keeps the adapters it found for its parameters and columns, where a new cursor looks
+    them all up again (0.04 to 0.06 ms of a capture's CPU with the statement as bytes,
+    docs/benchmarks.md, "2026-12-05 (session 22)"). Replaced with its connection."""
     with _kept_connection() as kept:
         if kept.cursor is None:
             kept.cursor = psycopg.RawCursor(kept.pooled.driver_connection)

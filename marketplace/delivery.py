@@ -339,6 +339,15 @@ def post_ready_webhook(webhook: ReadyWebhook) -> FirstAttempt | None:
     )
 
 
+def first_attempts_recorded(connection, attempts: list[FirstAttempt]) -> list[tuple]:
+    """PostgreSQL's one statement of ``record_first_attempts`` on this psycopg
+    connection, in autocommit: each delivery's (id, status) after its attempt. Planned at
+    each execution, never kept prepared (``_FIRST_ATTEMPTS_SQL``)."""
+    return connection.execute(
+        _FIRST_ATTEMPTS_SQL, first_attempts_params(attempts), prepare=False
+    ).fetchall()
+
+
 def record_first_attempts(attempts: list[FirstAttempt]) -> list[DeliveryStatus]:
     """Record first attempts of ready webhooks, each with its delivery moved on: on
     PostgreSQL all of them in one statement, atomic by itself (delivery_threads.py
@@ -348,9 +357,7 @@ def record_first_attempts(attempts: list[FirstAttempt]) -> list[DeliveryStatus]:
         return []
     if on_postgresql():
         with autocommit_connection() as connection:
-            rows = connection.execute(
-                _FIRST_ATTEMPTS_SQL, first_attempts_params(attempts), prepare=False
-            ).fetchall()
+            rows = first_attempts_recorded(connection, attempts)
         status_of = {delivery_id: DeliveryStatus(status) for delivery_id, status in rows}
     else:
         status_of = {}
